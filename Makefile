@@ -1,0 +1,60 @@
+# remedlab — make setup | make demo | make test
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SYSTEM_PYTHON := $(shell command -v /usr/bin/python3 || command -v python3)
+APT_PACKAGES := python3 python3-venv python3-dev procps iproute2 curl
+POD_USER := remedlab-pod
+
+.PHONY: setup system-packages pod-user venv demo test lint typecheck unit integration bench clean
+
+setup: system-packages pod-user venv
+
+# System packages (Debian/Ubuntu). Skipped when all are present or apt is missing.
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then echo "remedlab: please install:$$missing"; exit 1; fi; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	  echo "remedlab: installing system packages:$$missing"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# The unprivileged user pods run as when the server runs as root.
+pod-user:
+	@if [ "$$(id -u)" = 0 ] && ! id $(POD_USER) >/dev/null 2>&1; then \
+	  useradd --system --no-create-home --shell /usr/sbin/nologin $(POD_USER) && echo "remedlab: created user $(POD_USER)"; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(SYSTEM_PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip >/dev/null
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: setup
+	@$(VENV)/bin/remedlab demo
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest -q tests/unit
+
+integration: setup
+	$(VENV)/bin/pytest -q tests/integration
+
+test: setup lint typecheck
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,72 @@
+"""The catalog of applications remedlab can deploy, and their manifests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+class UnknownApp(KeyError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(name)
+        self.message = f'unknown app "{name}": choose one of {", ".join(known)}'
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class AppInfo:
+    name: str
+    namespace: str
+    manifests: str
+    description: str
+    entry: dict[str, Any]
+
+
+def _catalog() -> dict[str, Any]:
+    text = resources.files("remedlab.apps").joinpath("catalog.yaml").read_text()
+    return dict((yaml.safe_load(text) or {}).get("apps") or {})
+
+
+def list_apps() -> list[AppInfo]:
+    return [
+        AppInfo(
+            name=name,
+            namespace=str(entry.get("namespace", name)),
+            manifests=str(entry["manifests"]),
+            description=str(entry.get("description", "")),
+            entry=dict(entry.get("entry") or {}),
+        )
+        for name, entry in _catalog().items()
+    ]
+
+
+def get_app(name: str) -> AppInfo:
+    for app in list_apps():
+        if app.name == name:
+            return app
+    raise UnknownApp(name, [a.name for a in list_apps()])
+
+
+def app_manifests(app: AppInfo, namespace: str | None = None) -> list[dict[str, Any]]:
+    """The app's manifest documents, moved to `namespace` when given."""
+    folder = resources.files("remedlab.apps")
+    for part in app.manifests.split("/"):
+        folder = folder.joinpath(part)
+    docs: list[dict[str, Any]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            docs.extend(d for d in yaml.safe_load_all(entry.read_text()) if d)
+    target = namespace or app.namespace
+    out = []
+    for doc in docs:
+        if doc.get("kind") == "Namespace":
+            doc["metadata"]["name"] = target
+        else:
+            doc.setdefault("metadata", {})["namespace"] = target
+        out.append(doc)
+    return out

@@ -1,0 +1,41 @@
+"""The `remedlab` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from remedlab.cli import cluster_commands, demo_command, serve_command
+
+app = typer.Typer(
+    name="remedlab",
+    help="A container-free lab and benchmark for AIOps agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+serve_command.register(app)
+cluster_commands.register(app)
+demo_command.register(app)
+
+
+@app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def kubectl(ctx: typer.Context) -> None:
+    """kubectl-compatible commands against the embedded cluster."""
+    from remedlab.remediate.kubectl.main import main as kubectl_main
+
+    raise typer.Exit(kubectl_main(list(ctx.args)))
+
+
+def main() -> None:
+    # fast path: `remedlab kubectl ...` skips loading the rest of the CLI
+    if len(sys.argv) > 1 and sys.argv[1] == "kubectl":
+        from remedlab.remediate.kubectl.main import main as kubectl_main
+
+        sys.exit(kubectl_main(sys.argv[2:]))
+    app()
+
+
+if __name__ == "__main__":
+    main()

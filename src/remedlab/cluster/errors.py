@@ -1,0 +1,59 @@
+"""Errors of the cluster API, shaped like Kubernetes `Status` failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ClusterError(Exception):
+    """An API failure with a Kubernetes reason and HTTP code."""
+
+    reason = "InternalError"
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+
+
+class NotFound(ClusterError):
+    reason = "NotFound"
+    code = 404
+
+    @classmethod
+    def of(cls, plural: str, name: str) -> NotFound:
+        return cls(f'{plural} "{name}" not found')
+
+
+class AlreadyExists(ClusterError):
+    reason = "AlreadyExists"
+    code = 409
+
+    @classmethod
+    def of(cls, plural: str, name: str) -> AlreadyExists:
+        return cls(f'{plural} "{name}" already exists')
+
+
+class Conflict(ClusterError):
+    reason = "Conflict"
+    code = 409
+
+
+class Invalid(ClusterError):
+    reason = "Invalid"
+    code = 422
+
+
+class BadRequest(ClusterError):
+    reason = "BadRequest"
+    code = 400

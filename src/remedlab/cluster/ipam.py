@@ -1,0 +1,52 @@
+"""Address management: cluster IPs for Services and pod IPs, all on loopback.
+
+The whole of 127.0.0.0/8 routes to the loopback interface on Linux, so every
+Service and every pod gets an address of its own without any privilege.
+Each cluster picks its two /16 ranges once and keeps them in the store.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Iterable
+
+from remedlab.cluster.store import Store
+
+
+class AddressPool:
+    def __init__(self, cidr: str) -> None:
+        self.network = ipaddress.IPv4Network(cidr)
+        self._used: set[str] = set()
+
+    def reserve(self, addresses: Iterable[str]) -> None:
+        for address in addresses:
+            if address and ipaddress.IPv4Address(address) in self.network:
+                self._used.add(address)
+
+    def allocate(self) -> str:
+        for host in self.network.hosts():
+            text = str(host)
+            if host.packed[-1] in (0, 255) or text in self._used:
+                continue
+            self._used.add(text)
+            return text
+        raise RuntimeError(f"address range {self.network} is exhausted")
+
+    def release(self, address: str | None) -> None:
+        if address:
+            self._used.discard(address)
+
+
+def cluster_ranges(store: Store) -> tuple[str, str]:
+    """The (service CIDR, pod CIDR) of this cluster, chosen at its first start."""
+    service_cidr = store.get_meta("service_cidr")
+    pod_cidr = store.get_meta("pod_cidr")
+    if service_cidr and pod_cidr:
+        return service_cidr, pod_cidr
+    second = random.Random().randrange(64, 250, 2)
+    service_cidr = f"127.{second}.0.0/16"
+    pod_cidr = f"127.{second + 1}.0.0/16"
+    store.set_meta("service_cidr", service_cidr)
+    store.set_meta("pod_cidr", pod_cidr)
+    return service_cidr, pod_cidr

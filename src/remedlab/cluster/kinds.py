@@ -1,0 +1,63 @@
+"""The kinds the embedded cluster serves: names, short names, API groups.
+
+Plain data with no heavy imports, so the kubectl-compatible CLI can use it and
+still start fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    api_version: str
+    namespaced: bool
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/")[0] if "/" in self.api_version else ""
+
+    @property
+    def qualified(self) -> str:
+        """The name kubectl prints in `kind.group/name` form (e.g. deployment.apps)."""
+        return f"{self.singular}.{self.group}" if self.group else self.singular
+
+
+KINDS: tuple[KindInfo, ...] = (
+    KindInfo("Pod", "pods", "pod", ("po",), "v1", True),
+    KindInfo("Service", "services", "service", ("svc",), "v1", True),
+    KindInfo("Deployment", "deployments", "deployment", ("deploy",), "apps/v1", True),
+    KindInfo("ReplicaSet", "replicasets", "replicaset", ("rs",), "apps/v1", True),
+    KindInfo("Endpoints", "endpoints", "endpoints", ("ep",), "v1", True),
+    KindInfo("ConfigMap", "configmaps", "configmap", ("cm",), "v1", True),
+    KindInfo("Secret", "secrets", "secret", (), "v1", True),
+    KindInfo("Event", "events", "event", ("ev",), "v1", True),
+    KindInfo(
+        "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ("pvc",), "v1", True
+    ),
+    KindInfo("Namespace", "namespaces", "namespace", ("ns",), "v1", False),
+    KindInfo("Node", "nodes", "node", ("no",), "v1", False),
+)
+
+BY_KIND: dict[str, KindInfo] = {k.kind: k for k in KINDS}
+BY_PLURAL: dict[str, KindInfo] = {k.plural: k for k in KINDS}
+
+
+def resolve(name: str) -> KindInfo | None:
+    """Resolve what a user typed (pods, pod, po, Pod, deployment.apps, deploy) to a kind."""
+    key = name.strip()
+    base = key.split(".", 1)[0]
+    for info in KINDS:
+        if key in (info.kind, info.plural, info.singular, info.qualified) or base.lower() in (
+            info.plural,
+            info.singular,
+            info.kind.lower(),
+            *info.short_names,
+        ):
+            return info
+    return None

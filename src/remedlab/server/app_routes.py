@@ -1,0 +1,94 @@
+"""The `/v1/apps` and `/v1/status` routes: deploy and remove the catalog's applications."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from remedlab.apps.catalog import UnknownApp, app_manifests, get_app, list_apps
+from remedlab.cluster.errors import NotFound
+from remedlab.server.cluster_routes import backend_of
+
+router = APIRouter(prefix="/v1")
+
+
+class DeployRequest(BaseModel):
+    namespace: str | None = None
+    wait: bool = True
+    timeout_seconds: float = Field(default=120.0, gt=0, le=3600, alias="timeoutSeconds")
+
+
+def _app(name: str) -> Any:
+    try:
+        return get_app(name)
+    except UnknownApp as exc:
+        raise NotFound(exc.message) from None
+
+
+@router.get("/apps")
+def apps() -> dict[str, Any]:
+    return {
+        "apps": [
+            {"name": a.name, "namespace": a.namespace, "description": a.description} for a in list_apps()
+        ]
+    }
+
+
+@router.post("/apps/{name}/deploy")
+async def deploy(request: Request, name: str, body: DeployRequest | None = None) -> dict[str, Any]:
+    body = body or DeployRequest()
+    app = _app(name)
+    namespace = body.namespace or app.namespace
+    backend = backend_of(request)
+    started = time.monotonic()
+    docs = app_manifests(app, namespace)
+    for doc in docs:
+        doc.setdefault("metadata", {}).setdefault("labels", {})["app.remedlab.io/name"] = app.name
+    backend.apply(docs, namespace)
+    ready = True
+    if body.wait:
+        ready = await backend.wait_namespace_ready(namespace, body.timeout_seconds)
+    return {"namespace": namespace, "seconds": round(time.monotonic() - started, 3), "ready": ready}
+
+
+@router.delete("/apps/{name}")
+def remove(request: Request, name: str, namespace: Annotated[str | None, Query()] = None) -> dict[str, Any]:
+    app = _app(name)
+    ns = namespace or app.namespace
+    backend = backend_of(request)
+    try:
+        backend.delete("namespaces", None, ns)
+    except NotFound:
+        return {"namespace": ns, "deleted": False}
+    return {"namespace": ns, "deleted": True}
+
+
+@router.get("/status")
+def status(request: Request) -> dict[str, Any]:
+    backend = backend_of(request)
+    out = []
+    for ns in backend.list_objects("namespaces"):
+        name = ns["metadata"]["name"]
+        pods = backend.list_objects("pods", name)
+        ready = sum(
+            1
+            for p in pods
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in p.get("status", {}).get("conditions") or []
+            )
+        )
+        app = (ns["metadata"].get("labels") or {}).get("app.remedlab.io/name")
+        out.append(
+            {
+                "name": name,
+                "pods": len(pods),
+                "ready": ready,
+                "app": app,
+                "phase": (ns.get("status") or {}).get("phase", "Active"),
+            }
+        )
+    return {"namespaces": out, "backend": getattr(backend, "name", "local")}

@@ -1,0 +1,43 @@
+"""Running the server: uvicorn over the app, with a record of where it listens."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import uvicorn
+
+from remedlab import paths
+from remedlab.backends.local import LocalBackend
+from remedlab.cluster.embedded import ClusterConfig
+from remedlab.cluster.kubelet import KubeletConfig
+from remedlab.server.app import create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7411
+
+
+def server_record_path(home: Path | None = None) -> Path:
+    return (home or paths.home()) / "server.json"
+
+
+def run_server(host: str, port: int, backoff_base: float = 10.0) -> None:
+    home = paths.ensure_home()
+    config = ClusterConfig(home=home, kubelet=KubeletConfig(backoff_base=backoff_base))
+    backend = LocalBackend(config)
+    app = create_app(backend)
+    record = server_record_path(home)
+    record.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}"}))
+    try:
+        loop = "uvloop"
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            loop = "asyncio"
+        uvicorn.run(app, host=host, port=port, log_level="warning", loop=loop, access_log=False)
+    finally:
+        with contextlib.suppress(OSError):
+            if json.loads(record.read_text()).get("pid") == os.getpid():
+                record.unlink()

@@ -1,0 +1,146 @@
+"""A real `remedlab serve` process for integration tests, cleaned up however a test ends."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, home: Path | None = None, backoff_base: float = 1.0) -> None:
+        self.home = home or Path(tempfile.mkdtemp(prefix="remedlab-test-"))
+        os.chmod(self.home, 0o755)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.backoff_base = backoff_base
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "REMEDLAB_HOME": str(self.home), "REMEDLAB_SERVER": self.url}
+
+    def start(self, timeout: float = 30.0) -> None:
+        log = (self.home / "server.log").open("ab")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "remedlab.cli.main",
+                "serve",
+                "--port",
+                str(self.port),
+                "--backoff-base",
+                str(self.backoff_base),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {(self.home / 'server.log').read_text()[-3000:]}")
+            with contextlib.suppress(OSError):
+                if self.request("GET", "/healthz")[0] == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def request(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as response:
+                raw = response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            status = exc.code
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, raw.decode()
+
+    def ok(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> Any:
+        status, payload = self.request(method, path, body, timeout)
+        assert status < 300, f"{method} {path} -> {status}: {payload}"
+        return payload
+
+    def pods(self, namespace: str, selector: str | None = None) -> list[dict[str, Any]]:
+        query = f"?namespace={namespace}" + (f"&labelSelector={selector}" if selector else "")
+        return list(self.ok("GET", f"/v1/pods{query}")["items"])
+
+    def wait_for(
+        self, predicate: Any, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+    ) -> Any:
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+    def descendants(self) -> list[psutil.Process]:
+        if self.proc is None:
+            return []
+        try:
+            return list(psutil.Process(self.proc.pid).children(recursive=True))
+        except psutil.Error:
+            return []
+
+    def kill(self) -> None:
+        """SIGKILL the server alone, as a crash would."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def pod_processes(self) -> list[psutil.Process]:
+        """Every process on the host started from this server's pods (by their environment)."""
+        found = []
+        for proc in psutil.process_iter(["pid"]):
+            with contextlib.suppress(psutil.Error):
+                env = proc.environ()
+                if env.get("REMEDLAB_MOUNTS") is not None and str(self.home) in json.dumps(env) + proc.cwd():
+                    found.append(proc)
+        return found
+
+    def cleanup(self) -> None:
+        self.stop()
+        for proc in self.pod_processes():
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        shutil.rmtree(self.home, ignore_errors=True)

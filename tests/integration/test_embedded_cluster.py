@@ -1,0 +1,238 @@
+"""The embedded cluster end to end: a real server, real pod processes, real traffic."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.integration.server_harness import ServerProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(
+        c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions") or []
+    )
+
+
+def _namespace(server: ServerProcess, name: str) -> None:
+    server.ok(
+        "POST",
+        "/v1/apply",
+        {"objects": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}]},
+    )
+
+
+def _deployment(name: str, ns: str, container: dict[str, Any], **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [{"name": name, **container}],
+                    "terminationGracePeriodSeconds": 2,
+                    **spec,
+                },
+            },
+        },
+    }
+
+
+def test_simple_micro_comes_up_and_serves_through_its_service(server: ServerProcess) -> None:
+    result = server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
+    assert result["ready"] is True
+    pods = server.pods("simple-micro")
+    assert len(pods) == 2 and all(_ready(p) for p in pods)
+    svc = server.ok("GET", "/v1/namespaces/simple-micro/services/hello-service")
+    ip = svc["spec"]["clusterIP"]
+    assert ip.startswith("127.") and ip not in {p["status"]["podIP"] for p in pods}
+    with urllib.request.urlopen(f"http://{ip}:5000/hello", timeout=5) as response:
+        body = json.loads(response.read())
+    assert body["message"] == "Hello, world!" and body["time"]
+    endpoints = server.ok("GET", "/v1/namespaces/simple-micro/endpoints/time-service")
+    assert [a["ip"] for a in endpoints["subsets"][0]["addresses"]] == [
+        p["status"]["podIP"] for p in pods if p["metadata"]["labels"]["app"] == "time-service"
+    ]
+
+
+def test_deleted_pod_is_replaced_by_a_new_ready_pod(server: ServerProcess) -> None:
+    server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
+    old = server.pods("simple-micro", "app=time-service")[0]
+    server.ok("DELETE", f"/v1/namespaces/simple-micro/pods/{old['metadata']['name']}?gracePeriodSeconds=1")
+
+    def replaced() -> bool:
+        pods = server.pods("simple-micro", "app=time-service")
+        return len(pods) == 1 and pods[0]["metadata"]["uid"] != old["metadata"]["uid"] and _ready(pods[0])
+
+    server.wait_for(replaced, 30, what="a new Ready time-service pod")
+
+
+def test_crashing_container_goes_into_crash_loop_back_off(server: ServerProcess) -> None:
+    _namespace(server, "crash")
+    deployment = _deployment(
+        "crasher", "crash", {"image": "busybox:1.36", "command": ["sh", "-c", "echo boom; exit 1"]}
+    )
+    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+
+    def looping() -> dict[str, Any] | None:
+        for pod in server.pods("crash"):
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                waiting = status.get("state", {}).get("waiting") or {}
+                if waiting.get("reason") == "CrashLoopBackOff" and status["restartCount"] >= 2:
+                    return dict(status)
+        return None
+
+    status = server.wait_for(looping, 40, what="CrashLoopBackOff with restarts")
+    terminated = status["lastState"]["terminated"]
+    assert terminated["exitCode"] == 1 and terminated["reason"] == "Error"
+    assert "back-off 4s" in status["state"]["waiting"]["message"] or status["restartCount"] >= 2
+    pod = server.pods("crash")[0]["metadata"]["name"]
+    logs = server.ok("GET", f"/v1/namespaces/crash/pods/{pod}/log?previous=true")
+    assert "boom" in logs
+    events = server.ok("GET", "/v1/events?namespace=crash")["items"]
+    assert any(e["reason"] == "BackOff" for e in events)
+
+
+def test_memory_hog_is_oom_killed_and_restarted(server: ServerProcess) -> None:
+    _namespace(server, "oom")
+    hog = "import time; b = bytearray(400 * 2**20); time.sleep(60)"
+    deployment = _deployment(
+        "hog",
+        "oom",
+        {
+            "image": "busybox:1.36",
+            "command": ["python3", "-c", hog],
+            "resources": {"limits": {"memory": "64Mi"}},
+        },
+    )
+    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+
+    def oom_killed() -> dict[str, Any] | None:
+        for pod in server.pods("oom"):
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                last = status.get("lastState", {}).get("terminated") or status.get("state", {}).get(
+                    "terminated"
+                )
+                if last and last.get("reason") == "OOMKilled" and status["restartCount"] >= 1:
+                    return dict(status)
+        return None
+
+    status = server.wait_for(oom_killed, 40, what="OOMKilled and restarted")
+    assert (status["lastState"].get("terminated") or status["state"]["terminated"])["exitCode"] == 137
+
+
+def test_rollout_undo_restores_the_previous_template(server: ServerProcess) -> None:
+    _namespace(server, "undo")
+    deployment = _deployment("web", "undo", {"image": "busybox:1.36", "command": ["sh", "-c", "sleep 600"]})
+    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.wait_for(lambda: any(_ready(p) for p in server.pods("undo")), 30, what="web Ready")
+    good = server.pods("undo")[0]
+    patch = {
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "busybox:9.99-missing"}]}}}
+    }
+    server.ok("PATCH", "/v1/namespaces/undo/deployments/web", {"type": "strategic", "patch": patch})
+
+    def pull_failing() -> bool:
+        for pod in server.pods("undo"):
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                if (status.get("state", {}).get("waiting") or {}).get("reason") in (
+                    "ErrImagePull",
+                    "ImagePullBackOff",
+                ):
+                    return True
+        return False
+
+    server.wait_for(pull_failing, 30, what="ErrImagePull on the new revision")
+    # maxUnavailable 0: the old pod keeps serving while the new one cannot start
+    assert any(p["metadata"]["uid"] == good["metadata"]["uid"] and _ready(p) for p in server.pods("undo"))
+    history = server.ok("GET", "/v1/namespaces/undo/deployments/web/history")["revisions"]
+    assert [h["revision"] for h in history] == [1, 2]
+    server.ok("POST", "/v1/namespaces/undo/deployments/web/undo", {"toRevision": 0})
+
+    def restored() -> bool:
+        pods = server.pods("undo")
+        images = {c["image"] for p in pods for c in p["spec"]["containers"]}
+        return len(pods) == 1 and images == {"busybox:1.36"} and _ready(pods[0])
+
+    server.wait_for(restored, 30, what="the previous template back")
+    live = server.ok("GET", "/v1/namespaces/undo/deployments/web")
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.36"
+    assert live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+
+
+def test_impossible_node_selector_stays_pending_with_an_event(server: ServerProcess) -> None:
+    _namespace(server, "sched")
+    deployment = _deployment(
+        "nowhere",
+        "sched",
+        {"image": "busybox:1.36", "command": ["sh", "-c", "sleep 600"]},
+        nodeSelector={"disktype": "ssd-that-does-not-exist"},
+    )
+    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+
+    def failed_scheduling() -> bool:
+        events = server.ok("GET", "/v1/events?namespace=sched")["items"]
+        return any(e["reason"] == "FailedScheduling" for e in events)
+
+    server.wait_for(failed_scheduling, 15, what="a FailedScheduling event")
+    pod = server.pods("sched")[0]
+    assert pod["status"]["phase"] == "Pending" and "nodeName" not in pod["spec"]
+
+
+def test_exec_runs_in_the_pod_environment(server: ServerProcess) -> None:
+    server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
+    pod = server.pods("simple-micro", "app=hello-service")[0]
+    name = pod["metadata"]["name"]
+    result = server.ok(
+        "POST",
+        f"/v1/namespaces/simple-micro/pods/{name}/exec",
+        {"command": ["sh", "-c", "echo $HOSTNAME $TIME_SERVICE_SERVICE_PORT; id -un"]},
+    )
+    first, user = result["stdout"].strip().splitlines()
+    assert first == f"{name} 5001"
+    if os.geteuid() == 0:
+        assert user in ("remedlab-pod", "nobody"), "pods of a root server run unprivileged"
+    assert result["exitCode"] == 0
+    status, body = server.request(
+        "POST", f"/v1/namespaces/simple-micro/pods/{name}/exec", {"command": ["false"]}
+    )
+    assert status == 200 and body["exitCode"] == 1
+
+
+def test_bad_manifests_are_refused_whole_with_one_line_errors(server: ServerProcess) -> None:
+    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fine", "namespace": "default"}}
+    cases = [
+        ({"apiVersion": "v1", "kind": "Gizmo", "metadata": {"name": "x"}}, "Gizmo"),
+        (_deployment("x", "default", {"imagee": "busybox"}), 'unknown field "imagee"'),
+        (_deployment("x", "default", {}), "image: Required value"),
+        (
+            {
+                "kind": "Service",
+                "apiVersion": "v1",
+                "metadata": {"name": "s"},
+                "spec": {"ports": [{"port": 99999}]},
+            },
+            "ports[0].port",
+        ),
+    ]
+    for bad, expected in cases:
+        status, body = server.request("POST", "/v1/apply", {"objects": [good, bad]})
+        assert 400 <= status < 500, body
+        assert body["kind"] == "Status" and expected in body["message"], body["message"]
+        assert "\n" not in body["message"]
+    status, _ = server.request("GET", "/v1/namespaces/default/configmaps/fine")
+    assert status == 404
+    status, body = server.request("POST", "/v1/apply", {"objects": "not a list"})
+    assert status == 400 and body["reason"] == "BadRequest"
+    status, body = server.request("GET", "/v1/namespaces/default/pods/nope")
+    assert status == 404 and body["message"] == 'pods "nope" not found'
