@@ -18,7 +18,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.integration.server_harness import ServerProcess  # noqa: E402
+from tests.integration.server_harness import ServerProcess
 
 
 def _rss_of_namespace(server: ServerProcess, namespace: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -27,9 +28,20 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, home: Path | None = None, backoff_base: float = 1.0) -> None:
+    def __init__(
+        self,
+        home: Path | None = None,
+        backoff_base: float = 1.0,
+        isolation: str = "auto",
+        user: str | None = None,
+    ) -> None:
+        self.isolation = isolation
+        self.user = user
         self.home = home or Path(tempfile.mkdtemp(prefix="remedlab-test-"))
         os.chmod(self.home, 0o755)
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(self.home, entry.pw_uid, entry.pw_gid)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.backoff_base = backoff_base
@@ -51,11 +63,16 @@ class ServerProcess:
                 str(self.port),
                 "--backoff-base",
                 str(self.backoff_base),
+                "--isolation",
+                self.isolation,
             ],
             env=self.env,
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
+            user=self.user,
+            group=pwd.getpwnam(self.user).pw_gid if self.user else None,
+            extra_groups=[] if self.user else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -93,9 +110,7 @@ class ServerProcess:
         query = f"?namespace={namespace}" + (f"&labelSelector={selector}" if selector else "")
         return list(self.ok("GET", f"/v1/pods{query}")["items"])
 
-    def wait_for(
-        self, predicate: Any, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
-    ) -> Any:
+    def wait_for(self, predicate: Any, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:

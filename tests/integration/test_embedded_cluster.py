@@ -15,9 +15,7 @@ pytestmark = pytest.mark.integration
 
 
 def _ready(pod: dict[str, Any]) -> bool:
-    return any(
-        c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions") or []
-    )
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions") or [])
 
 
 def _namespace(server: ServerProcess, name: str) -> None:
@@ -84,18 +82,25 @@ def test_crashing_container_goes_into_crash_loop_back_off(server: ServerProcess)
     )
     server.ok("POST", "/v1/apply", {"objects": [deployment]})
 
+    back_offs: list[int] = []
+
     def looping() -> dict[str, Any] | None:
         for pod in server.pods("crash"):
             for status in pod.get("status", {}).get("containerStatuses") or []:
                 waiting = status.get("state", {}).get("waiting") or {}
-                if waiting.get("reason") == "CrashLoopBackOff" and status["restartCount"] >= 2:
-                    return dict(status)
+                if waiting.get("reason") == "CrashLoopBackOff":
+                    seconds = int(waiting["message"].split("back-off ")[1].split("s ")[0])
+                    if not back_offs or back_offs[-1] != seconds:
+                        back_offs.append(seconds)
+                    if status["restartCount"] >= 4:
+                        return dict(status)
         return None
 
-    status = server.wait_for(looping, 40, what="CrashLoopBackOff with restarts")
+    status = server.wait_for(looping, 60, interval=0.05, what="CrashLoopBackOff with restarts")
     terminated = status["lastState"]["terminated"]
     assert terminated["exitCode"] == 1 and terminated["reason"] == "Error"
-    assert "back-off 4s" in status["state"]["waiting"]["message"] or status["restartCount"] >= 2
+    # the server runs with a 1 s base: the back-off doubles between restarts
+    assert back_offs[:3] == [1, 2, 4], back_offs
     pod = server.pods("crash")[0]["metadata"]["name"]
     logs = server.ok("GET", f"/v1/namespaces/crash/pods/{pod}/log?previous=true")
     assert "boom" in logs
@@ -120,9 +125,7 @@ def test_memory_hog_is_oom_killed_and_restarted(server: ServerProcess) -> None:
     def oom_killed() -> dict[str, Any] | None:
         for pod in server.pods("oom"):
             for status in pod.get("status", {}).get("containerStatuses") or []:
-                last = status.get("lastState", {}).get("terminated") or status.get("state", {}).get(
-                    "terminated"
-                )
+                last = status.get("lastState", {}).get("terminated") or status.get("state", {}).get("terminated")
                 if last and last.get("reason") == "OOMKilled" and status["restartCount"] >= 1:
                     return dict(status)
         return None
@@ -137,9 +140,7 @@ def test_rollout_undo_restores_the_previous_template(server: ServerProcess) -> N
     server.ok("POST", "/v1/apply", {"objects": [deployment]})
     server.wait_for(lambda: any(_ready(p) for p in server.pods("undo")), 30, what="web Ready")
     good = server.pods("undo")[0]
-    patch = {
-        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "busybox:9.99-missing"}]}}}
-    }
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "busybox:9.99-missing"}]}}}}
     server.ok("PATCH", "/v1/namespaces/undo/deployments/web", {"type": "strategic", "patch": patch})
 
     def pull_failing() -> bool:
@@ -203,9 +204,7 @@ def test_exec_runs_in_the_pod_environment(server: ServerProcess) -> None:
     if os.geteuid() == 0:
         assert user in ("remedlab-pod", "nobody"), "pods of a root server run unprivileged"
     assert result["exitCode"] == 0
-    status, body = server.request(
-        "POST", f"/v1/namespaces/simple-micro/pods/{name}/exec", {"command": ["false"]}
-    )
+    status, body = server.request("POST", f"/v1/namespaces/simple-micro/pods/{name}/exec", {"command": ["false"]})
     assert status == 200 and body["exitCode"] == 1
 
 

@@ -37,10 +37,7 @@ def test_sigkilled_server_restarts_with_same_objects_and_no_leftover_processes()
         def all_ready() -> bool:
             pods = server.pods("simple-micro")
             return len(pods) == 2 and all(
-                any(
-                    c["type"] == "Ready" and c["status"] == "True"
-                    for c in p["status"].get("conditions") or []
-                )
+                any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
                 for p in pods
             )
 

@@ -62,11 +62,7 @@ def test_traceparent_round_trip() -> None:
     assert ctx == TraceContext(TRACE_ID, SPAN_ID, True)
     assert ctx.header() == f"00-{TRACE_ID}-{SPAN_ID}-01"
     child = ctx.child()
-    assert (
-        child.trace_id == TRACE_ID
-        and child.span_id != SPAN_ID
-        and re.fullmatch(r"[0-9a-f]{16}", child.span_id)
-    )
+    assert child.trace_id == TRACE_ID and child.span_id != SPAN_ID and re.fullmatch(r"[0-9a-f]{16}", child.span_id)
     unsampled = parse_traceparent(f"00-{TRACE_ID}-{SPAN_ID}-00")
     assert unsampled is not None and not unsampled.sampled
     # A later version may carry more fields; its first four still count.
@@ -241,9 +237,7 @@ async def serving(app: web.Application, host: str) -> AsyncIterator[int]:
 def upstream_app(calls: dict[str, int]) -> web.Application:
     async def echo(request: web.Request) -> web.Response:
         calls["echo"] = calls.get("echo", 0) + 1
-        return web.json_response(
-            {"remote": request.remote, "traceparent": request.headers.get("traceparent")}
-        )
+        return web.json_response({"remote": request.remote, "traceparent": request.headers.get("traceparent")})
 
     async def flaky(request: web.Request) -> web.Response:
         calls["flaky"] = calls.get("flaky", 0) + 1
@@ -350,9 +344,7 @@ def test_client_binds_the_pod_ip_retries_and_reports_failures(monkeypatch: pytes
     assert UPSTREAM_REQUESTS.value(service="kit-upstream", outcome="ok") - ok_before == 3
     assert UPSTREAM_REQUESTS.value(service="kit-upstream", outcome="http_error") - errors_before == 5
     retries = [line for line in read_lines(log_buf) if line["msg"] == "upstream call failed, retrying"]
-    assert retries and all(
-        line["level"] == "warning" and line["upstream"] == "kit-upstream" for line in retries
-    )
+    assert retries and all(line["level"] == "warning" and line["upstream"] == "kit-upstream" for line in retries)
 
 
 def test_middleware_traces_logs_and_measures_requests() -> None:

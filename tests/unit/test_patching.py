@@ -211,9 +211,7 @@ def test_json_patch_move_into_own_child_fails() -> None:
 
 def test_json_patch_copy_is_deep() -> None:
     doc = {"a": {"b": [1]}}
-    result = jp(
-        doc, [{"op": "copy", "from": "/a", "path": "/c"}, {"op": "add", "path": "/c/b/-", "value": 2}]
-    )
+    result = jp(doc, [{"op": "copy", "from": "/a", "path": "/c"}, {"op": "add", "path": "/c/b/-", "value": 2}])
     assert result == {"a": {"b": [1]}, "c": {"b": [1, 2]}}
 
 
@@ -394,9 +392,7 @@ def test_json_patch_result_shares_no_state_with_ops() -> None:
 
 def test_smp_changes_one_container_image_and_keeps_the_other() -> None:
     live = deployment()
-    patch: Obj = {
-        "spec": {"template": {"spec": {"containers": [{"name": "cart", "image": "shop/cart:1.1"}]}}}
-    }
+    patch: Obj = {"spec": {"template": {"spec": {"containers": [{"name": "cart", "image": "shop/cart:1.1"}]}}}}
     result = smp(live, patch)
     assert [c["name"] for c in containers(result)] == ["cart", "sidecar"]
     assert container(result, "cart")["image"] == "shop/cart:1.1"
@@ -604,9 +600,7 @@ def test_smp_init_containers_merge_by_name() -> None:
         {"name": "migrate", "image": "shop/migrate:1"},
         {"name": "wait", "image": "busybox"},
     ]
-    patch: Obj = {
-        "spec": {"template": {"spec": {"initContainers": [{"name": "migrate", "image": "shop/migrate:2"}]}}}
-    }
+    patch: Obj = {"spec": {"template": {"spec": {"initContainers": [{"name": "migrate", "image": "shop/migrate:2"}]}}}}
     inits = smp(live, patch)["spec"]["template"]["spec"]["initContainers"]
     assert inits == [{"name": "migrate", "image": "shop/migrate:2"}, {"name": "wait", "image": "busybox"}]
 
@@ -655,11 +649,7 @@ def test_smp_delete_from_primitive_list() -> None:
     patch: Obj = {"metadata": {"$deleteFromPrimitiveList/finalizers": ["b/two"], "finalizers": ["d/four"]}}
     assert smp(live, patch) == {"metadata": {"name": "x", "finalizers": ["a/one", "c/three", "d/four"]}}
     args_patch: Obj = {
-        "spec": {
-            "template": {
-                "spec": {"containers": [{"name": "cart", "$deleteFromPrimitiveList/args": ["--port"]}]}
-            }
-        }
+        "spec": {"template": {"spec": {"containers": [{"name": "cart", "$deleteFromPrimitiveList/args": ["--port"]}]}}}
     }
     assert container(smp(deployment(), args_patch), "cart")["args"] == ["8080"]
 
@@ -703,9 +693,7 @@ def test_smp_errors() -> None:
 
 def test_smp_result_shares_no_state_with_inputs() -> None:
     live = deployment()
-    patch: Obj = {
-        "spec": {"template": {"spec": {"containers": [{"name": "new", "image": "n", "args": ["a"]}]}}}
-    }
+    patch: Obj = {"spec": {"template": {"spec": {"containers": [{"name": "new", "image": "n", "args": ["a"]}]}}}}
     result = apply_strategic_merge_patch(live, patch)
     container(result, "new")["args"].append("b")
     container(result, "cart")["env"].clear()

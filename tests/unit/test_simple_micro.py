@@ -205,11 +205,7 @@ def parse_prometheus(text: str) -> dict[SampleKey, float]:
             assert match, f"not a sample line: {line!r}"
             name = match["name"]
             family = next(
-                (
-                    name.removesuffix(s)
-                    for s in _HISTOGRAM_SUFFIXES
-                    if types.get(name.removesuffix(s)) == "histogram"
-                ),
+                (name.removesuffix(s) for s in _HISTOGRAM_SUFFIXES if types.get(name.removesuffix(s)) == "histogram"),
                 name,
             )
             assert family in types, f"sample before its TYPE: {line!r}"
@@ -316,21 +312,14 @@ def test_metrics_are_prometheus_text_and_count_requests(app: SimpleMicro) -> Non
         assert get(f"{app.hello.url}/hello")[0] == 200
     hello_after, time_after = scrape(app.hello), scrape(app.time)
 
-    def delta(
-        before: dict[SampleKey, float], after: dict[SampleKey, float], name: str, **labels: str
-    ) -> float:
+    def delta(before: dict[SampleKey, float], after: dict[SampleKey, float], name: str, **labels: str) -> float:
         return sample(after, name, **labels) - sample(before, name, **labels)
 
     hello_ok = {"route": "/hello", "method": "GET", "status": "200"}
     assert delta(hello_before, hello_after, "http_requests_total", **hello_ok) == 3
     assert delta(hello_before, hello_after, "http_request_duration_seconds_count", route="/hello") == 3
-    assert (
-        delta(hello_before, hello_after, "upstream_requests_total", service="time-service", outcome="ok") == 3
-    )
-    assert (
-        delta(hello_before, hello_after, "upstream_request_duration_seconds_count", service="time-service")
-        == 3
-    )
+    assert delta(hello_before, hello_after, "upstream_requests_total", service="time-service", outcome="ok") == 3
+    assert delta(hello_before, hello_after, "upstream_request_duration_seconds_count", service="time-service") == 3
     time_ok = {"route": "/time", "method": "GET", "status": "200"}
     assert delta(time_before, time_after, "http_requests_total", **time_ok) == 3
     # The scrape before was counted by the time of the scrape after.
@@ -346,9 +335,7 @@ def test_traceparent_propagates_to_time_service(app: SimpleMicro) -> None:
 
     # Without one, hello-service starts a trace and passes it on.
     assert get(f"{app.hello.url}/hello?probe=no-trace")[0] == 200
-    started = app.hello.wait_for(
-        lambda r: r.get("path") == "/hello" and r["trace_id"] not in (None, trace_id)
-    )
+    started = app.hello.wait_for(lambda r: r.get("path") == "/hello" and r["trace_id"] not in (None, trace_id))
     app.time.wait_for(lambda r: r["trace_id"] == started["trace_id"] and r.get("path") == "/time")
 
 

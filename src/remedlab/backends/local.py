@@ -47,17 +47,13 @@ class LocalBackend:
     def replace(self, obj: Obj, namespace: str | None = None) -> Obj:
         return self.api.replace(obj, namespace)
 
-    def apply(
-        self, objects: list[Any], namespace: str | None = None, dry_run: bool = False
-    ) -> list[dict[str, str]]:
+    def apply(self, objects: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
         return self.api.apply(objects, namespace, dry_run)
 
     def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj:
         return self.api.patch(resource, namespace, name, patch_type, patch)
 
-    def delete(
-        self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None
-    ) -> Obj:
+    def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
         return self.api.delete(resource, namespace, name, grace_seconds)
 
     # ------------------------------------------------------------------ deployments
@@ -87,9 +83,7 @@ class LocalBackend:
         timestamps: bool = False,
     ) -> str:
         try:
-            return self.cluster.kubelet.logs(
-                namespace, name, container, previous, tail, since_seconds, timestamps
-            )
+            return self.cluster.kubelet.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
         except ExecError as exc:
             raise BadRequest(str(exc)) from None
 
@@ -103,16 +97,12 @@ class LocalBackend:
 
     # ------------------------------------------------------------------ metrics
 
-    def top_pods(
-        self, namespace: str | None = None, label_selector: str | None = None
-    ) -> list[dict[str, Any]]:
+    def top_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]:
         items = []
         for series in self.cluster.sampler.latest(namespace):
             if label_selector:
                 pod = self.cluster.store.get("Pod", series.namespace, series.name)
-                if pod is None or not matches_selector_string(
-                    label_selector, pod["metadata"].get("labels") or {}
-                ):
+                if pod is None or not matches_selector_string(label_selector, pod["metadata"].get("labels") or {}):
                     continue
             sample = series.samples[-1]
             items.append(

@@ -196,9 +196,7 @@ class DeploymentController:
             self.store.delete("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _status(self, deployment: Obj, new_rs: Obj) -> None:
-        fresh = self.store.get(
-            "Deployment", deployment["metadata"]["namespace"], deployment["metadata"]["name"]
-        )
+        fresh = self.store.get("Deployment", deployment["metadata"]["namespace"], deployment["metadata"]["name"])
         if fresh is None:
             return
         replicasets = owned_replicasets(self.store, fresh)
@@ -206,9 +204,7 @@ class DeploymentController:
         total = sum(int(rs.get("status", {}).get("replicas", 0)) for rs in replicasets)
         ready = sum(int(rs.get("status", {}).get("readyReplicas", 0)) for rs in replicasets)
         available = sum(int(rs.get("status", {}).get("availableReplicas", 0)) for rs in replicasets)
-        new_now = next(
-            (rs for rs in replicasets if rs["metadata"]["uid"] == new_rs["metadata"]["uid"]), new_rs
-        )
+        new_now = next((rs for rs in replicasets if rs["metadata"]["uid"] == new_rs["metadata"]["uid"]), new_rs)
         updated = int(new_now.get("status", {}).get("replicas", 0))
         old_conditions = {c["type"]: c for c in (fresh.get("status") or {}).get("conditions") or []}
         now = now_iso()
@@ -220,9 +216,7 @@ class DeploymentController:
                 if previous and previous.get("status") == status and previous.get("lastTransitionTime")
                 else now
             )
-            update_time = (
-                previous.get("lastUpdateTime", now) if previous and previous.get("reason") == reason else now
-            )
+            update_time = previous.get("lastUpdateTime", now) if previous and previous.get("reason") == reason else now
             return {
                 "type": type_,
                 "status": status,
@@ -268,9 +262,7 @@ class DeploymentController:
                 and started is not None
                 and (datetime.now(UTC) - started).total_seconds() > deadline
             )
-            if stalled or (
-                progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded"
-            ):
+            if stalled or (progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded"):
                 conditions.append(
                     cond(
                         "Progressing",

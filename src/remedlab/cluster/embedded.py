@@ -35,6 +35,8 @@ KUBERNETES_VERSION = "v1.30.0-remedlab"
 
 class Reconciler(Protocol):
     def reconcile(self) -> None: ...
+
+
 RESYNC_SECONDS = 1.0
 
 
@@ -63,7 +65,9 @@ class EmbeddedCluster:
         self.events = EventRecorder(self.store, config.node_name)
         self.api = ObjectAPI(self.store, self.events, AddressPool(service_cidr))
         self.pod_ips = AddressPool(pod_cidr)
-        self.isolation = Isolation.detect(cluster_id, prefer_fallback=config.prefer_fallback_isolation)
+        self.isolation = Isolation.detect(
+            cluster_id, prefer_fallback=config.prefer_fallback_isolation, state_dir=str(self.home)
+        )
         self.dataplane = Dataplane()
         self.images = ImageRegistry.load(config.images_file)
         self.kubelet = Kubelet(

@@ -75,8 +75,7 @@ class EndpointsController:
         for ports_key, subset in sorted(subsets.items(), key=lambda kv: str(kv[0])):
             entry: dict[str, Any] = {
                 "ports": [
-                    {"port": port, "protocol": "TCP", **({"name": pname} if pname else {})}
-                    for pname, port in ports_key
+                    {"port": port, "protocol": "TCP", **({"name": pname} if pname else {})} for pname, port in ports_key
                 ]
             }
             for field in ("addresses", "notReadyAddresses"):

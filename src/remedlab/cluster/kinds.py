@@ -23,6 +23,11 @@ class KindInfo:
         return self.api_version.split("/")[0] if "/" in self.api_version else ""
 
     @property
+    def plural_qualified(self) -> str:
+        """The name Kubernetes uses in messages, e.g. `deployments.apps`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
     def qualified(self) -> str:
         """The name kubectl prints in `kind.group/name` form (e.g. deployment.apps)."""
         return f"{self.singular}.{self.group}" if self.group else self.singular
@@ -37,12 +42,20 @@ KINDS: tuple[KindInfo, ...] = (
     KindInfo("ConfigMap", "configmaps", "configmap", ("cm",), "v1", True),
     KindInfo("Secret", "secrets", "secret", (), "v1", True),
     KindInfo("Event", "events", "event", ("ev",), "v1", True),
-    KindInfo(
-        "PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ("pvc",), "v1", True
-    ),
+    KindInfo("PersistentVolumeClaim", "persistentvolumeclaims", "persistentvolumeclaim", ("pvc",), "v1", True),
     KindInfo("Namespace", "namespaces", "namespace", ("ns",), "v1", False),
     KindInfo("Node", "nodes", "node", ("no",), "v1", False),
+    # fault experiments: Chaos Mesh's kinds, and remedlab's own functional faults
+    KindInfo("StressChaos", "stresschaos", "stresschaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("NetworkChaos", "networkchaos", "networkchaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("IOChaos", "iochaos", "iochaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("PodChaos", "podchaos", "podchaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("HTTPChaos", "httpchaos", "httpchaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("TimeChaos", "timechaos", "timechaos", (), "chaos-mesh.org/v1alpha1", True),
+    KindInfo("FunctionalChaos", "functionalchaos", "functionalchaos", ("fchaos",), "chaos.remedlab.io/v1alpha1", True),
 )
+
+CHAOS_KINDS = frozenset(k.kind for k in KINDS if k.api_version.startswith("chaos"))
 
 BY_KIND: dict[str, KindInfo] = {k.kind: k for k in KINDS}
 BY_PLURAL: dict[str, KindInfo] = {k.plural: k for k in KINDS}

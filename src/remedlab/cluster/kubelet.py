@@ -134,17 +134,13 @@ class PodWorker:
         self.init_containers: list[ContainerRuntime] = []
         previous = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses") or []}
         for c in self.spec.get("initContainers") or []:
-            self.init_containers.append(
-                ContainerRuntime(c, ContainerLog(self.dir / "logs" / c["name"]), init=True)
-            )
+            self.init_containers.append(ContainerRuntime(c, ContainerLog(self.dir / "logs" / c["name"]), init=True))
         for c in self.spec["containers"]:
             runtime = ContainerRuntime(c, ContainerLog(self.dir / "logs" / c["name"]))
             old = previous.get(c["name"])
             if old and ("running" in (old.get("state") or {}) or old.get("restartCount")):
                 # the node restarted under this container: it starts again, as after a reboot
-                runtime.restart_count = int(old.get("restartCount", 0)) + (
-                    1 if "running" in old["state"] else 0
-                )
+                runtime.restart_count = int(old.get("restartCount", 0)) + (1 if "running" in old["state"] else 0)
                 runtime.last_state = {"terminated": {"exitCode": 255, "reason": "Unknown"}}
             self.containers[c["name"]] = runtime
         self.task: asyncio.Task[None] | None = None
@@ -171,17 +167,13 @@ class PodWorker:
         old = pod.get("status") or {}
         old_conditions = {c["type"]: c for c in old.get("conditions") or []}
         statuses = [c.status() for c in self.containers.values()]
-        all_ready = (
-            all(c.ready for c in self.containers.values()) and self.initialized and not self.terminating
-        )
+        all_ready = all(c.ready for c in self.containers.values()) and self.initialized and not self.terminating
         now = now_iso()
 
         def cond(type_: str, value: bool, reason: str | None = None) -> dict[str, Any]:
             status = "True" if value else "False"
             previous = old_conditions.get(type_)
-            since = (
-                previous.get("lastTransitionTime") if previous and previous.get("status") == status else now
-            )
+            since = previous.get("lastTransitionTime") if previous and previous.get("status") == status else now
             out: dict[str, Any] = {"type": type_, "status": status, "lastTransitionTime": since}
             if reason and not value:
                 out["reason"] = reason
@@ -467,9 +459,7 @@ class PodWorker:
         c.log.rotate()
         process = ContainerProcess(argv, env, self.workdir_for(c.spec, mounts), c.log, c.sandbox.preexec)
         if c.restart_count == 0 and not c.last_state:
-            self.event(
-                "Pulled", f'Container image "{c.spec["image"]}" already present on machine', container=c.name
-            )
+            self.event("Pulled", f'Container image "{c.spec["image"]}" already present on machine', container=c.name)
         self.event("Created", f"Created container {c.name}", container=c.name)
         try:
             pid = await process.start()
@@ -492,7 +482,8 @@ class PodWorker:
             task.cancel()
         c.probe_tasks = []
         c.sandbox.note_exit(code)
-        oom = c.sandbox.oom_killed()
+        # an OOM kill of the main process (a child's OOM kill alone leaves the container running)
+        oom = c.sandbox.oom_killed() and code == -signal.SIGKILL
         # leftovers of the tree (daemonised children) die with their container
         c.sandbox.kill_all(signal.SIGKILL)
         k.store.forget_process(self.uid, c.name)
@@ -553,9 +544,7 @@ class PodWorker:
     async def _probe(self, c: ContainerRuntime, probe: dict[str, Any]) -> ProbeResult:
         k = self.kubelet
 
-        async def connect(
-            ip: str, port: int, timeout: float
-        ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async def connect(ip: str, port: int, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
             return await k.dataplane.open_to_pod(self.uid, ip, port, timeout)
 
         async def run_exec(command: list[str], timeout: float) -> tuple[int, str]:

@@ -115,9 +115,7 @@ class MetricsSampler:
                 del self._last_cpu[key]
 
     def latest(self, namespace: str | None = None) -> list[PodSeries]:
-        return [
-            s for s in self.series.values() if s.samples and (namespace is None or s.namespace == namespace)
-        ]
+        return [s for s in self.series.values() if s.samples and (namespace is None or s.namespace == namespace)]
 
     @staticmethod
     def node_usage() -> tuple[float, int, int, int]:

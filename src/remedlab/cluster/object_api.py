@@ -164,9 +164,7 @@ class ObjectAPI:
             self._record_change_cause(merged)
         return self.store.update(merged)
 
-    def apply(
-        self, docs: list[Any], namespace: str | None = None, dry_run: bool = False
-    ) -> list[dict[str, str]]:
+    def apply(self, docs: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
         """kubectl apply: validate everything first, then create or three-way merge each object."""
         validated = []
         for i, doc in enumerate(docs):
@@ -246,9 +244,7 @@ class ObjectAPI:
             obj["status"] = status
         return self._write_update(live, obj)
 
-    def delete(
-        self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None
-    ) -> Obj:
+    def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
         info = kind_of(resource)
         live = self.store.must_get(info.kind, namespace, name)
         if info.kind == "Pod":
@@ -259,15 +255,19 @@ class ObjectAPI:
             live["metadata"]["deletionTimestamp"] = now_iso()
             live["status"] = {"phase": "Terminating"}
             return self.store.update(live)
+        if live["metadata"].get("finalizers"):
+            # its controller finishes the deletion (e.g. a fault recovers first), then removes the finalizer
+            if not live["metadata"].get("deletionTimestamp"):
+                live["metadata"]["deletionTimestamp"] = now_iso()
+                live = self.store.update(live)
+            return live
         if info.kind == "Service":
             self.service_ips.release(live["spec"].get("clusterIP"))
         return self.store.delete(info.kind, namespace, name)
 
     def delete_pod(self, pod: Obj, grace_seconds: int | None = None) -> Obj:
         meta = pod["metadata"]
-        grace = (
-            pod["spec"].get("terminationGracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
-        )
+        grace = pod["spec"].get("terminationGracePeriodSeconds", 30) if grace_seconds is None else grace_seconds
         if not pod["spec"].get("nodeName") or grace_seconds == 0:
             return self.store.delete("Pod", meta["namespace"], meta["name"])
         if meta.get("deletionTimestamp"):

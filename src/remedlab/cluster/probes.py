@@ -38,16 +38,12 @@ async def run_probe(
     timeout = float(probe.get("timeoutSeconds", 1))
     if "exec" in probe:
         try:
-            code, output = await asyncio.wait_for(
-                run_exec(list(probe["exec"]["command"]), timeout), timeout + 1
-            )
+            code, output = await asyncio.wait_for(run_exec(list(probe["exec"]["command"]), timeout), timeout + 1)
         except TimeoutError:
             return ProbeResult(False, f"command timed out after {timeout:g}s")
         if code == 0:
             return ProbeResult(True, "")
-        return ProbeResult(
-            False, f"command {probe['exec']['command']!r} exited with {code}: {output.strip()[:200]}"
-        )
+        return ProbeResult(False, f"command {probe['exec']['command']!r} exited with {code}: {output.strip()[:200]}")
     port = probe_port(probe, container)
     if port is None:
         return ProbeResult(False, "probe port not found in the container's ports")

@@ -30,9 +30,7 @@ class Scheduler:
         selector = pod["spec"].get("nodeSelector") or {}
         fits = all(node_labels.get(k) == v for k, v in selector.items())
         now = now_iso()
-        conditions = [
-            c for c in pod.get("status", {}).get("conditions") or [] if c.get("type") != "PodScheduled"
-        ]
+        conditions = [c for c in pod.get("status", {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
         if fits:
             pod["spec"]["nodeName"] = self.node_name
             pod.setdefault("status", {})["conditions"] = [

@@ -117,7 +117,7 @@ class Store:
     def must_get(self, kind: str, namespace: str | None, name: str) -> Obj:
         obj = self.get(kind, namespace, name)
         if obj is None:
-            raise NotFound.of(BY_KIND[kind].plural if kind in BY_KIND else kind.lower(), name)
+            raise NotFound.of(BY_KIND[kind].plural_qualified if kind in BY_KIND else kind.lower(), name)
         return obj
 
     def list_objects(
@@ -137,9 +137,7 @@ class Store:
             ).fetchall()
         objs = [dict(json.loads(r[0])) for r in rows]
         if label_selector:
-            objs = [
-                o for o in objs if matches_selector_string(label_selector, o["metadata"].get("labels") or {})
-            ]
+            objs = [o for o in objs if matches_selector_string(label_selector, o["metadata"].get("labels") or {})]
         return objs
 
     def resource_version(self) -> int:
@@ -163,7 +161,7 @@ class Store:
                 "SELECT 1 FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, ns, name)
             ).fetchone()
             if exists:
-                raise AlreadyExists.of(BY_KIND[kind].plural if kind in BY_KIND else kind, name)
+                raise AlreadyExists.of(BY_KIND[kind].plural_qualified if kind in BY_KIND else kind, name)
             rv = self._next_rv(db)
             meta["uid"] = meta.get("uid") or str(uuid.uuid4())
             meta["resourceVersion"] = str(rv)
@@ -189,11 +187,11 @@ class Store:
                 "SELECT data, rv FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, ns, name)
             ).fetchone()
             if row is None:
-                raise NotFound.of(BY_KIND[kind].plural if kind in BY_KIND else kind, name)
+                raise NotFound.of(BY_KIND[kind].plural_qualified if kind in BY_KIND else kind, name)
             old = json.loads(row[0])
             if check_rv and str(row[1]) != str(meta.get("resourceVersion")):
                 raise Conflict(
-                    f'Operation cannot be fulfilled on {BY_KIND[kind].plural} "{name}": '
+                    f'Operation cannot be fulfilled on {BY_KIND[kind].plural_qualified} "{name}": '
                     "the object has been modified; please apply your changes to the latest version and try again"
                 )
             if old == obj:
@@ -220,7 +218,7 @@ class Store:
                 "SELECT data FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, ns, name)
             ).fetchone()
             if row is None:
-                raise NotFound.of(BY_KIND[kind].plural if kind in BY_KIND else kind, name)
+                raise NotFound.of(BY_KIND[kind].plural_qualified if kind in BY_KIND else kind, name)
             db.execute("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?", (kind, ns, name))
             self._next_rv(db)
         obj: Obj = json.loads(row[0])
@@ -239,7 +237,5 @@ class Store:
         self._db.execute("DELETE FROM processes WHERE pod_uid=? AND container=?", (pod_uid, container))
 
     def recorded_processes(self) -> list[tuple[str, str, int, float, str]]:
-        rows = self._db.execute(
-            "SELECT pod_uid, container, pid, start_time, cgroup FROM processes"
-        ).fetchall()
+        rows = self._db.execute("SELECT pod_uid, container, pid, start_time, cgroup FROM processes").fetchall()
         return [(str(a), str(b), int(c), float(d), str(e)) for a, b, c, d, e in rows]

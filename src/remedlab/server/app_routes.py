@@ -30,11 +30,7 @@ def _app(name: str) -> Any:
 
 @router.get("/apps")
 def apps() -> dict[str, Any]:
-    return {
-        "apps": [
-            {"name": a.name, "namespace": a.namespace, "description": a.description} for a in list_apps()
-        ]
-    }
+    return {"apps": [{"name": a.name, "namespace": a.namespace, "description": a.description} for a in list_apps()]}
 
 
 @router.post("/apps/{name}/deploy")

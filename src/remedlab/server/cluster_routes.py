@@ -138,16 +138,12 @@ def create_object(request: Request, namespace: str, resource: str, body: dict[st
 
 
 @router.put("/namespaces/{namespace}/{resource}/{name}")
-def replace_object(
-    request: Request, namespace: str, resource: str, name: str, body: dict[str, Any]
-) -> dict[str, Any]:
+def replace_object(request: Request, namespace: str, resource: str, name: str, body: dict[str, Any]) -> dict[str, Any]:
     return backend_of(request).replace(body, _ns(namespace))
 
 
 @router.patch("/namespaces/{namespace}/{resource}/{name}")
-def patch_object(
-    request: Request, namespace: str, resource: str, name: str, body: PatchRequest
-) -> dict[str, Any]:
+def patch_object(request: Request, namespace: str, resource: str, name: str, body: PatchRequest) -> dict[str, Any]:
     return backend_of(request).patch(resource, _ns(namespace), name, body.type, body.patch)
 
 
@@ -178,13 +174,9 @@ def pod_log(
     return PlainTextResponse(text)
 
 
-@router.post(
-    "/namespaces/{namespace}/pods/{name}/exec", response_model=ExecResponse, response_model_by_alias=True
-)
+@router.post("/namespaces/{namespace}/pods/{name}/exec", response_model=ExecResponse, response_model_by_alias=True)
 async def pod_exec(request: Request, namespace: str, name: str, body: ExecRequest) -> dict[str, Any]:
-    out, err, code = await backend_of(request).exec(
-        namespace, name, body.container, body.command, body.timeout_seconds
-    )
+    out, err, code = await backend_of(request).exec(namespace, name, body.container, body.command, body.timeout_seconds)
     return {"stdout": out, "stderr": err, "exit_code": code}
 
 

@@ -23,9 +23,13 @@ def server_record_path(home: Path | None = None) -> Path:
     return (home or paths.home()) / "server.json"
 
 
-def run_server(host: str, port: int, backoff_base: float = 10.0) -> None:
+def run_server(host: str, port: int, backoff_base: float = 10.0, isolation: str = "auto") -> None:
     home = paths.ensure_home()
-    config = ClusterConfig(home=home, kubelet=KubeletConfig(backoff_base=backoff_base))
+    config = ClusterConfig(
+        home=home,
+        kubelet=KubeletConfig(backoff_base=backoff_base),
+        prefer_fallback_isolation=isolation == "fallback",
+    )
     backend = LocalBackend(config)
     app = create_app(backend)
     record = server_record_path(home)

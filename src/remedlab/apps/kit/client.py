@@ -21,9 +21,7 @@ from remedlab.apps.kit.metrics import UPSTREAM_REQUEST_DURATION, UPSTREAM_REQUES
 from remedlab.apps.kit.structured_log import Logger
 from remedlab.apps.kit.tracing import TRACEPARENT, current_trace, new_trace
 
-Outcome = Literal[
-    "ok", "http_error", "timeout", "connect_error", "connection_error", "bad_response", "no_address"
-]
+Outcome = Literal["ok", "http_error", "timeout", "connect_error", "connection_error", "bad_response", "no_address"]
 
 
 class UpstreamError(Exception):

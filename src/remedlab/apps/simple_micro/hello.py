@@ -30,9 +30,7 @@ def pod_name() -> str:
 
 async def hello(request: web.Request) -> web.Response:
     try:
-        answer = await request.app[CLIENT].get_json(
-            TIME_SERVICE, "/time", timeout=TIME_TIMEOUT, retries=TIME_RETRIES
-        )
+        answer = await request.app[CLIENT].get_json(TIME_SERVICE, "/time", timeout=TIME_TIMEOUT, retries=TIME_RETRIES)
         if not isinstance(answer, dict) or "time" not in answer:
             raise UpstreamError(TIME_SERVICE, reason="answer has no 'time' field")
     except UpstreamError as exc:

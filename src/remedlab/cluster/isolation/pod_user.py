@@ -40,26 +40,33 @@ _check_lock = threading.Lock()
 _check_cache: dict[tuple[str, int, int], str | None] = {}
 
 
-def interpreter_runs_as(uid: int, gid: int) -> str | None:
+def interpreter_runs_as(uid: int, gid: int, state_dir: str | None = None) -> str | None:
     """Run ``python -c "import remedlab"`` as uid/gid; None if it works, else the reason.
 
     Cached per interpreter and user for the life of the process: the answer only changes when
     files move or permissions change, which needs a restart anyway.
     """
-    key = (sys.executable, uid, gid)
+    key = (f"{sys.executable}:{state_dir or ''}", uid, gid)
     with _check_lock:
         if key not in _check_cache:
-            _check_cache[key] = _run_import_check(uid, gid)
+            _check_cache[key] = _run_import_check(uid, gid, state_dir)
         return _check_cache[key]
 
 
-def _run_import_check(uid: int, gid: int) -> str | None:
+_ACCESS_CHECK = (
+    "import os, sys, remedlab; "
+    "p = sys.argv[1] if len(sys.argv) > 1 else ''; "
+    "sys.exit(0 if not p or os.access(p, os.R_OK | os.X_OK) else 3)"
+)
+
+
+def _run_import_check(uid: int, gid: int, state_dir: str | None = None) -> str | None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/", "LANG": "C.UTF-8"}
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     try:
         done = subprocess.run(
-            [sys.executable, "-c", "import remedlab"],
+            [sys.executable, "-c", _ACCESS_CHECK, *([state_dir] if state_dir else [])],
             user=uid,
             group=gid,
             extra_groups=[],
@@ -74,6 +81,8 @@ def _run_import_check(uid: int, gid: int) -> str | None:
         return f"cannot start {sys.executable} as uid {uid}: {exc}"
     if done.returncode == 0:
         return None
+    if done.returncode == 3:
+        return f"the state directory {state_dir} is not reachable by uid {uid}"
     lines = done.stderr.decode(errors="replace").strip().splitlines()
     last = lines[-1] if lines else f"exit code {done.returncode}"
     return f"{sys.executable} -c 'import remedlab' fails as uid {uid}: {last}"

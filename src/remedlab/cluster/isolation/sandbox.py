@@ -28,7 +28,7 @@ from remedlab.cluster.isolation.cgroups_v1 import CgroupV1Hierarchy
 from remedlab.cluster.isolation.cgroups_v2 import CgroupV2Hierarchy
 from remedlab.cluster.isolation.fidelity import FidelityCheck
 from remedlab.cluster.isolation.limits import ContainerLimits, IsolationError, Usage
-from remedlab.cluster.isolation.pod_user import PodUser, resolve_pod_user
+from remedlab.cluster.isolation.pod_user import PodUser, interpreter_runs_as, resolve_pod_user
 from remedlab.cluster.isolation.watchdog import ProcessSet, TreeSupervisor
 
 log = logging.getLogger(__name__)
@@ -275,7 +275,7 @@ class Isolation:
         self._sandboxes: weakref.WeakSet[ContainerSandbox] = weakref.WeakSet()
 
     @classmethod
-    def detect(cls, cluster_id: str, *, prefer_fallback: bool = False) -> Isolation:
+    def detect(cls, cluster_id: str, *, prefer_fallback: bool = False, state_dir: str | None = None) -> Isolation:
         """Probe the host (once per process) and set up isolation for a cluster.
 
         ``prefer_fallback`` ignores usable cgroups and enforces limits with the watchdog and the
@@ -283,7 +283,7 @@ class Isolation:
         """
         with _probe_lock:
             found = _probe_cgroups()
-            pod_user = resolve_pod_user()
+            pod_user = resolve_pod_user(check=functools.partial(interpreter_runs_as, state_dir=state_dir))
         if prefer_fallback:
             return cls(cluster_id, hierarchy=None, pod_user=pod_user, fallback_reason="fallback requested")
         if isinstance(found, str):

@@ -53,9 +53,7 @@ class ApiClient:
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     @classmethod
-    def from_env(
-        cls, server: str | None = None, token: str | None = None, timeout: float | None = None
-    ) -> ApiClient:
+    def from_env(cls, server: str | None = None, token: str | None = None, timeout: float | None = None) -> ApiClient:
         return cls(server_from_env(server), token_from_env(token), timeout or DEFAULT_TIMEOUT_SECONDS)
 
     @property
@@ -85,9 +83,7 @@ class ApiClient:
             return text
         return json.loads(text)
 
-    def request_text(
-        self, method: str, path: str, *, query: Mapping[str, QueryValue] | None = None
-    ) -> str:
+    def request_text(self, method: str, path: str, *, query: Mapping[str, QueryValue] | None = None) -> str:
         raw, _ = self._send(method, path, query, None, None)
         return raw.decode("utf-8", errors="replace")
 
@@ -101,9 +97,7 @@ class ApiClient:
     ) -> tuple[bytes, str]:
         url = self.server + path
         if query:
-            encoded = urllib.parse.urlencode(
-                {k: _query_text(v) for k, v in query.items() if v is not None and v != ""}
-            )
+            encoded = urllib.parse.urlencode({k: _query_text(v) for k, v in query.items() if v is not None and v != ""})
             if encoded:
                 url += "?" + encoded
         data = None
@@ -127,8 +121,7 @@ class ApiClient:
     def _unreachable(self, reason: object) -> ServerUnreachable:
         if isinstance(reason, ConnectionRefusedError):
             return ServerUnreachable(
-                f"The connection to the server {self.host_port} was refused - "
-                "did you specify the right host or port?"
+                f"The connection to the server {self.host_port} was refused - did you specify the right host or port?"
             )
         if isinstance(reason, TimeoutError):
             return ServerUnreachable(f"Unable to connect to the server: {self.host_port}: i/o timeout")
@@ -163,9 +156,7 @@ class ApiClient:
     def replace_object(self, info: KindInfo, namespace: str, name: str, obj: JsonObject) -> JsonObject:
         return _as_object(self.request("PUT", object_path(info, namespace, name), body=obj))
 
-    def patch_object(
-        self, info: KindInfo, namespace: str, name: str, patch_type: str, patch: Any
-    ) -> JsonObject:
+    def patch_object(self, info: KindInfo, namespace: str, name: str, patch_type: str, patch: Any) -> JsonObject:
         body = {"type": patch_type, "patch": patch}
         return _as_object(self.request("PATCH", object_path(info, namespace, name), body=body))
 
@@ -175,9 +166,7 @@ class ApiClient:
         query: dict[str, QueryValue] = {"gracePeriodSeconds": grace_period_seconds}
         return _as_object(self.request("DELETE", object_path(info, namespace, name), query=query))
 
-    def object_action(
-        self, info: KindInfo, namespace: str, name: str, action: str, body: Any = None
-    ) -> JsonObject:
+    def object_action(self, info: KindInfo, namespace: str, name: str, action: str, body: Any = None) -> JsonObject:
         """POST to a sub-resource such as `scale`, `restart` or `undo`."""
         path = f"{object_path(info, namespace, name)}/{action}"
         return _as_object(self.request("POST", path, body=body if body is not None else {}))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from remedlab.remediate.kubectl.errors import CommandError, FlagError
+from remedlab.remediate.kubectl.errors import FlagError
 
 FlagKind = Literal["bool", "value", "multi"]
 
@@ -78,8 +78,7 @@ class ParsedArgs:
             return int(raw)
         except ValueError:
             raise FlagError(
-                f'invalid argument "{raw}" for "--{name}" flag: strconv.ParseInt: parsing "{raw}": '
-                "invalid syntax",
+                f'invalid argument "{raw}" for "--{name}" flag: strconv.ParseInt: parsing "{raw}": invalid syntax',
                 self.command_path,
             ) from None
 
@@ -194,8 +193,3 @@ class FlagSet:
             if flag.takes_value:
                 return 1 if letters[position + 1 :] else 2
         return 1
-
-
-def require_no_extra(parsed: ParsedArgs, allowed: int, usage: str) -> None:
-    if len(parsed.positionals) > allowed:
-        raise CommandError(f"unexpected arguments: {' '.join(parsed.positionals[allowed:])}\nUsage: {usage}")

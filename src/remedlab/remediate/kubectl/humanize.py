@@ -77,7 +77,7 @@ def age(value: object, now: float | None = None) -> str:
 
 
 def format_rfc1123z(value: object) -> str:
-    """A timestamp in local time as `Mon, 02 Jan 2006 15:04:05 -0700`; the Go zero time when absent."""
+    """A timestamp in local time as `Mon, 02 Jan 2006 15:04:05 -0700`; `Mon, 01 Jan 0001 ...` when absent."""
     parsed = parse_timestamp(value)
     if parsed is None:
         return "Mon, 01 Jan 0001 00:00:00 +0000"

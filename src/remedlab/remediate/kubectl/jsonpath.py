@@ -524,7 +524,7 @@ def format_value(value: Any) -> str:
 
 
 def format_go_value(value: Any) -> str:
-    """A value as Go's `%v` prints it (custom-columns cells): `map[k:v]`, `[a b]`."""
+    """A value as a custom-columns cell shows it: `map[k:v]` for maps, `[a b]` for lists, `<nil>`."""
     if isinstance(value, dict):
         return "map[" + " ".join(f"{k}:{format_go_value(value[k])}" for k in sorted(value)) + "]"
     if isinstance(value, list):

@@ -120,9 +120,7 @@ def parse_custom_columns(spec: str) -> list[tuple[str, Template]]:
     for part in spec.split(","):
         header, sep, expression = part.partition(":")
         if not sep or not header or not expression:
-            raise CommandError(
-                f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>"
-            )
+            raise CommandError(f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")
         columns.append((header, compile_jsonpath(relaxed_template(expression))))
     return columns
 

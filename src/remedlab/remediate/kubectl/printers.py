@@ -142,8 +142,7 @@ def _external_ip(service: JsonObject) -> str:
         return ",".join(external_ips) if external_ips else "<none>"
     if service_type == "LoadBalancer":
         ingress = [
-            get_str(i, "ip") or get_str(i, "hostname")
-            for i in get_dicts(service, "status", "loadBalancer", "ingress")
+            get_str(i, "ip") or get_str(i, "hostname") for i in get_dicts(service, "status", "loadBalancer", "ingress")
         ]
         found = [ip for ip in ingress + external_ips if ip]
         return ",".join(found) if found else "<pending>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?)$")
@@ -63,8 +64,10 @@ def format_bytes(amount: int) -> str:
 
 
 def format_top_cpu(millis: float) -> str:
-    return f"{int(millis)}m"
+    """CPU usage as `kubectl top` prints it: whole millicores, rounded up."""
+    return f"{math.ceil(millis)}m"
 
 
 def format_top_memory(amount: float) -> str:
+    """Memory usage as `kubectl top` prints it: whole mebibytes, rounded down."""
     return f"{int(amount) // (1024 * 1024)}Mi"

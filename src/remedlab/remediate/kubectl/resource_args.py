@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from remedlab.cluster.kinds import BY_KIND, BY_PLURAL, KindInfo, resolve
+from remedlab.cluster.kinds import BY_PLURAL, KindInfo, resolve
 from remedlab.remediate.kubectl.errors import CommandError
-from remedlab.remediate.kubectl.fields import JsonObject, get_str
 
 ALL_PLURALS = ("pods", "services", "deployments", "replicasets")
 
@@ -31,23 +30,14 @@ def resolve_kind(word: str) -> KindInfo:
     return info
 
 
-def kind_of_object(obj: JsonObject) -> KindInfo | None:
-    kind = get_str(obj, "kind")
-    if not kind:
-        return None
-    return BY_KIND.get(kind) or resolve(kind)
-
-
 def resolve_types(words: str, *, allow_all: bool = True) -> list[KindInfo]:
     """Resolve a comma-separated list of types; `all` stands for pods, services, deployments, replicasets."""
     infos: list[KindInfo] = []
     for word in (w.strip() for w in words.split(",")):
         if not word:
             continue
-        if allow_all and word == "all":
-            candidates = [BY_PLURAL[p] for p in ALL_PLURALS]
-        else:
-            candidates = [resolve_kind(word)]
+        all_kinds = allow_all and word == "all"
+        candidates = [BY_PLURAL[p] for p in ALL_PLURALS] if all_kinds else [resolve_kind(word)]
         for info in candidates:
             if info not in infos:
                 infos.append(info)
@@ -87,3 +77,8 @@ def object_ref(info: KindInfo, name: str) -> str:
 def quoted_ref(info: KindInfo, name: str) -> str:
     """`deployment.apps "web"`: the form `kubectl delete` prints."""
     return f'{info.qualified} "{name}"'
+
+
+def plural_ref(info: KindInfo) -> str:
+    """`deployments.apps`, `pods`: how the API names a resource type in its messages."""
+    return f"{info.plural}.{info.group}" if info.group else info.plural

@@ -1,0 +1,57 @@
+"""A server run by an ordinary user: the cluster works, degraded, and says so."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from tests.integration.server_harness import ServerProcess
+
+pytestmark = pytest.mark.integration
+
+USER = "remedlab-pod"
+
+
+def _usable_user() -> str | None:
+    if os.geteuid() != 0:
+        return "this test needs root to start a server as another user"
+    try:
+        entry = pwd.getpwnam(USER)
+    except KeyError:
+        return f"user {USER} does not exist (make setup creates it)"
+    check = subprocess.run(
+        [sys.executable, "-c", "import remedlab.cli.main"],
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        check=False,
+    )
+    if check.returncode != 0:
+        return f"{USER} cannot run this checkout's interpreter (it lives in a private directory)"
+    return None
+
+
+def test_unprivileged_server_runs_simple_micro_and_reports_degraded_isolation() -> None:
+    reason = _usable_user()
+    if reason is not None:
+        pytest.skip(reason)
+    server = ServerProcess(user=USER)
+    try:
+        server.start()
+        checks = {c["mechanism"]: c for c in server.ok("GET", "/v1/doctor")["checks"]}
+        assert checks["memory limits"]["level"] == "degraded"
+        assert checks["user isolation"]["level"] == "degraded"
+        assert server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})["ready"]
+        ip = server.ok("GET", "/v1/namespaces/simple-micro/services/hello-service")["spec"]["clusterIP"]
+        with urllib.request.urlopen(f"http://{ip}:5000/hello", timeout=5) as response:
+            assert b"Hello" in response.read()
+        for proc in server.pod_processes():
+            assert proc.uids().real == pwd.getpwnam(USER).pw_uid
+    finally:
+        server.cleanup()
