@@ -23,7 +23,7 @@ console = Console()
 
 def _kubectl(*args: str) -> None:
     console.print(f"[dim]$ kubectl {' '.join(args)}[/dim]")
-    subprocess.run([sys.executable, "-m", "remedlab.cli.main", "kubectl", *args], check=False)
+    subprocess.run([sys.executable, "-m", "remedlab.cli.entry", "kubectl", *args], check=False)
 
 
 def register(app: typer.Typer) -> None:

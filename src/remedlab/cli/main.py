@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from remedlab.cli import cluster_commands, demo_command, serve_command
@@ -29,11 +27,6 @@ def kubectl(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    # fast path: `remedlab kubectl ...` skips loading the rest of the CLI
-    if len(sys.argv) > 1 and sys.argv[1] == "kubectl":
-        from remedlab.remediate.kubectl.main import main as kubectl_main
-
-        sys.exit(kubectl_main(sys.argv[2:]))
     app()
 
 
