@@ -24,9 +24,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def up(
         name: str = typer.Argument(..., help="The app to deploy (see `remedlab apps`)."),
-        namespace: str | None = typer.Option(
-            None, "-n", "--namespace", help="Namespace (default: the app's)."
-        ),
+        namespace: str | None = typer.Option(None, "-n", "--namespace", help="Namespace (default: the app's)."),
         timeout: float = typer.Option(120.0, help="Seconds to wait for all pods to be Ready."),
     ) -> None:
         """Deploy an app (starting the server if none runs) and wait until it is Ready."""
@@ -70,9 +68,7 @@ def register(app: typer.Typer) -> None:
         try:
             if all_apps:
                 targets = [
-                    (n["app"], n["name"])
-                    for n in client.request("GET", "/v1/status")["namespaces"]
-                    if n.get("app")
+                    (n["app"], n["name"]) for n in client.request("GET", "/v1/status")["namespaces"] if n.get("app")
                 ]
             else:
                 assert name is not None

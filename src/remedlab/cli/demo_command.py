@@ -38,12 +38,8 @@ def register(app: typer.Typer) -> None:
             begin = time.monotonic()
             result = client.request("POST", f"/v1/apps/{app_name}/deploy", json={"wait": True})
             if not result["ready"]:
-                raise fail(
-                    f"{app_name} did not become Ready: see `remedlab kubectl get pods -n {info.namespace}`"
-                )
-            console.print(
-                f"[green]{app_name} Ready in {result['seconds']:.2f}s[/green] (server: {client.url})"
-            )
+                raise fail(f"{app_name} did not become Ready: see `remedlab kubectl get pods -n {info.namespace}`")
+            console.print(f"[green]{app_name} Ready in {result['seconds']:.2f}s[/green] (server: {client.url})")
             ns = result["namespace"]
             _kubectl("get", "pods,services", "-n", ns, "-o", "wide")
             entry = info.entry

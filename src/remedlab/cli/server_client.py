@@ -52,9 +52,7 @@ class ServerClient:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.ConnectError:
-            raise ServerError(
-                f"no remedlab server answers at {self.url}: start one with `remedlab serve`"
-            ) from None
+            raise ServerError(f"no remedlab server answers at {self.url}: start one with `remedlab serve`") from None
         except httpx.TimeoutException:
             raise ServerError(f"the server at {self.url} did not answer in time") from None
         if response.status_code >= 400:
