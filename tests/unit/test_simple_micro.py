@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from remedlab.cluster.objects import Deployment, Namespace, Service
+from remedlab.cluster.objects import Deployment, Namespace, PersistentVolumeClaim, Service
 
 HELLO_MODULE = "remedlab.apps.simple_micro.hello"
 TIME_MODULE = "remedlab.apps.simple_micro.time_service"
@@ -391,7 +391,12 @@ def manifest_documents() -> list[dict[str, Any]]:
 def test_manifests_validate_as_cluster_objects() -> None:
     docs = manifest_documents()
     assert docs[0]["kind"] == "Namespace"
-    models = {"Namespace": Namespace, "Service": Service, "Deployment": Deployment}
+    models = {
+        "Namespace": Namespace,
+        "Service": Service,
+        "Deployment": Deployment,
+        "PersistentVolumeClaim": PersistentVolumeClaim,
+    }
     objects = [models[doc["kind"]].model_validate(doc) for doc in docs]
     namespaces = [o for o in objects if isinstance(o, Namespace)]
     services = {o.metadata.name: o for o in objects if isinstance(o, Service)}
@@ -427,10 +432,13 @@ def test_manifests_validate_as_cluster_objects() -> None:
             5,
             3,
         )
-        assert {e.name: e.value for e in container.env} == {"SERVICE_NAME": name}
+        env = {e.name: e.value for e in container.env}
+        assert env["SERVICE_NAME"] == name
         assert service.spec.selector == {"app": name}
         ((svc_port, target),) = [(p.port, p.target_port) for p in service.spec.ports]
         assert svc_port == target == port
+    time_container = deployments["time-service"].spec.template.spec.containers[0]
+    assert [(m.name, m.mount_path) for m in time_container.volume_mounts] == [("data", "/data")]
 
 
 def test_images_map_to_runnable_entry_points() -> None:
@@ -446,7 +454,7 @@ def test_images_map_to_runnable_entry_points() -> None:
             assert argv[:2] == ["{python}", "-m"] and importlib.util.find_spec(argv[2]) is not None
             assert entry["cmd"] == [] and entry["binaries"] == {}
     busybox = images["busybox"]
-    assert busybox["tags"] == ["latest", "1.36"] and busybox["entrypoint"] == ["sh"]
+    assert busybox["tags"] == ["latest", "1.36"] and busybox["entrypoint"] == [] and busybox["cmd"] == ["sh"]
     assert all(isinstance(k, str) and isinstance(v, list) for k, v in busybox["binaries"].items())
     assert busybox["binaries"]["sh"] == ["sh"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from remedlab.backends.local_faults import LocalFaultRuntime
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.errors import BadRequest
 from remedlab.cluster.isolation.fidelity import fuse_check, network_fault_check
@@ -20,6 +21,10 @@ class LocalBackend:
     def __init__(self, config: ClusterConfig) -> None:
         self.cluster = EmbeddedCluster(config)
         self.api = self.cluster.api
+        self.faults = LocalFaultRuntime(self.cluster)
+
+    def fault_runtime(self) -> LocalFaultRuntime:
+        return self.faults
 
     async def start(self) -> None:
         await self.cluster.start()
@@ -55,6 +60,9 @@ class LocalBackend:
 
     def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
         return self.api.delete(resource, namespace, name, grace_seconds)
+
+    def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
+        return self.api.update_status(resource, namespace, name, status)
 
     # ------------------------------------------------------------------ deployments
 

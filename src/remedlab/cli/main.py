@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from remedlab.cli import cluster_commands, demo_command, serve_command
+from remedlab.cli import chaos_commands, cluster_commands, demo_command, load_command, serve_command
 
 app = typer.Typer(
     name="remedlab",
@@ -16,6 +16,8 @@ app = typer.Typer(
 serve_command.register(app)
 cluster_commands.register(app)
 demo_command.register(app)
+load_command.register(app)
+chaos_commands.register(app)
 
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

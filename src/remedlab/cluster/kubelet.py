@@ -723,11 +723,13 @@ class Kubelet:
                 worker = PodWorker(self, pod)
                 self.workers[uid] = worker
                 worker.task = asyncio.create_task(worker.run())
-            elif deletion and not worker.terminating:
+            elif not deletion and not worker.terminating:
+                self._apply_image_changes(worker, pod)
+            if worker is not None and deletion and not worker.terminating:
                 deadline = parse_time(deletion)
                 grace = (deadline - datetime.now(UTC)).total_seconds() if deadline else worker.grace
                 self._terminate(worker, max(0.0, grace), remove=True)
-            elif worker.gone:
+            elif worker is not None and worker.gone:
                 self.workers.pop(uid, None)
         for uid, worker in list(self.workers.items()):
             if uid not in seen:
@@ -736,6 +738,19 @@ class Kubelet:
                     self._terminate(worker, 0.0, remove=False)
                 elif worker.gone:
                     self.workers.pop(uid, None)
+
+    def _apply_image_changes(self, worker: PodWorker, pod: Obj) -> None:
+        """A pod's container images may change in place (as on Kubernetes): restart those containers."""
+        for spec in pod["spec"].get("containers") or []:
+            c = worker.containers.get(spec["name"])
+            if c is None or c.spec.get("image") == spec.get("image"):
+                continue
+            c.spec = {**c.spec, "image": spec["image"]}
+            worker.event("Killing", f"Container {c.name} definition changed, will be restarted", container=c.name)
+            if c.process is not None and c.process.proc is not None and c.process.proc.returncode is None:
+                task = asyncio.create_task(c.process.stop(worker.grace))
+                self._terminations.add(task)
+                task.add_done_callback(self._terminations.discard)
 
     def _terminate(self, worker: PodWorker, grace: float, remove: bool) -> None:
         async def run() -> None:
@@ -855,6 +870,69 @@ class Kubelet:
             err[:EXEC_OUTPUT_LIMIT].decode(errors="replace"),
             code,
         )
+
+    # ------------------------------------------------------------------ node-level access (fault injection)
+
+    def _running(self, pod_uid: str, container: str | None) -> tuple[PodWorker, ContainerRuntime]:
+        worker = self.workers.get(pod_uid)
+        if worker is None or worker.gone or worker.terminating:
+            raise ExecError(f"pod {pod_uid} is not running on this node")
+        c = self._container(worker, container)
+        if c.process is None or c.process.proc is None or c.process.proc.returncode is not None:
+            raise ExecError(f'container "{c.name}" of pod {worker.name} is not running')
+        return worker, c
+
+    async def spawn_in_container(
+        self, pod_uid: str, container: str | None, argv: list[str], extra_env: dict[str, str] | None = None
+    ) -> asyncio.subprocess.Process:
+        """Start a process inside a running container: its cgroup, user and environment.
+
+        It counts against the container's limits and dies with the container instance.
+        """
+        worker, c = self._running(pod_uid, container)
+        mounts = worker.mounts_for(c.spec)
+        env = container_env(self.store, worker._pod_view(), c.spec, mounts, str(worker.dir / "root"))
+        env.update(extra_env or {})
+        assert c.sandbox is not None
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=env,
+            cwd=worker.workdir_for(c.spec, mounts),
+            start_new_session=True,
+            preexec_fn=c.sandbox.preexec,
+        )
+        c.sandbox.attach(proc.pid)
+        return proc
+
+    def kill_container(self, pod_uid: str, container: str | None, sig: int = signal.SIGKILL) -> str:
+        """Kill a container's whole process tree (the kubelet then restarts it per its policy)."""
+        _worker, c = self._running(pod_uid, container)
+        assert c.process is not None
+        c.process.signal_all(sig)
+        if c.sandbox is not None:
+            c.sandbox.kill_all(sig)
+        return c.name
+
+    def volume_host_path(self, pod_uid: str, container: str | None, mount_path: str) -> str:
+        """The host directory behind a container path that a volume is mounted at."""
+        worker = self.workers.get(pod_uid)
+        if worker is None or worker.gone:
+            raise ExecError(f"pod {pod_uid} is not running on this node")
+        c = self._container(worker, container)
+        mounts = worker.mounts_for(c.spec)
+        wanted = mount_path.rstrip("/") or "/"
+        for path, host in sorted(mounts.items(), key=lambda kv: -len(kv[0])):
+            base = path.rstrip("/") or "/"
+            if wanted == base or wanted.startswith(base + "/"):
+                return host + wanted[len(base) :]
+        raise ExecError(f'no volume is mounted at "{mount_path}" in container "{c.name}" of pod {worker.name}')
+
+    def container_names(self, pod_uid: str) -> list[str]:
+        worker = self.workers.get(pod_uid)
+        return [] if worker is None else list(worker.containers)
 
     def running_containers(self) -> Iterator[tuple[PodWorker, ContainerRuntime]]:
         for worker in list(self.workers.values()):

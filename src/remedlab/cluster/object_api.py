@@ -244,6 +244,13 @@ class ObjectAPI:
             obj["status"] = status
         return self._write_update(live, obj)
 
+    def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
+        """The status subresource: controllers report what they observed; the spec is untouched."""
+        info = kind_of(resource)
+        live = self.store.must_get(info.kind, namespace, name)
+        live["status"] = status
+        return self.store.update(live)
+
     def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
         info = kind_of(resource)
         live = self.store.must_get(info.kind, namespace, name)

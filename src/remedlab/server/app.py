@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 
 from remedlab import __version__
 from remedlab.backends.base import Backend
+from remedlab.chaos.controller import ChaosController, register_validators
 from remedlab.cluster.errors import BadRequest, ClusterError
-from remedlab.server import app_routes, cluster_routes
+from remedlab.server import app_routes, chaos_routes, cluster_routes
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -25,16 +26,22 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def create_app(backend: Backend) -> FastAPI:
+    register_validators()
+    chaos = ChaosController(backend, backend.fault_runtime())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await backend.start()
+        chaos.start()
         try:
             yield
         finally:
+            await chaos.stop()
             await backend.stop()
 
     app = FastAPI(title="remedlab", version=__version__, lifespan=lifespan)
     app.state.backend = backend
+    app.state.chaos = chaos
 
     @app.exception_handler(ClusterError)
     async def cluster_error(_request: Request, exc: ClusterError) -> JSONResponse:
@@ -50,5 +57,6 @@ def create_app(backend: Backend) -> FastAPI:
         return {"status": "ok"}
 
     app.include_router(app_routes.router)
+    app.include_router(chaos_routes.router)
     app.include_router(cluster_routes.router)
     return app

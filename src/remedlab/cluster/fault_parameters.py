@@ -1,4 +1,4 @@
-"""Chaos Mesh's parameter formats: Go durations ("1000ms", "1h2m"), tc rates ("1mbps"), percents."""
+"""Fault parameter formats, as Chaos Mesh writes them: Go durations, tc rates, percents, sizes."""
 
 from __future__ import annotations
 

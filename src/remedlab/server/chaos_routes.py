@@ -1,0 +1,107 @@
+"""The `/v1/faults` and `/v1/chaos` routes: the catalog, inject, list, get (with confirm), stop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from remedlab.chaos.catalog import build_chaos, load_catalog
+from remedlab.chaos.confirm import confirm
+from remedlab.cluster.errors import BadRequest, NotFound
+from remedlab.cluster.kinds import BY_KIND, CHAOS_KINDS
+from remedlab.server.cluster_routes import backend_of
+
+router = APIRouter(prefix="/v1")
+
+
+class InjectRequest(BaseModel):
+    fault: str | None = None
+    target: str | None = None
+    namespace: str = "default"
+    overrides: list[str] = Field(default_factory=list, alias="set")
+    resource: dict[str, Any] | None = None
+    name: str | None = None
+    seed: int | None = None
+
+
+def _chaos_objects(request: Request, namespace: str | None) -> list[dict[str, Any]]:
+    backend = backend_of(request)
+    out: list[dict[str, Any]] = []
+    for kind in sorted(CHAOS_KINDS):
+        out.extend(backend.list_objects(BY_KIND[kind].plural, namespace))
+    return out
+
+
+def _find(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    for obj in _chaos_objects(request, namespace):
+        if obj["metadata"]["name"] == name:
+            return obj
+    raise NotFound(f'chaos "{name}" not found in namespace {namespace}')
+
+
+@router.get("/faults")
+def faults() -> dict[str, Any]:
+    return {
+        "faults": [
+            {"name": f.name, "category": f.category, "kind": f.kind, "spec": f.spec, "truth": f.truth}
+            for f in load_catalog().values()
+        ]
+    }
+
+
+@router.post("/chaos", status_code=201)
+async def inject(request: Request, body: InjectRequest) -> dict[str, Any]:
+    backend = backend_of(request)
+    if body.resource is not None:
+        resource = body.resource
+        resource.setdefault("metadata", {}).setdefault("namespace", body.namespace)
+    else:
+        if not body.fault or not body.target:
+            raise BadRequest("give a fault type and a target, or a chaos resource")
+        resource = build_chaos(backend, body.fault, body.target, body.namespace, body.overrides, body.name)
+    if resource.get("kind") not in CHAOS_KINDS:
+        kinds = ", ".join(sorted(CHAOS_KINDS))
+        raise BadRequest(f'kind "{resource.get("kind")}" is not a chaos kind: use one of {kinds}')
+    if body.seed is not None:
+        resource["metadata"].setdefault("annotations", {})["chaos.remedlab.io/seed"] = str(body.seed)
+    created = backend.create(resource)
+    # wait for the controller to inject (or fail), so the caller sees the outcome
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        current = _find(request, created["metadata"]["namespace"], created["metadata"]["name"])
+        if current.get("status"):
+            return {**current, "confirm": confirm(backend, current)}
+        await asyncio.sleep(0.05)
+    return created
+
+
+@router.get("/chaos")
+def list_chaos(request: Request, namespace: str | None = None) -> dict[str, Any]:
+    return {"items": _chaos_objects(request, namespace)}
+
+
+@router.get("/chaos/{namespace}/{name}")
+def get_chaos(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    obj = _find(request, namespace, name)
+    return {**obj, "confirm": confirm(backend_of(request), obj)}
+
+
+@router.delete("/chaos/{namespace}/{name}")
+async def stop_chaos(request: Request, namespace: str, name: str, wait: bool = True) -> dict[str, Any]:
+    obj = _find(request, namespace, name)
+    backend = backend_of(request)
+    plural = BY_KIND[obj["kind"]].plural
+    backend.delete(plural, namespace, name)
+    if wait:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                backend.get(plural, namespace, name)
+            except NotFound:
+                break
+            await asyncio.sleep(0.05)
+    return {"name": name, "namespace": namespace, "kind": obj["kind"], "stopped": True}
