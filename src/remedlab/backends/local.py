@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from remedlab.backends.local_faults import LocalFaultRuntime
+from remedlab.backends.faults import StressParams
+from remedlab.backends.local_faults import LocalFaultRuntime, stress_argv
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.errors import BadRequest
 from remedlab.cluster.isolation.fidelity import fuse_check, network_fault_check
@@ -162,7 +163,31 @@ class LocalBackend:
 
     def doctor(self) -> list[dict[str, str]]:
         checks = [*self.cluster.isolation.report(), fuse_check(), network_fault_check()]
-        return [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
+        out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
+        kubelet = self.cluster.kubelet
+        out.append(
+            {
+                "mechanism": "io fault scope",
+                "level": "full",
+                "detail": "per-pod bind mounts: an IO fault binds to a pod instance",
+            }
+            if kubelet.bind_mounts
+            else {
+                "mechanism": "io fault scope",
+                "level": "degraded",
+                "detail": "no bind mounts (not root): an IO fault binds to the volume, so a new pod on it inherits it",
+            }
+        )
+        _argv, tool = stress_argv(StressParams(cpu_workers=1))
+        out.append(
+            {"mechanism": "stress faults", "level": "full" if tool == "stress-ng" else "degraded", "detail": tool}
+        )
+        out.append(
+            {"mechanism": "time faults", "level": "full", "detail": f"clock shim {kubelet.clock_shim} (CLOCK_REALTIME)"}
+            if kubelet.clock_shim is not None
+            else {"mechanism": "time faults", "level": "none", "detail": kubelet.clock_shim_note}
+        )
+        return out
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
         return await self.cluster.wait_namespace_ready(namespace, timeout)

@@ -36,6 +36,7 @@ from remedlab.cluster.network_faults import (
     LossHook,
     PartitionHook,
 )
+from remedlab.cluster.time_shift import get_offset, set_offset
 
 _ids = itertools.count(1)
 
@@ -91,6 +92,7 @@ class LocalFaultRuntime:
         self._hooks: dict[str, HookHandle] = {}
         self._mounts: dict[str, IoFaultMount] = {}
         self._handles: dict[str, FaultHandle] = {}
+        self._clocks: dict[str, Path] = {}
 
     def _new_id(self, mechanism: str) -> str:
         return f"{mechanism}-{next(_ids)}"
@@ -183,7 +185,22 @@ class LocalFaultRuntime:
     # ------------------------------------------------------------------ time
 
     async def time_offset(self, pod_uid: str, container: str | None, offset_s: float) -> FaultHandle:
-        raise BadRequest("time skew is not available on this host yet")
+        try:
+            clock = self.cluster.kubelet.clock_file(pod_uid, container)
+        except ExecError as exc:
+            raise BadRequest(str(exc)) from None
+        set_offset(clock, offset_s)
+        handle = FaultHandle(
+            self._new_id("time"),
+            "time",
+            pod_uid,
+            "full",
+            f"CLOCK_REALTIME of the container's processes shifted by {offset_s:+g}s (preloaded clock shim)",
+            {"clock": str(clock)},
+        )
+        self._clocks[handle.id] = clock
+        self._handles[handle.id] = handle
+        return handle
 
     # ------------------------------------------------------------------ containers
 
@@ -202,6 +219,8 @@ class LocalFaultRuntime:
             return handle.pod_uid in self.cluster.kubelet.workers
         if handle.id in self._mounts:
             return self._mounts[handle.id].mounted()
+        if handle.id in self._clocks:
+            return handle.pod_uid in self.cluster.kubelet.workers and get_offset(self._clocks[handle.id]) != 0
         return False
 
     async def recover(self, handle: FaultHandle) -> None:
@@ -214,6 +233,9 @@ class LocalFaultRuntime:
         hook = self._hooks.pop(handle.id, None)
         if hook is not None:
             self.cluster.dataplane.remove_hook(hook)
+        clock = self._clocks.pop(handle.id, None)
+        if clock is not None and clock.exists():
+            set_offset(clock, 0)
         mount = self._mounts.pop(handle.id, None)
         if mount is not None:
             await asyncio.to_thread(mount.stop)

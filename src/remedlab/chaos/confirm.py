@@ -69,7 +69,7 @@ def _record_observable(backend: Backend, obj: Obj, kind: str, namespace: str, re
     pod = _pod(backend, namespace, uid)
     if mechanism == "pod-kill":
         return (pod is None or bool(pod["metadata"].get("deletionTimestamp"))), "the pod instance was killed"
-    if pod is None:
+    if pod is None or pod["metadata"].get("deletionTimestamp"):
         return False, "the pod instance is gone"
     if mechanism == "pod-failure":
         return (not _ready(pod)), "pod not Ready" if not _ready(pod) else "pod still Ready"

@@ -22,7 +22,9 @@ Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
 
 
 class SpecModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", coerce_numbers_to_str=True
+    )
 
 
 def _duration(value: str | None, field: str, allow_negative: bool = False) -> str | None:

@@ -14,7 +14,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from remedlab.cluster.container_process import ContainerProcess, kill_tree, proc
 from remedlab.cluster.dataplane import Dataplane
 from remedlab.cluster.event_recorder import EventRecorder
 from remedlab.cluster.images import ExecutableNotFound, ImageRegistry, container_argv
+from remedlab.cluster.io_fault_mount import cleanup_stale
 from remedlab.cluster.ipam import AddressPool
 from remedlab.cluster.isolation.limits import ContainerLimits
 from remedlab.cluster.isolation.sandbox import ContainerSandbox, Isolation
@@ -36,6 +36,8 @@ from remedlab.cluster.pod_state import parse_time
 from remedlab.cluster.probes import ProbeResult, run_probe
 from remedlab.cluster.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.store import Obj, Store, now_iso
+from remedlab.cluster.time_shift import build_shim, create_offset_file
+from remedlab.cluster.volume_mounts import bind_mount, bind_mounts_available, mounts_under, remove_pod_dir, unmount_all
 
 EXEC_OUTPUT_LIMIT = 1 << 20
 
@@ -235,7 +237,16 @@ class PodWorker:
         for volume in self.spec.get("volumes") or []:
             name = volume["name"]
             if "persistentVolumeClaim" in volume:
-                path = k.home / "volumes" / self.namespace / volume["persistentVolumeClaim"]["claimName"]
+                claim = k.home / "volumes" / self.namespace / volume["persistentVolumeClaim"]["claimName"]
+                claim.mkdir(parents=True, exist_ok=True)
+                if run_as is not None:
+                    os.chown(claim, *run_as)
+                if k.bind_mounts:
+                    path = volumes_dir / name
+                    if path not in mounts_under(path):
+                        bind_mount(claim, path)
+                else:
+                    path = claim
             elif "hostPath" in volume:
                 path = Path(volume["hostPath"]["path"])
             else:
@@ -438,7 +449,7 @@ class PodWorker:
             return None
         mounts = self.mounts_for(c.spec)
         try:
-            env = container_env(k.store, self._pod_view(), c.spec, mounts, str(self.dir / "root"))
+            env = self.env_for(c, mounts)
         except ConfigError as exc:
             c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}}
             self.event("Failed", f"Error: {exc}", "Warning", c.name)
@@ -521,6 +532,21 @@ class PodWorker:
         self.event("Failed", f"Error: {message}", "Warning", c.name)
         self.publish()
         return 128
+
+    def clock_file(self, container: str) -> Path:
+        return Path(self.dir / "clock" / container)
+
+    def env_for(self, c: ContainerRuntime, mounts: dict[str, str]) -> dict[str, str]:
+        """The container's environment, plus the clock shim that lets a time fault reach it."""
+        k = self.kubelet
+        env = container_env(k.store, self._pod_view(), c.spec, mounts, str(self.dir / "root"))
+        if k.clock_shim is not None:
+            clock = self.clock_file(c.name)
+            create_offset_file(clock)
+            preload = env.get("LD_PRELOAD")
+            env["LD_PRELOAD"] = f"{k.clock_shim}:{preload}" if preload else str(k.clock_shim)
+            env["REMEDLAB_TIME_OFFSET_FILE"] = str(clock)
+        return env
 
     def _pod_view(self) -> Obj:
         pod = self.kubelet.store.get("Pod", self.namespace, self.name) or {
@@ -643,7 +669,8 @@ class PodWorker:
             k.isolation.cleanup_pod(self.uid)
         k.dataplane.unregister_pod(self.uid)
         k.pod_ips.release(self.pod_ip)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not remove_pod_dir(self.dir):
+            k.log_error(f"pod {self.namespace}/{self.name}: a volume under {self.dir} is still mounted; kept it")
         if remove:
             pod = k.store.get("Pod", self.namespace, self.name)
             if pod is not None and pod["metadata"]["uid"] == self.uid:
@@ -682,6 +709,11 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self._terminations: set[asyncio.Task[None]] = set()
         self.errors: list[str] = []
+        self.bind_mounts = bind_mounts_available()
+        self.clock_shim: Path | None = None
+        self.clock_shim_note = "clock offsets disabled (REMEDLAB_TIME_FAULTS=off)"
+        if os.environ.get("REMEDLAB_TIME_FAULTS", "on") != "off":
+            self.clock_shim, self.clock_shim_note = build_shim(home)
 
     def log_error(self, message: str) -> None:
         self.errors.append(message)
@@ -701,6 +733,9 @@ class Kubelet:
             self.store.forget_process(pod_uid, container)
         with contextlib.suppress(Exception):
             self.isolation.cleanup_cluster()
+        with contextlib.suppress(Exception):
+            cleanup_stale(self.home)
+        unmount_all(self.home / "pods")
         for pod in self.store.list_objects("Pod"):
             ip = pod.get("status", {}).get("podIP")
             if ip:
@@ -838,7 +873,7 @@ class Kubelet:
         if image is None:
             raise ExecError(f'unable to upgrade connection: container not found ("{c.name}")')
         mounts = worker.mounts_for(c.spec)
-        env = container_env(self.store, worker._pod_view(), c.spec, mounts, str(worker.dir / "root"))
+        env = worker.env_for(c, mounts)
         try:
             argv = container_argv(image, command, None)
         except ExecutableNotFound as exc:
@@ -891,7 +926,7 @@ class Kubelet:
         """
         worker, c = self._running(pod_uid, container)
         mounts = worker.mounts_for(c.spec)
-        env = container_env(self.store, worker._pod_view(), c.spec, mounts, str(worker.dir / "root"))
+        env = worker.env_for(c, mounts)
         env.update(extra_env or {})
         assert c.sandbox is not None
         proc = await asyncio.create_subprocess_exec(
@@ -929,6 +964,15 @@ class Kubelet:
             if wanted == base or wanted.startswith(base + "/"):
                 return host + wanted[len(base) :]
         raise ExecError(f'no volume is mounted at "{mount_path}" in container "{c.name}" of pod {worker.name}')
+
+    def clock_file(self, pod_uid: str, container: str | None) -> Path:
+        """The file whose value shifts the container's CLOCK_REALTIME (see time_shift.py)."""
+        if self.clock_shim is None:
+            raise ExecError(f"time faults are unavailable on this host: {self.clock_shim_note}")
+        worker, c = self._running(pod_uid, container)
+        path = worker.clock_file(c.name)
+        create_offset_file(path)
+        return path
 
     def container_names(self, pod_uid: str) -> list[str]:
         worker = self.workers.get(pod_uid)
