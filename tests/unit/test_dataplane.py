@@ -4,133 +4,55 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
-import importlib.util
 import os
 import random
 import socket
 import struct
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from remedlab.cluster.dataplane import (
     ConnectionInfo,
     ConnectionRefused,
-    Dataplane,
     Endpoint,
     FlowDirection,
     PassthroughHook,
     ServicePortMap,
 )
+from tests.unit.dataplane_lab import (
+    LOOPS,
+    Handler,
+    Lab,
+    Runner,
+    Subnets,
+    digest_until_eof,
+    echo,
+    exchange,
+    is_closed_by_peer,
+    is_reset_by_peer,
+    open_lab,
+    run_on,
+    service_port,
+)
 
-Runner = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-LOOPS = ["asyncio"] + (["uvloop"] if importlib.util.find_spec("uvloop") is not None else [])
-TEST_TIMEOUT = 10.0
+SUBNETS = Subnets(pods="127.88", services="127.77")
+pod_ip = SUBNETS.pod_ip
+cluster_ip = SUBNETS.cluster_ip
 
 
 @pytest.fixture(params=LOOPS)
 def run(request: pytest.FixtureRequest) -> Runner:
     """Run a test coroutine on a fresh event loop of the parametrised kind, with a deadline."""
-    loop_kind = str(request.param)
-
-    def runner(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        async def bounded() -> None:
-            async with asyncio.timeout(TEST_TIMEOUT):
-                await test()
-
-        if loop_kind == "uvloop":
-            import uvloop
-
-            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                runner.run(bounded())
-        else:
-            asyncio.run(bounded())
-
-    return runner
+    return functools.partial(run_on, str(request.param))
 
 
-def pod_ip() -> str:
-    return f"127.88.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def cluster_ip() -> str:
-    return f"127.77.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def service_port() -> int:
-    return random.randint(20000, 30000)
-
-
-class Lab:
-    """A dataplane and the backend servers of one test; `lab()` closes them all."""
-
-    def __init__(self) -> None:
-        self.dataplane = Dataplane(connect_timeout=2.0)
-        self.servers: list[asyncio.Server] = []
-        self.writers: list[asyncio.StreamWriter] = []
-        self.accepted: dict[str, int] = {}
-
-    async def serve(self, name: str, handler: Handler, ip: str | None = None) -> Endpoint:
-        """Start a backend pod `name` and return it as an endpoint."""
-        self.accepted[name] = 0
-
-        async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.accepted[name] += 1
-            self.writers.append(writer)
-            try:
-                await handler(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(counted, ip or pod_ip(), 0)
-        self.servers.append(server)
-        host, port = server.sockets[0].getsockname()[:2]
-        return Endpoint(pod_uid=f"uid-{name}", ip=str(host), port=int(port))
-
-    async def connect(
-        self, ip: str, port: int, source_ip: str | None = None
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A client connection that is closed with the lab."""
-        local_addr = (source_ip, 0) if source_ip else None
-        reader, writer = await asyncio.open_connection(ip, port, local_addr=local_addr)
-        self.writers.append(writer)
-        return reader, writer
-
-    async def service(self, key: str, *endpoints: Endpoint) -> tuple[str, int]:
-        ip, port = cluster_ip(), service_port()
-        await self.dataplane.set_service(key, ip, [ServicePortMap(port, tuple(endpoints))])
-        return ip, port
-
-    async def close(self) -> None:
-        await self.dataplane.stop()
-        for server in self.servers:
-            server.close()
-        for writer in self.writers:
-            writer.close()
-
-
-@contextlib.asynccontextmanager
-async def lab() -> AsyncIterator[Lab]:
-    the_lab = Lab()
-    await the_lab.dataplane.start()
-    try:
-        yield the_lab
-    finally:
-        await the_lab.close()
-
-
-async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(256 * 1024):
-        writer.write(data)
-        await writer.drain()
-    writer.write_eof()
+def lab() -> contextlib.AbstractAsyncContextManager[Lab]:
+    """A lab on this module's address ranges."""
+    return open_lab(SUBNETS)
 
 
 def tagged_echo(tag: bytes) -> Handler:
@@ -148,38 +70,6 @@ def says(name: bytes) -> Handler:
         await writer.drain()
 
     return handler
-
-
-async def digest_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Read the whole request, then answer with its size and SHA-256 and close."""
-    digest = hashlib.sha256()
-    size = 0
-    while data := await reader.read(65536):
-        digest.update(data)
-        size += len(data)
-    writer.write(f"{size} {digest.hexdigest()}".encode())
-    await writer.drain()
-
-
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes, expect: int) -> bytes:
-    writer.write(data)
-    await writer.drain()
-    return await reader.readexactly(expect)
-
-
-async def is_closed_by_peer(reader: asyncio.StreamReader) -> bool:
-    try:
-        return await asyncio.wait_for(reader.read(), 2.0) == b""
-    except ConnectionResetError:
-        return True
-
-
-async def is_reset_by_peer(reader: asyncio.StreamReader) -> bool:
-    try:
-        await asyncio.wait_for(reader.read(), 2.0)
-    except ConnectionResetError:
-        return True
-    return False
 
 
 async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:

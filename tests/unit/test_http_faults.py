@@ -9,7 +9,7 @@ import pytest
 
 from remedlab.cluster.dataplane import ConnectionInfo, ConnectionRefused, FlowDirection
 from remedlab.cluster.http_faults import HttpAbortHook, HttpDelayHook
-from tests.unit.test_network_faults import echo, exchange, get, http_call, http_server, info, is_reset_by_peer, lab, run
+from tests.unit.dataplane_lab import echo, exchange, get, http_call, http_server, info, is_closed_by_peer, lab, run
 
 
 def post(path: str, body: bytes) -> bytes:
@@ -44,7 +44,7 @@ def test_abort_on_a_path_spares_other_paths_on_the_same_connection() -> None:
             assert await http_call(reader, writer, chunked) == b"POST /healthz %d" % (len(decoy) + 5000)
             assert await http_call(reader, writer, get("/healthz")) == b"GET /healthz 0"
             writer.write(get("/hello?name=x"))
-            assert await is_reset_by_peer(reader)
+            assert await is_closed_by_peer(reader)
             assert seen == ["GET /healthz", "POST /healthz", "POST /healthz", "GET /healthz"]
             assert hook.stats.aborted == 1 and hook.stats.matched == 1
 
@@ -65,7 +65,7 @@ def test_abort_on_response_lets_the_server_handle_the_request() -> None:
             reader, writer = await the_lab.connect(ip, port)
             assert await http_call(reader, writer, get("/hello")) == b"GET /hello 0"
             writer.write(post("/hello", b"hi"))
-            assert await is_reset_by_peer(reader)
+            assert await is_closed_by_peer(reader)
             assert seen == ["GET /hello", "POST /hello"]
 
     run(test)

@@ -18,7 +18,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -159,6 +159,16 @@ def test_mountinfo_parsing(tmp_path: Path) -> None:
 # -- the operations without a mount ----------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def opened_directory(path: Path) -> Iterator[int]:
+    """A read-only descriptor of the directory `path`, closed afterwards."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 class FakeTime:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -179,11 +189,8 @@ def direct_fs(tmp_path: Path) -> Iterator[tuple[IoFaultFs, Path, Path, FakeTime]
     (volume / "a.txt").write_bytes(b"hello")
     config = tmp_path / "faults.json"
     clock = FakeTime()
-    fd = os.open(volume, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+    with opened_directory(volume) as fd:
         yield IoFaultFs(fd, str(config), seed=7, clock=clock.clock, sleep=clock.sleep), volume, config, clock
-    finally:
-        os.close(fd)
 
 
 def _reload(config: Path, clock: FakeTime, faults: list[dict[str, object]]) -> None:
@@ -277,15 +284,12 @@ def test_configuration_reload_is_rate_limited(direct_fs: tuple[IoFaultFs, Path, 
 
 
 def test_set_faults_without_a_configuration_file(tmp_path: Path) -> None:
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
+    with opened_directory(tmp_path) as fd:
         fs = IoFaultFs(fd, None, sleep=lambda _: None)
         fs.set_faults([IoFault("fault", errno=errno.ENOSPC)])
         with pytest.raises(OSError) as failure:
             fs.mkdir("/x", 0o755)
         assert failure.value.errno == errno.ENOSPC
-    finally:
-        os.close(fd)
 
 
 def test_start_refuses_bad_arguments(tmp_path: Path) -> None:
@@ -312,6 +316,42 @@ def _traversable_tempdir() -> Path:
     return base
 
 
+@contextlib.contextmanager
+def scratch_volume(files: Mapping[str, bytes] = {}, subpath: str = "vol") -> Iterator[tuple[Path, Path]]:
+    """(base, volume): a fresh volume directory `base/subpath` holding `files`, in a directory the pod user can
+    reach; afterwards any IO-fault mount left under `base` is cleaned up and `base` is removed."""
+    base = _traversable_tempdir()
+    volume = base / subpath
+    volume.mkdir(parents=True)
+    for name, data in files.items():
+        (volume / name).parent.mkdir(parents=True, exist_ok=True)
+        (volume / name).write_bytes(data)
+    try:
+        yield base, volume
+    finally:
+        cleanup_stale(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def started_mount(
+    mount: IoFaultMount, files: Mapping[str, bytes] = {}, subpath: str = "vol"
+) -> Iterator[tuple[Path, Path]]:
+    """`scratch_volume` with `mount` started on the volume (its configuration `base/faults.json`) and stopped
+    afterwards."""
+    with scratch_volume(files, subpath) as (base, volume):
+        try:
+            mount.start(volume, base / "faults.json")
+            yield base, volume
+        finally:
+            mount.stop()
+
+
+def mounted_at(path: Path) -> bool:
+    """Whether an IO-fault filesystem is mounted on `path`."""
+    return any(entry.mountpoint == str(path) for entry in iofault_mounts())
+
+
 class Mounted:
     def __init__(self, mount: IoFaultMount, volume: Path, backing_fd: int) -> None:
         self.mount = mount
@@ -332,24 +372,14 @@ class Mounted:
 def mounted() -> Iterator[Mounted]:
     if not FUSE_OK:
         pytest.skip(f"IO-fault filesystem unavailable: {FUSE_REASON}")
-    base = _traversable_tempdir()
-    volume = base / "vol"
-    volume.mkdir()
-    (volume / "existing.txt").write_bytes(b"from before the mount\n")
-    (volume / "bad").mkdir()
-    (volume / "bad" / "broken.txt").write_bytes(b"unlucky")
-    backing_fd = os.open(volume, os.O_RDONLY | os.O_DIRECTORY)
-    mount = IoFaultMount(seed=1234)
-    try:
-        mount.start(volume, base / "faults.json")
-        yield Mounted(mount, volume, backing_fd)
-    finally:
+    files = {"existing.txt": b"from before the mount\n", "bad/broken.txt": b"unlucky"}
+    with scratch_volume(files) as (base, volume), opened_directory(volume) as backing_fd:
+        mount = IoFaultMount(seed=1234)
         try:
-            mount.stop()
+            mount.start(volume, base / "faults.json")
+            yield Mounted(mount, volume, backing_fd)
         finally:
-            os.close(backing_fd)
-            cleanup_stale(base)
-            shutil.rmtree(base, ignore_errors=True)
+            mount.stop()
 
 
 @pytest.fixture
@@ -481,12 +511,11 @@ def test_files_written_by_the_pod_user_keep_their_owner(fresh: Mounted) -> None:
         pod = pwd.getpwnam(POD_USER)
     except KeyError:
         pytest.skip(f"no user {POD_USER} (make setup creates it)")
-    shared = fresh.volume / "shared"
-    shared.mkdir()
-    try:
-        os.chown(shared, pod.pw_uid, pod.pw_gid)
-        result = subprocess.run(
-            ["/bin/sh", "-c", "echo pod data > shared/owned.txt && mkdir shared/sub && id -u"],
+
+    def as_pod_user(script: str) -> subprocess.CompletedProcess[str]:
+        """Run a shell script as the pod user in the volume."""
+        return subprocess.run(
+            ["/bin/sh", "-c", script],
             cwd=fresh.volume,
             user=pod.pw_uid,
             group=pod.pw_gid,
@@ -495,6 +524,12 @@ def test_files_written_by_the_pod_user_keep_their_owner(fresh: Mounted) -> None:
             text=True,
             timeout=10,
         )
+
+    shared = fresh.volume / "shared"
+    shared.mkdir()
+    try:
+        os.chown(shared, pod.pw_uid, pod.pw_gid)
+        result = as_pod_user("echo pod data > shared/owned.txt && mkdir shared/sub && id -u")
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == str(pod.pw_uid)
         for name in ("shared/owned.txt", "shared/sub"):
@@ -502,15 +537,7 @@ def test_files_written_by_the_pod_user_keep_their_owner(fresh: Mounted) -> None:
             underneath = os.stat(name, dir_fd=fresh.backing_fd)
             assert (through.st_uid, through.st_gid) == (pod.pw_uid, pod.pw_gid)
             assert (underneath.st_uid, underneath.st_gid) == (pod.pw_uid, pod.pw_gid)
-        denied = subprocess.run(
-            ["/bin/sh", "-c", "echo x > existing.txt"],
-            cwd=fresh.volume,
-            user=pod.pw_uid,
-            group=pod.pw_gid,
-            extra_groups=[],
-            capture_output=True,
-            timeout=10,
-        )
+        denied = as_pod_user("echo x > existing.txt")
         assert denied.returncode != 0  # default_permissions: root's 0644 file stays read-only for the pod
     finally:
         shutil.rmtree(shared, ignore_errors=True)
@@ -519,86 +546,69 @@ def test_files_written_by_the_pod_user_keep_their_owner(fresh: Mounted) -> None:
 @needs_fuse
 @pytest.mark.integration
 def test_stop_leaves_a_plain_directory_even_with_open_files() -> None:
-    base = _traversable_tempdir()
-    volume = base / "vol"
-    volume.mkdir()
-    (volume / "kept.txt").write_text("kept")
     mount = IoFaultMount()
     held: int | None = None
-    try:
-        mount.start(volume, base / "faults.json")
-        before = os.stat(volume)
-        (volume / "written.txt").write_text("through the mount")
-        mount.set_faults([{"action": "latency", "delay": "10ms"}])
-        held = os.open(volume / "written.txt", os.O_RDONLY)  # makes a plain unmount fail: lazy fallback
-        pid = mount.pid
-        mount.stop()
-        assert not any(entry.mountpoint == str(volume) for entry in iofault_mounts())
-        assert os.stat(volume).st_dev != before.st_dev
-        assert sorted(os.listdir(volume)) == ["kept.txt", "written.txt"]
-        assert (volume / "written.txt").read_text() == "through the mount"
-        assert json.loads((base / "faults.json").read_text()) == []
-        assert pid is not None and not os.path.exists(f"/proc/{pid}/cmdline")
-        with pytest.raises(OSError):
-            os.pread(held, 10, 0)  # the killed filesystem can no longer serve it
-    finally:
-        if held is not None:
-            with contextlib.suppress(OSError):  # closing flushes through the dead filesystem: ENOTCONN
-                os.close(held)
-        mount.stop()
-        cleanup_stale(base)
-        shutil.rmtree(base, ignore_errors=True)
+    with started_mount(mount, {"kept.txt": b"kept"}) as (base, volume):
+        try:
+            before = os.stat(volume)
+            (volume / "written.txt").write_text("through the mount")
+            mount.set_faults([{"action": "latency", "delay": "10ms"}])
+            held = os.open(volume / "written.txt", os.O_RDONLY)  # makes a plain unmount fail: lazy fallback
+            pid = mount.pid
+            mount.stop()
+            assert not mounted_at(volume)
+            assert os.stat(volume).st_dev != before.st_dev
+            assert sorted(os.listdir(volume)) == ["kept.txt", "written.txt"]
+            assert (volume / "written.txt").read_text() == "through the mount"
+            assert json.loads((base / "faults.json").read_text()) == []
+            assert pid is not None and not os.path.exists(f"/proc/{pid}/cmdline")
+            with pytest.raises(OSError):
+                os.pread(held, 10, 0)  # the killed filesystem can no longer serve it
+        finally:
+            if held is not None:
+                with contextlib.suppress(OSError):  # closing flushes through the dead filesystem: ENOTCONN
+                    os.close(held)
 
 
 @needs_fuse
 @pytest.mark.integration
 def test_stop_with_linger_keeps_open_files_working() -> None:
-    base = _traversable_tempdir()
-    volume = base / "vol"
-    volume.mkdir()
     mount = IoFaultMount()
     held: int | None = None
     lingering: int | None = None
-    try:
-        mount.start(volume, base / "faults.json")
-        held = os.open(volume / "log.txt", os.O_RDWR | os.O_CREAT, 0o644)
-        os.write(held, b"before stop\n")
-        mount.stop(linger=True)
-        lingering = mount.lingering_pid
-        assert lingering is not None
-        assert not any(entry.mountpoint == str(volume) for entry in iofault_mounts())
-        os.write(held, b"after stop\n")
-        assert os.pread(held, 100, 0) == b"before stop\nafter stop\n"
-        os.close(held)
-        held = None
-        deadline = time.monotonic() + 5
-        while mount.lingering_pid is not None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert mount.lingering_pid is None  # exits by itself once the last file is closed
-        assert (volume / "log.txt").read_bytes() == b"before stop\nafter stop\n"
-    finally:
-        if held is not None:
+    with started_mount(mount) as (_, volume):
+        try:
+            held = os.open(volume / "log.txt", os.O_RDWR | os.O_CREAT, 0o644)
+            os.write(held, b"before stop\n")
+            mount.stop(linger=True)
+            lingering = mount.lingering_pid
+            assert lingering is not None
+            assert not mounted_at(volume)
+            os.write(held, b"after stop\n")
+            assert os.pread(held, 100, 0) == b"before stop\nafter stop\n"
             os.close(held)
-        if mount.lingering_pid is not None:
-            os.kill(mount.lingering_pid, 9)
-        mount.stop()
-        shutil.rmtree(base, ignore_errors=True)
+            held = None
+            deadline = time.monotonic() + 5
+            while mount.lingering_pid is not None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert mount.lingering_pid is None  # exits by itself once the last file is closed
+            assert (volume / "log.txt").read_bytes() == b"before stop\nafter stop\n"
+        finally:
+            if held is not None:
+                os.close(held)
+            if mount.lingering_pid is not None:
+                os.kill(mount.lingering_pid, 9)
 
 
 @needs_fuse
 @pytest.mark.integration
 def test_cleanup_stale_after_a_crash() -> None:
-    base = _traversable_tempdir()
-    volume = base / "pod" / "vol"
-    volume.mkdir(parents=True)
-    (volume / "data").write_text("survives")
     orphan = IoFaultMount()
-    try:
-        orphan.start(volume, base / "faults.json")
+    with started_mount(orphan, {"data": b"survives"}, subpath="pod/vol") as (base, volume):
         pid = orphan.pid
         # The server "crashes": nobody calls stop(); a later run cleans up by directory.
         assert cleanup_stale(base) == [str(volume)]
-        assert not any(entry.mountpoint == str(volume) for entry in iofault_mounts())
+        assert not mounted_at(volume)
         assert (volume / "data").read_text() == "survives"
         deadline = time.monotonic() + 3
         while pid is not None and os.path.exists(f"/proc/{pid}/cmdline") and time.monotonic() < deadline:
@@ -607,22 +617,13 @@ def test_cleanup_stale_after_a_crash() -> None:
             time.sleep(0.02)
         assert pid is not None and not os.path.exists(f"/proc/{pid}/cmdline")
         assert cleanup_stale(base) == []
-    finally:
-        orphan.stop()
-        cleanup_stale(base)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @needs_fuse
 @pytest.mark.integration
 def test_direct_io_sends_every_read_to_the_filesystem() -> None:
-    base = _traversable_tempdir()
-    volume = base / "vol"
-    volume.mkdir()
-    (volume / "page.txt").write_text("cached?")
     mount = IoFaultMount(direct_io=True)
-    try:
-        mount.start(volume, base / "faults.json")
+    with started_mount(mount, {"page.txt": b"cached?"}) as (_, volume):
         mount.set_faults([{"action": "latency", "delay": "100ms", "methods": ["read"]}], settle=True)
         fd = os.open(volume / "page.txt", os.O_RDONLY)
         try:
@@ -632,10 +633,6 @@ def test_direct_io_sends_every_read_to_the_filesystem() -> None:
                 assert time.monotonic() - started >= 0.1
         finally:
             os.close(fd)
-    finally:
-        mount.stop()
-        cleanup_stale(base)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @needs_fuse
@@ -651,4 +648,4 @@ def test_failed_start_reports_one_line_and_leaves_nothing(tmp_path: Path) -> Non
         mount.start(volume, tmp_path / "faults.json")
     message = str(failure.value)
     assert "\n" not in message and "status 3" in message and "device not found" in message
-    assert mount.pid is None and not any(entry.mountpoint == str(volume) for entry in iofault_mounts())
+    assert mount.pid is None and not mounted_at(volume)

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
-from remedlab.cluster.dataplane import (
-    ConnectionInfo,
-    ConnectionRefused,
-    Dataplane,
-    Endpoint,
-    FlowDirection,
-    ServicePortMap,
-)
+from remedlab.cluster.dataplane import ConnectionRefused, FlowDirection
 from remedlab.cluster.network_faults import (
     BandwidthHook,
     CorruptHook,
@@ -29,188 +21,27 @@ from remedlab.cluster.network_faults import (
     LossHook,
     PartitionHook,
 )
+from tests.unit.dataplane_lab import (
+    FAULT_SUBNETS,
+    digest_until_eof,
+    echo,
+    exchange,
+    get,
+    http_call,
+    http_server,
+    info,
+    is_closed_by_peer,
+    lab,
+    run,
+)
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-TEST_TIMEOUT = 10.0
-
-
-def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run a test coroutine on a fresh event loop, with a deadline."""
-
-    async def bounded() -> None:
-        async with asyncio.timeout(TEST_TIMEOUT):
-            await test()
-
-    asyncio.run(bounded())
-
-
-def pod_ip() -> str:
-    return f"127.89.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def cluster_ip() -> str:
-    return f"127.79.{random.randint(1, 254)}.{random.randint(1, 254)}"
-
-
-def service_port() -> int:
-    return random.randint(20000, 30000)
-
-
-class Lab:
-    """A dataplane and the backend servers of one test; `lab()` closes them all."""
-
-    def __init__(self) -> None:
-        self.dataplane = Dataplane(connect_timeout=2.0)
-        self.servers: list[asyncio.Server] = []
-        self.writers: list[asyncio.StreamWriter] = []
-        self.accepted: dict[str, int] = {}
-
-    async def serve(self, name: str, handler: Handler) -> Endpoint:
-        """Start a backend pod `name` and return it as an endpoint."""
-        self.accepted[name] = 0
-
-        async def counted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            self.accepted[name] += 1
-            self.writers.append(writer)
-            try:
-                await handler(reader, writer)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                pass
-            finally:
-                writer.close()
-
-        server = await asyncio.start_server(counted, pod_ip(), 0)
-        self.servers.append(server)
-        host, port = server.sockets[0].getsockname()[:2]
-        return Endpoint(pod_uid=f"uid-{name}", ip=str(host), port=int(port))
-
-    async def connect(
-        self, ip: str, port: int, source_ip: str | None = None
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A client connection that is closed with the lab."""
-        local_addr = (source_ip, 0) if source_ip else None
-        reader, writer = await asyncio.open_connection(ip, port, local_addr=local_addr)
-        self.writers.append(writer)
-        return reader, writer
-
-    async def service(self, key: str, *endpoints: Endpoint) -> tuple[str, int]:
-        ip, port = cluster_ip(), service_port()
-        await self.dataplane.set_service(key, ip, [ServicePortMap(port, tuple(endpoints))])
-        return ip, port
-
-    async def close(self) -> None:
-        await self.dataplane.stop()
-        for server in self.servers:
-            server.close()
-        for writer in self.writers:
-            writer.close()
-
-
-@contextlib.asynccontextmanager
-async def lab() -> AsyncIterator[Lab]:
-    the_lab = Lab()
-    await the_lab.dataplane.start()
-    try:
-        yield the_lab
-    finally:
-        await the_lab.close()
-
-
-async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(256 * 1024):
-        writer.write(data)
-        await writer.drain()
-    writer.write_eof()
-
-
-async def digest_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Read the whole request, then answer with its size and SHA-256 and close."""
-    digest = hashlib.sha256()
-    size = 0
-    while data := await reader.read(65536):
-        digest.update(data)
-        size += len(data)
-    writer.write(f"{size} {digest.hexdigest()}".encode())
-    await writer.drain()
-
-
-def http_server(seen: list[str]) -> Handler:
-    """A keep-alive HTTP/1.1 server answering "METHOD PATH BODY-SIZE"; it records each request it serves."""
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ")
-            headers = {}
-            for line in lines[1:]:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.lower()] = value.strip()
-            body = b""
-            if headers.get("transfer-encoding") == "chunked":
-                while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
-                    body += await reader.readexactly(size)
-                    await reader.readexactly(2)
-                await reader.readuntil(b"\r\n")
-            elif "content-length" in headers:
-                body = await reader.readexactly(int(headers["content-length"]))
-            seen.append(f"{method} {target}")
-            payload = f"{method} {target} {len(body)}".encode()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
-            await writer.drain()
-
-    return handler
-
-
-async def http_call(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> bytes:
-    """Send one request on a kept-alive connection and return the response body."""
-    writer.write(request)
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 "), head
-    length = next(
-        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
-    )
-    return await reader.readexactly(length)
-
-
-def get(path: str) -> bytes:
-    return f"GET {path} HTTP/1.1\r\nHost: web\r\n\r\n".encode()
-
-
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes) -> bytes:
-    writer.write(data)
-    await writer.drain()
-    return await reader.readexactly(len(data))
-
-
-async def is_reset_by_peer(reader: asyncio.StreamReader) -> bool:
-    try:
-        return await asyncio.wait_for(reader.read(), 2.0) == b""
-    except ConnectionResetError:
-        return True
+pod_ip = FAULT_SUBNETS.pod_ip
 
 
 async def timed(awaitable: Awaitable[Any]) -> float:
     started = time.monotonic()
     await awaitable
     return time.monotonic() - started
-
-
-def info(source_pod: str | None = "uid-a", dest_pod: str = "uid-b", dest_port: int = 80) -> ConnectionInfo:
-    return ConnectionInfo(
-        service_key="default/svc",
-        source_pod=source_pod,
-        dest_pod=dest_pod,
-        dest_ip="127.0.0.1",
-        dest_port=dest_port,
-        opened_at=0.0,
-    )
 
 
 # -- delay -------------------------------------------------------------------
@@ -400,7 +231,7 @@ def test_total_loss_stalls_the_handshake_then_refuses() -> None:
             the_lab.dataplane.add_hook(backend.pod_uid, hook, "in")
             reader, _ = await the_lab.connect(ip, port)
             started = time.monotonic()
-            assert await is_reset_by_peer(reader)
+            assert await is_closed_by_peer(reader)
             assert time.monotonic() - started >= 0.25
             assert the_lab.accepted["b"] == 0
             assert hook.stats.resets == 1 and hook.stats.syns_lost >= 3
@@ -480,9 +311,9 @@ def test_partition_refuses_new_connections_and_cuts_open_ones() -> None:
             hook = PartitionHook()
             handle = the_lab.dataplane.add_hook(backend.pod_uid, hook, "in")
             writer.write(b"during")
-            assert await is_reset_by_peer(reader)
+            assert await is_closed_by_peer(reader)
             new_reader, _ = await the_lab.connect(ip, port)
-            assert await is_reset_by_peer(new_reader)
+            assert await is_closed_by_peer(new_reader)
             assert the_lab.accepted["b"] == 1
             assert hook.stats.refused == 1 and hook.stats.cut == 1
             the_lab.dataplane.remove_hook(handle)
@@ -507,10 +338,10 @@ def test_partition_with_peers_only_cuts_the_peer_pods() -> None:
             hook = PartitionHook(peers={"uid-a"})
             the_lab.dataplane.add_hook(backend.pod_uid, hook, "in")
             a_writer.write(b"a2")
-            assert await is_reset_by_peer(a_reader)
+            assert await is_closed_by_peer(a_reader)
             assert await exchange(c_reader, c_writer, b"c2") == b"c2"
             new_a, _ = await the_lab.connect(ip, port, ip_a)
-            assert await is_reset_by_peer(new_a)
+            assert await is_closed_by_peer(new_a)
             new_c_reader, new_c_writer = await the_lab.connect(ip, port, ip_c)
             assert await exchange(new_c_reader, new_c_writer, b"c3") == b"c3"
             host_reader, host_writer = await the_lab.connect(ip, port, "127.0.0.1")

@@ -7,7 +7,7 @@ Parameters are checked here, with one-line errors naming the field.
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -139,37 +139,33 @@ class DelaySpec(SpecModel):
         return self
 
 
-class LossSpec(SpecModel):
+class _PercentAction(SpecModel):
+    """A netem action given as a percent of packets, with a correlation (loss, duplicate, corrupt)."""
+
+    percent_field: ClassVar[str]
+    correlation: str = "0"
+
+    @model_validator(mode="after")
+    def _check(self) -> _PercentAction:
+        name = self.percent_field
+        parse_percent(getattr(self, name), f"{name}.{name}")
+        parse_percent(self.correlation, f"{name}.correlation")
+        return self
+
+
+class LossSpec(_PercentAction):
+    percent_field: ClassVar[str] = "loss"
     loss: str
-    correlation: str = "0"
-
-    @model_validator(mode="after")
-    def _check(self) -> LossSpec:
-        parse_percent(self.loss, "loss.loss")
-        parse_percent(self.correlation, "loss.correlation")
-        return self
 
 
-class DuplicateSpec(SpecModel):
+class DuplicateSpec(_PercentAction):
+    percent_field: ClassVar[str] = "duplicate"
     duplicate: str
-    correlation: str = "0"
-
-    @model_validator(mode="after")
-    def _check(self) -> DuplicateSpec:
-        parse_percent(self.duplicate, "duplicate.duplicate")
-        parse_percent(self.correlation, "duplicate.correlation")
-        return self
 
 
-class CorruptSpec(SpecModel):
+class CorruptSpec(_PercentAction):
+    percent_field: ClassVar[str] = "corrupt"
     corrupt: str
-    correlation: str = "0"
-
-    @model_validator(mode="after")
-    def _check(self) -> CorruptSpec:
-        parse_percent(self.corrupt, "corrupt.corrupt")
-        parse_percent(self.correlation, "corrupt.correlation")
-        return self
 
 
 class BandwidthSpec(SpecModel):

@@ -19,6 +19,9 @@ def resolve_target_port(pod: Obj, target: int | str) -> int | None:
     return None
 
 
+MANAGED_BY = "endpoints.remedlab.io/managed-by"
+
+
 class EndpointsController:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -36,9 +39,12 @@ class EndpointsController:
             if ns not in pods_by_ns:
                 pods_by_ns[ns] = self.store.list_objects("Pod", ns)
             self._sync(svc, pods_by_ns[ns])
+        # a Service without a selector keeps the Endpoints written for it by hand, as in Kubernetes
+        services_by_key = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in services}
         for ep in self.store.list_objects("Endpoints"):
             key = (ep["metadata"]["namespace"], ep["metadata"]["name"])
-            if key not in wanted:
+            managed = (ep["metadata"].get("labels") or {}).get(MANAGED_BY) == "endpoints-controller"
+            if key not in wanted and (key not in services_by_key or managed):
                 self.store.delete("Endpoints", *key)
 
     def _sync(self, svc: Obj, pods: list[Obj]) -> None:
@@ -85,7 +91,11 @@ class EndpointsController:
         desired: Obj = {
             "apiVersion": "v1",
             "kind": "Endpoints",
-            "metadata": {"name": name, "namespace": ns, "labels": dict(svc["metadata"].get("labels") or {})},
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": {**(svc["metadata"].get("labels") or {}), MANAGED_BY: "endpoints-controller"},
+            },
             "subsets": out,
         }
         live = self.store.get("Endpoints", ns, name)

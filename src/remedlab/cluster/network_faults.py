@@ -45,7 +45,7 @@ import random
 import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypedDict, Unpack
 
 from remedlab.cluster.connection_hooks import ConnectionInfo, ConnectionRefused, FlowDirection, PassthroughHook
 
@@ -58,6 +58,7 @@ __all__ = [
     "DelayHook",
     "DuplicateHook",
     "DuplicateStats",
+    "FaultScope",
     "LossHook",
     "LossStats",
     "PartitionHook",
@@ -128,26 +129,42 @@ class _CorrelatedNoise:
         return value
 
 
-class _ScopedFault(PassthroughHook):
-    """The scope options shared by the faults (see the module docstring)."""
+class FaultScope(TypedDict, total=False):
+    """The keyword-only scope options of the faults but the partition (see the module docstring)."""
 
-    def __init__(
-        self,
-        *,
-        peers: Collection[str] | None,
-        flows: Collection[FlowDirection],
-        egress_of: str | None,
-        ingress_of: str | None = None,
-    ) -> None:
+    peers: Collection[str] | None
+    flows: Collection[FlowDirection]
+    egress_of: str | None
+    ingress_of: str | None
+
+
+class _PeerScope(PassthroughHook):
+    """The `peers` option: which connections a fault applies to."""
+
+    def __init__(self, peers: Collection[str] | None) -> None:
         self.peers: frozenset[str] | None = None if peers is None else frozenset(peers)
-        self.flows: frozenset[FlowDirection] = frozenset(flows)
-        self.egress_of = egress_of
-        self.ingress_of = ingress_of
 
     def in_scope(self, conn: ConnectionInfo) -> bool:
         """Whether the connection is one this fault applies to (the `peers` option)."""
         peers = self.peers
         return peers is None or conn.source_pod in peers or conn.dest_pod in peers
+
+
+class _ScopedFault(_PeerScope):
+    """The scope options shared by the faults (`FaultScope`)."""
+
+    def __init__(
+        self,
+        *,
+        peers: Collection[str] | None = None,
+        flows: Collection[FlowDirection] = ALL_FLOWS,
+        egress_of: str | None = None,
+        ingress_of: str | None = None,
+    ) -> None:
+        super().__init__(peers)
+        self.flows: frozenset[FlowDirection] = frozenset(flows)
+        self.egress_of = egress_of
+        self.ingress_of = ingress_of
 
     def affects(self, conn: ConnectionInfo, direction: FlowDirection) -> bool:
         """Whether chunks going `direction` on the connection are subject to the fault."""
@@ -206,12 +223,9 @@ class DelayHook(_ScopedFault):
         correlation: float = 0.0,
         *,
         seed: int | None = None,
-        peers: Collection[str] | None = None,
-        flows: Collection[FlowDirection] = ALL_FLOWS,
-        egress_of: str | None = None,
-        ingress_of: str | None = None,
+        **scope: Unpack[FaultScope],
     ) -> None:
-        super().__init__(peers=peers, flows=flows, egress_of=egress_of, ingress_of=ingress_of)
+        super().__init__(**scope)
         if latency_s < 0 or jitter_s < 0:
             raise ValueError("latency and jitter must not be negative")
         self.latency_s = float(latency_s)
@@ -279,6 +293,17 @@ class LossStats:
     """Connections given up (reset or refused) after too many retransmissions."""
 
 
+class _LossOptions(FaultScope, total=False):
+    """The keyword-only options of `LossHook` (defaults there)."""
+
+    seed: int | None
+    rto_s: float
+    max_rto_s: float
+    syn_rto_s: float
+    give_up_s: float
+    mss: int
+
+
 class LossHook(_ScopedFault):
     """Mirrors NetworkChaos `loss` (netem `loss PERCENT CORRELATION`) as TCP experiences it.
 
@@ -317,12 +342,9 @@ class LossHook(_ScopedFault):
         syn_rto_s: float = 1.0,
         give_up_s: float = 120.0,
         mss: int = MSS,
-        peers: Collection[str] | None = None,
-        flows: Collection[FlowDirection] = ALL_FLOWS,
-        egress_of: str | None = None,
-        ingress_of: str | None = None,
+        **scope: Unpack[FaultScope],
     ) -> None:
-        super().__init__(peers=peers, flows=flows, egress_of=egress_of, ingress_of=ingress_of)
+        super().__init__(**scope)
         if rto_s <= 0 or syn_rto_s <= 0 or max_rto_s <= 0 or give_up_s <= 0 or mss <= 0:
             raise ValueError("timeouts and segment size must be positive")
         self.loss_percent = float(loss_percent)
@@ -394,36 +416,8 @@ class CorruptHook(LossHook):
     class is (its `stats.lost` counts corrupted transmissions).
     """
 
-    def __init__(
-        self,
-        corrupt_percent: float,
-        correlation: float = 0.0,
-        *,
-        seed: int | None = None,
-        rto_s: float = 0.2,
-        max_rto_s: float = 60.0,
-        syn_rto_s: float = 1.0,
-        give_up_s: float = 120.0,
-        mss: int = MSS,
-        peers: Collection[str] | None = None,
-        flows: Collection[FlowDirection] = ALL_FLOWS,
-        egress_of: str | None = None,
-        ingress_of: str | None = None,
-    ) -> None:
-        super().__init__(
-            corrupt_percent,
-            correlation,
-            seed=seed,
-            rto_s=rto_s,
-            max_rto_s=max_rto_s,
-            syn_rto_s=syn_rto_s,
-            give_up_s=give_up_s,
-            mss=mss,
-            peers=peers,
-            flows=flows,
-            egress_of=egress_of,
-            ingress_of=ingress_of,
-        )
+    def __init__(self, corrupt_percent: float, correlation: float = 0.0, **options: Unpack[_LossOptions]) -> None:
+        super().__init__(corrupt_percent, correlation, **options)
         self.corrupt_percent = float(corrupt_percent)
 
 
@@ -454,12 +448,9 @@ class DuplicateHook(_ScopedFault):
         *,
         seed: int | None = None,
         mss: int = MSS,
-        peers: Collection[str] | None = None,
-        flows: Collection[FlowDirection] = ALL_FLOWS,
-        egress_of: str | None = None,
-        ingress_of: str | None = None,
+        **scope: Unpack[FaultScope],
     ) -> None:
-        super().__init__(peers=peers, flows=flows, egress_of=egress_of, ingress_of=ingress_of)
+        super().__init__(**scope)
         if mss <= 0:
             raise ValueError("segment size must be positive")
         self.duplicate_percent = float(duplicate_percent)
@@ -519,12 +510,9 @@ class BandwidthHook(_ScopedFault):
         buffer_bytes: int,
         *,
         drop_penalty_s: float = 0.2,
-        peers: Collection[str] | None = None,
-        flows: Collection[FlowDirection] = ALL_FLOWS,
-        egress_of: str | None = None,
-        ingress_of: str | None = None,
+        **scope: Unpack[FaultScope],
     ) -> None:
-        super().__init__(peers=peers, flows=flows, egress_of=egress_of, ingress_of=ingress_of)
+        super().__init__(**scope)
         if rate_bytes_per_s <= 0 or limit_bytes <= 0 or buffer_bytes <= 0:
             raise ValueError("rate, limit and buffer must be positive")
         self.rate_bytes_per_s = float(rate_bytes_per_s)
@@ -575,7 +563,7 @@ class PartitionStats:
     """Open connections reset."""
 
 
-class PartitionHook(PassthroughHook):
+class PartitionHook(_PeerScope):
     """Mirrors NetworkChaos `partition`.
 
     New connections are refused (`ConnectionRefused` in `on_open`: the client
@@ -589,14 +577,13 @@ class PartitionHook(PassthroughHook):
     """
 
     def __init__(self, peers: Collection[str] | None = None) -> None:
-        self.peers: frozenset[str] | None = None if peers is None else frozenset(peers)
+        super().__init__(peers)
         self.stats = PartitionStats()
         self._cut: weakref.WeakSet[ConnectionInfo] = weakref.WeakSet()
 
     def cuts(self, conn: ConnectionInfo) -> bool:
         """Whether the partition separates the two sides of the connection."""
-        peers = self.peers
-        return peers is None or conn.source_pod in peers or conn.dest_pod in peers
+        return self.in_scope(conn)
 
     async def on_open(self, conn: ConnectionInfo) -> None:
         if self.cuts(conn):

@@ -30,6 +30,16 @@ class CommandGroup:
         return self.subcommands.get(self.aliases.get(word, word))
 
 
+def _ignored_value(name: str) -> Flag:
+    """A value flag of kubectl's that this CLI accepts and ignores."""
+    return value_flag(name, help="Accepted and ignored")
+
+
+def _ignored_bool(name: str, short: str = "") -> Flag:
+    """A boolean flag of kubectl's that this CLI accepts and ignores."""
+    return bool_flag(name, short, "Accepted and ignored")
+
+
 GLOBAL_FLAGS: tuple[Flag, ...] = (
     value_flag("namespace", "n", "If present, the namespace scope for this CLI request", "default"),
     value_flag("server", "s", "The address of the remedlab server (default $REMEDLAB_SERVER)"),
@@ -37,10 +47,10 @@ GLOBAL_FLAGS: tuple[Flag, ...] = (
     value_flag("request-timeout", help="How long to wait for a single server request (e.g. 30s)", default="30s"),
     value_flag("kubeconfig", help="Accepted and ignored: remedlab has a single cluster"),
     value_flag("context", help="Accepted and ignored: remedlab has a single context"),
-    value_flag("cluster", help="Accepted and ignored"),
-    value_flag("user", help="Accepted and ignored"),
+    _ignored_value("cluster"),
+    _ignored_value("user"),
     value_flag("v", "v", "Accepted and ignored: log level"),
-    bool_flag("insecure-skip-tls-verify", help="Accepted and ignored"),
+    _ignored_bool("insecure-skip-tls-verify"),
     bool_flag("help", "h", "Help for this command"),
 )
 
@@ -55,6 +65,12 @@ _RECURSIVE = bool_flag("recursive", "R", "Process the directory used in -f recur
 _DRY_RUN = value_flag("dry-run", help="none|client|server: only validate, do not persist")
 _TIMEOUT = value_flag("timeout", help="How long to wait (e.g. 60s, 5m)")
 _ALL = bool_flag("all", help="Select all resources of the type in the namespace")
+_WATCH_UNSUPPORTED = bool_flag("watch", "w", "Not supported")
+_POD_RUNNING_TIMEOUT = _ignored_value("pod-running-timeout")
+_TOP_SORT_BY = value_flag("sort-by", help="cpu or memory")
+_PROTOCOL_BUFFERS = _ignored_bool("use-protocol-buffers")
+_VALIDATE = _ignored_value("validate")
+_MANIFEST_FLAGS = (_FILENAME, _RECURSIVE, _DRY_RUN, _OUTPUT)
 
 _GET_FLAGS = (
     _ALL_NAMESPACES,
@@ -67,8 +83,8 @@ _GET_FLAGS = (
     bool_flag("show-kind", help="List the resource type for each object"),
     multi_flag("label-columns", "L", "Labels to present as columns, e.g. -L app,tier"),
     bool_flag("ignore-not-found", help="Treat 'resource not found' as a successful retrieval"),
-    value_flag("chunk-size", help="Accepted and ignored"),
-    bool_flag("watch", "w", "Not supported"),
+    _ignored_value("chunk-size"),
+    _WATCH_UNSUPPORTED,
     bool_flag("watch-only", help="Not supported"),
 )
 
@@ -93,7 +109,7 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
             _NO_HEADERS,
             value_flag("for", help="Only events about this object, e.g. --for pod/web-1"),
             value_flag("types", help="Only events of these types, e.g. --types=Warning,Normal"),
-            bool_flag("watch", "w", "Not supported"),
+            _WATCH_UNSUPPORTED,
         ),
     ),
     "describe": CommandSpec(
@@ -126,8 +142,8 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
             bool_flag("prefix", help="Prefix each log line with the pod and container name"),
             value_flag("limit-bytes", help="Maximum bytes of logs to return"),
             value_flag("max-log-requests", help="Maximum number of pods followed with a selector", default="5"),
-            bool_flag("ignore-errors", help="Accepted and ignored"),
-            value_flag("pod-running-timeout", help="Accepted and ignored"),
+            _ignored_bool("ignore-errors"),
+            _POD_RUNNING_TIMEOUT,
             bool_flag("follow", "f", "Not supported"),
         ),
     ),
@@ -140,9 +156,9 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
         (
             _CONTAINER,
             bool_flag("stdin", "i", "Pass stdin to the container"),
-            bool_flag("tty", "t", "Accepted and ignored"),
+            _ignored_bool("tty", "t"),
             bool_flag("quiet", "q", "Only print output from the remote session"),
-            value_flag("pod-running-timeout", help="Accepted and ignored"),
+            _POD_RUNNING_TIMEOUT,
         ),
     ),
     "top": CommandGroup(
@@ -160,10 +176,10 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
                     _SELECTOR,
                     _NO_HEADERS,
                     bool_flag("containers", help="Print usage of containers within a pod"),
-                    value_flag("sort-by", help="cpu or memory"),
+                    _TOP_SORT_BY,
                     bool_flag("sum", help="Print the sum of the resource usage"),
-                    value_flag("field-selector", help="Accepted and ignored"),
-                    bool_flag("use-protocol-buffers", help="Accepted and ignored"),
+                    _ignored_value("field-selector"),
+                    _PROTOCOL_BUFFERS,
                 ),
             ),
             "node": CommandSpec(
@@ -175,9 +191,9 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
                 (
                     _SELECTOR,
                     _NO_HEADERS,
-                    value_flag("sort-by", help="cpu or memory"),
+                    _TOP_SORT_BY,
                     bool_flag("show-capacity", help="Show capacity instead of allocatable"),
-                    bool_flag("use-protocol-buffers", help="Accepted and ignored"),
+                    _PROTOCOL_BUFFERS,
                 ),
             ),
         },
@@ -212,7 +228,7 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
                 (
                     _TIMEOUT,
                     bool_flag("watch", "w", "Watch the status of the rollout until it's done", default="true"),
-                    value_flag("revision", help="Accepted and ignored"),
+                    _ignored_value("revision"),
                 ),
             ),
             "history": CommandSpec(
@@ -335,14 +351,11 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
         "Apply a configuration to resources from files or stdin",
         "kubectl apply -f FILE|DIR|- [-n NAMESPACE]",
         (
-            _FILENAME,
-            _RECURSIVE,
-            _DRY_RUN,
-            _OUTPUT,
+            *_MANIFEST_FLAGS,
             value_flag("validate", help="Accepted and ignored (the server always validates)"),
-            bool_flag("server-side", help="Accepted and ignored"),
-            bool_flag("force", help="Accepted and ignored"),
-            value_flag("field-manager", help="Accepted and ignored"),
+            _ignored_bool("server-side"),
+            _ignored_bool("force"),
+            _ignored_value("field-manager"),
         ),
     ),
     "create": CommandSpec(
@@ -353,17 +366,14 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
         "kubectl create -f FILE | namespace NAME | configmap NAME --from-literal=k=v | "
         "secret generic NAME --from-literal=k=v | deployment NAME --image=IMAGE",
         (
-            _FILENAME,
-            _RECURSIVE,
-            _DRY_RUN,
-            _OUTPUT,
+            *_MANIFEST_FLAGS,
             multi_flag("from-literal", help="key=value pair (configmap, secret)"),
             multi_flag("from-file", help="[key=]path of a file (configmap, secret)"),
             value_flag("image", help="Image of the deployment"),
             value_flag("replicas", help="Replicas of the deployment", default="1"),
             value_flag("port", help="Container port of the deployment"),
-            value_flag("validate", help="Accepted and ignored"),
-            bool_flag("save-config", help="Accepted and ignored"),
+            _VALIDATE,
+            _ignored_bool("save-config"),
         ),
     ),
     "replace": CommandSpec(
@@ -372,7 +382,7 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
         "run_replace",
         "Replace resources from files",
         "kubectl replace -f FILE",
-        (_FILENAME, _RECURSIVE, value_flag("validate", help="Accepted and ignored")),
+        (_FILENAME, _RECURSIVE, _VALIDATE),
     ),
     "delete": CommandSpec(
         "delete",
@@ -394,7 +404,7 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
             bool_flag("wait", help="Wait for resources to be gone before returning", default="true"),
             _TIMEOUT,
             bool_flag("ignore-not-found", help="Treat 'resource not found' as a successful delete"),
-            value_flag("cascade", help="Accepted and ignored"),
+            _ignored_value("cascade"),
         ),
     ),
     "wait": CommandSpec(
@@ -464,7 +474,7 @@ COMMANDS: dict[str, CommandSpec | CommandGroup] = {
                 "run_config_view",
                 "Display the configuration",
                 "kubectl config view",
-                (_OUTPUT, bool_flag("minify", help="Accepted and ignored"), bool_flag("raw", help="Show the token")),
+                (_OUTPUT, _ignored_bool("minify"), bool_flag("raw", help="Show the token")),
             ),
         },
     ),

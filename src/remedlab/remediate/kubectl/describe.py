@@ -12,6 +12,7 @@ from remedlab.remediate.kubectl.describe_parts import (
     DescribeWriter,
     bool_text,
     controller_of,
+    lower_bool_text,
     write_annotations,
     write_containers,
     write_events,
@@ -34,8 +35,8 @@ from remedlab.remediate.kubectl.fields import (
     str_map,
 )
 from remedlab.remediate.kubectl.flags import ParsedArgs
-from remedlab.remediate.kubectl.humanize import age, format_rfc1123z, human_duration, seconds_since
-from remedlab.remediate.kubectl.printers import format_endpoints, node_roles
+from remedlab.remediate.kubectl.humanize import format_rfc1123z, human_duration, seconds_since
+from remedlab.remediate.kubectl.printers import creation_age, format_endpoints, node_roles
 from remedlab.remediate.kubectl.quantities import format_bytes, format_cpu, millicores, parse_quantity
 from remedlab.remediate.kubectl.resource_args import parse_resource_args
 from remedlab.remediate.kubectl.selectors import format_label_selector, format_labels, selector_query
@@ -126,10 +127,19 @@ def describe_object(ctx: CommandContext, info: KindInfo, obj: JsonObject, events
     return describer(ctx, obj, events)
 
 
-def _header(w: DescribeWriter, obj: JsonObject, namespaced: bool = True) -> None:
+def _header(obj: JsonObject, namespaced: bool = True) -> DescribeWriter:
+    """A writer for the description of `obj`, opened with its name (and namespace)."""
+    w = DescribeWriter()
     w.write(0, f"Name:\t{name_of(obj)}\n")
     if namespaced:
         w.write(0, f"Namespace:\t{namespace_of(obj)}\n")
+    return w
+
+
+def _write_metadata(w: DescribeWriter, obj: JsonObject) -> None:
+    """The Labels and Annotations sections of `obj`."""
+    write_labels(w, "Labels", str_map(obj, "metadata", "labels"))
+    write_annotations(w, "Annotations", str_map(obj, "metadata", "annotations"))
 
 
 # ---------------------------------------------------------------------- pods
@@ -155,22 +165,18 @@ def _qos_class(pod: JsonObject) -> str:
 
 
 def _describe_pod(ctx: CommandContext, pod: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     spec = get_dict(pod, "spec")
     status = get_dict(pod, "status")
-    _header(w, pod)
+    w = _header(pod)
     if dig(spec, "priority") is not None:
         w.write(0, f"Priority:\t{get_int(spec, 'priority')}\n")
-    if get_str(spec, "priorityClassName"):
-        w.write(0, f"Priority Class Name:\t{get_str(spec, 'priorityClassName')}\n")
-    if get_str(spec, "serviceAccountName"):
-        w.write(0, f"Service Account:\t{get_str(spec, 'serviceAccountName')}\n")
+    w.write_if(0, "Priority Class Name", get_str(spec, "priorityClassName"))
+    w.write_if(0, "Service Account", get_str(spec, "serviceAccountName"))
     node = get_str(spec, "nodeName")
     w.write(0, f"Node:\t{node}/{get_str(status, 'hostIP')}\n" if node else "Node:\t<none>\n")
     if get_str(status, "startTime"):
         w.write(0, f"Start Time:\t{format_rfc1123z(get_str(status, 'startTime'))}\n")
-    write_labels(w, "Labels", str_map(pod, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(pod, "metadata", "annotations"))
+    _write_metadata(w, pod)
     phase = get_str(status, "phase") or "Pending"
     deletion = dig(pod, "metadata", "deletionTimestamp")
     if deletion is not None and phase not in ("Failed", "Succeeded"):
@@ -180,10 +186,8 @@ def _describe_pod(ctx: CommandContext, pod: JsonObject, events: Events) -> str:
         w.write(0, f"Termination Grace Period:\t{get_int(pod, 'metadata', 'deletionGracePeriodSeconds')}s\n")
     else:
         w.write(0, f"Status:\t{phase}\n")
-    if get_str(status, "reason"):
-        w.write(0, f"Reason:\t{get_str(status, 'reason')}\n")
-    if get_str(status, "message"):
-        w.write(0, f"Message:\t{get_str(status, 'message')}\n")
+    w.write_if(0, "Reason", get_str(status, "reason"))
+    w.write_if(0, "Message", get_str(status, "message"))
     w.write(0, f"IP:\t{get_str(status, 'podIP')}\n")
     pod_ips = [get_str(ip, "ip") for ip in get_dicts(status, "podIPs")]
     if not pod_ips and get_str(status, "podIP"):
@@ -194,11 +198,8 @@ def _describe_pod(ctx: CommandContext, pod: JsonObject, events: Events) -> str:
             w.write(1, f"IP:\t{ip}\n")
     else:
         w.write(0, "IPs:\t<none>\n")
-    controller = controller_of(pod)
-    if controller:
-        w.write(0, f"Controlled By:\t{controller}\n")
-    if get_str(status, "nominatedNodeName"):
-        w.write(0, f"NominatedNodeName:\t{get_str(status, 'nominatedNodeName')}\n")
+    w.write_if(0, "Controlled By", controller_of(pod))
+    w.write_if(0, "NominatedNodeName", get_str(status, "nominatedNodeName"))
     if get_dicts(spec, "initContainers"):
         write_containers(
             w, "Init Containers", get_dicts(spec, "initContainers"), get_dicts(status, "initContainerStatuses")
@@ -273,13 +274,11 @@ def _replicaset_summary(replicasets: list[JsonObject]) -> str:
 
 
 def _describe_deployment(ctx: CommandContext, deployment: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     spec = get_dict(deployment, "spec")
     status = get_dict(deployment, "status")
-    _header(w, deployment)
+    w = _header(deployment)
     w.write(0, f"CreationTimestamp:\t{format_rfc1123z(dig(deployment, 'metadata', 'creationTimestamp'))}\n")
-    write_labels(w, "Labels", str_map(deployment, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(deployment, "metadata", "annotations"))
+    _write_metadata(w, deployment)
     w.write(0, f"Selector:\t{format_label_selector(get_dict(spec, 'selector'))}\n")
     w.write(
         0,
@@ -316,15 +315,11 @@ def _describe_deployment(ctx: CommandContext, deployment: JsonObject, events: Ev
 
 
 def _describe_replicaset(ctx: CommandContext, rs: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     spec = get_dict(rs, "spec")
-    _header(w, rs)
+    w = _header(rs)
     w.write(0, f"Selector:\t{format_label_selector(get_dict(spec, 'selector'))}\n")
-    write_labels(w, "Labels", str_map(rs, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(rs, "metadata", "annotations"))
-    controller = controller_of(rs)
-    if controller:
-        w.write(0, f"Controlled By:\t{controller}\n")
+    _write_metadata(w, rs)
+    w.write_if(0, "Controlled By", controller_of(rs))
     w.write(
         0, f"Replicas:\t{get_int(rs, 'status', 'replicas')} current / {get_int(spec, 'replicas', default=1)} desired\n"
     )
@@ -356,15 +351,12 @@ def _describe_replicaset(ctx: CommandContext, rs: JsonObject, events: Events) ->
 
 
 def _describe_service(ctx: CommandContext, service: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     spec = get_dict(service, "spec")
-    _header(w, service)
-    write_labels(w, "Labels", str_map(service, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(service, "metadata", "annotations"))
+    w = _header(service)
+    _write_metadata(w, service)
     w.write(0, f"Selector:\t{format_labels(str_map(spec, 'selector'))}\n")
     w.write(0, f"Type:\t{get_str(spec, 'type') or 'ClusterIP'}\n")
-    if get_str(spec, "ipFamilyPolicy"):
-        w.write(0, f"IP Family Policy:\t{get_str(spec, 'ipFamilyPolicy')}\n")
+    w.write_if(0, "IP Family Policy", get_str(spec, "ipFamilyPolicy"))
     families = [str(f) for f in get_list(spec, "ipFamilies")]
     w.write(0, f"IP Families:\t{','.join(families) if families else '<none>'}\n")
     w.write(0, f"IP:\t{get_str(spec, 'clusterIP')}\n")
@@ -372,8 +364,7 @@ def _describe_service(ctx: CommandContext, service: JsonObject, events: Events) 
     w.write(0, f"IPs:\t{','.join(cluster_ips) if cluster_ips else '<none>'}\n")
     if get_list(spec, "externalIPs"):
         w.write(0, f"External IPs:\t{','.join(str(ip) for ip in get_list(spec, 'externalIPs'))}\n")
-    if get_str(spec, "externalName"):
-        w.write(0, f"External Name:\t{get_str(spec, 'externalName')}\n")
+    w.write_if(0, "External Name", get_str(spec, "externalName"))
     endpoints: JsonObject = {}
     try:
         endpoints = ctx.client.get_object(BY_PLURAL["endpoints"], namespace_of(service), name_of(service))
@@ -393,8 +384,7 @@ def _describe_service(ctx: CommandContext, service: JsonObject, events: Events) 
             f"Endpoints:\t{format_endpoints(endpoints, port_name=name, limit=1_000_000) if endpoints else '<none>'}\n",
         )
     w.write(0, f"Session Affinity:\t{get_str(spec, 'sessionAffinity') or 'None'}\n")
-    if get_str(spec, "internalTrafficPolicy"):
-        w.write(0, f"Internal Traffic Policy:\t{get_str(spec, 'internalTrafficPolicy')}\n")
+    w.write_if(0, "Internal Traffic Policy", get_str(spec, "internalTrafficPolicy"))
     write_events(w, events, ctx.now)
     return w.render()
 
@@ -428,12 +418,10 @@ def _percent(part: int, whole: int) -> int:
 
 
 def _describe_node(ctx: CommandContext, node: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     status = get_dict(node, "status")
-    _header(w, node, namespaced=False)
+    w = _header(node, namespaced=False)
     w.write(0, f"Roles:\t{','.join(node_roles(node)) or '<none>'}\n")
-    write_labels(w, "Labels", str_map(node, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(node, "metadata", "annotations"))
+    _write_metadata(w, node)
     w.write(0, f"CreationTimestamp:\t{format_rfc1123z(dig(node, 'metadata', 'creationTimestamp'))}\n")
     taints = get_dicts(node, "spec", "taints")
     w.write(0, "Taints:\t")
@@ -443,7 +431,7 @@ def _describe_node(ctx: CommandContext, node: JsonObject, events: Events) -> str
         value = get_str(taint, "value")
         text = get_str(taint, "key") + (f"={value}" if value else "") + f":{get_str(taint, 'effect')}"
         w.write(0, ("\t" if index else "") + text + "\n")
-    w.write(0, f"Unschedulable:\t{'true' if dig(node, 'spec', 'unschedulable') is True else 'false'}\n")
+    w.write(0, f"Unschedulable:\t{lower_bool_text(dig(node, 'spec', 'unschedulable') is True)}\n")
     conditions = get_dicts(status, "conditions")
     if conditions:
         w.write(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
@@ -478,8 +466,7 @@ def _describe_node(ctx: CommandContext, node: JsonObject, events: Events) -> str
         ("Kube-Proxy Version", "kubeProxyVersion"),
     ):
         w.write(0, f"  {title}:\t{info.get(key, '')}\n")
-    if get_str(node, "spec", "podCIDR"):
-        w.write(0, f"PodCIDR:\t{get_str(node, 'spec', 'podCIDR')}\n")
+    w.write_if(0, "PodCIDR", get_str(node, "spec", "podCIDR"))
     _write_node_pods(ctx, w, node)
     write_events(w, events, ctx.now)
     return w.render()
@@ -518,7 +505,7 @@ def _write_node_pods(ctx: CommandContext, w: DescribeWriter, node: JsonObject) -
             f"{format_cpu(cpu_lim)} ({_percent(cpu_lim, cpu_total)}%)\t"
             f"{format_bytes(mem_req)} ({_percent(mem_req, memory_total)}%)\t"
             f"{format_bytes(mem_lim)} ({_percent(mem_lim, memory_total)}%)\t"
-            f"{age(dig(pod, 'metadata', 'creationTimestamp'), ctx.now)}\n",
+            f"{creation_age(pod, ctx.now)}\n",
         )
     w.write(0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n")
     w.write(1, "Resource\tRequests\tLimits\n")
@@ -540,10 +527,8 @@ def _write_node_pods(ctx: CommandContext, w: DescribeWriter, node: JsonObject) -
 
 
 def _describe_configmap(ctx: CommandContext, cm: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
-    _header(w, cm)
-    write_labels(w, "Labels", str_map(cm, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(cm, "metadata", "annotations"))
+    w = _header(cm)
+    _write_metadata(w, cm)
     w.write(0, "\nData\n====\n")
     data = str_map(cm, "data")
     for key in sorted(data):
@@ -567,10 +552,8 @@ def _decoded(text: str) -> bytes:
 
 
 def _describe_secret(ctx: CommandContext, secret: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
-    _header(w, secret)
-    write_labels(w, "Labels", str_map(secret, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(secret, "metadata", "annotations"))
+    w = _header(secret)
+    _write_metadata(w, secret)
     w.write(0, f"\nType:\t{get_str(secret, 'type') or 'Opaque'}\n")
     w.write(0, "\nData\n====\n")
     data = str_map(secret, "data")
@@ -583,20 +566,16 @@ def _describe_secret(ctx: CommandContext, secret: JsonObject, events: Events) ->
 
 
 def _describe_namespace(ctx: CommandContext, ns: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
-    _header(w, ns, namespaced=False)
-    write_labels(w, "Labels", str_map(ns, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(ns, "metadata", "annotations"))
+    w = _header(ns, namespaced=False)
+    _write_metadata(w, ns)
     w.write(0, f"Status:\t{get_str(ns, 'status', 'phase') or 'Active'}\n")
     w.write(0, "\nNo resource quota.\n\nNo LimitRange resource.\n")
     return w.render()
 
 
 def _describe_endpoints(ctx: CommandContext, ep: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
-    _header(w, ep)
-    write_labels(w, "Labels", str_map(ep, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(ep, "metadata", "annotations"))
+    w = _header(ep)
+    _write_metadata(w, ep)
     w.write(0, "Subsets:\n")
     for subset in get_dicts(ep, "subsets"):
         ready = ",".join(get_str(a, "ip") for a in get_dicts(subset, "addresses"))
@@ -615,17 +594,14 @@ def _describe_endpoints(ctx: CommandContext, ep: JsonObject, events: Events) -> 
 
 
 def _describe_generic(ctx: CommandContext, obj: JsonObject, events: Events) -> str:
-    w = DescribeWriter()
     namespaced = bool(namespace_of(obj))
-    _header(w, obj, namespaced=namespaced)
-    write_labels(w, "Labels", str_map(obj, "metadata", "labels"))
-    write_annotations(w, "Annotations", str_map(obj, "metadata", "annotations"))
+    w = _header(obj, namespaced=namespaced)
+    _write_metadata(w, obj)
     for key in ("type", "reason", "message"):
         if isinstance(obj.get(key), str):
             w.write(0, f"{key.capitalize()}:\t{obj[key]}\n")
     status = get_dict(obj, "status")
-    if get_str(status, "phase"):
-        w.write(0, f"Status:\t{get_str(status, 'phase')}\n")
+    w.write_if(0, "Status", get_str(status, "phase"))
     if get_dict(obj, "involvedObject"):
         involved = get_dict(obj, "involvedObject")
         w.write(0, "Involved Object:\n")
@@ -639,8 +615,7 @@ def _describe_generic(ctx: CommandContext, obj: JsonObject, events: Events) -> s
             w.write(1, f"{resource}:\t{requests[resource]}\n")
     if get_list(obj, "spec", "accessModes"):
         w.write(0, f"Access Modes:\t{','.join(str(m) for m in get_list(obj, 'spec', 'accessModes'))}\n")
-    if get_str(obj, "spec", "volumeMode"):
-        w.write(0, f"VolumeMode:\t{get_str(obj, 'spec', 'volumeMode')}\n")
+    w.write_if(0, "VolumeMode", get_str(obj, "spec", "volumeMode"))
     if dig(obj, "metadata", "deletionTimestamp") is not None:
         w.write(0, f"Terminating:\t{bool_text(True)}\n")
     write_events(w, events, ctx.now)

@@ -34,6 +34,11 @@ class DescribeWriter:
     def write(self, level: int, text: str) -> None:
         self._blocks[-1].append(_INDENT * level + text)
 
+    def write_if(self, level: int, title: str, value: str) -> None:
+        """Write a `title:\tvalue` line, unless `value` is empty."""
+        if value:
+            self.write(level, f"{title}:\t{value}\n")
+
     def line(self, text: str = "") -> None:
         self._blocks[-1].append(text + "\n")
 
@@ -47,6 +52,11 @@ class DescribeWriter:
 
 def bool_text(value: bool) -> str:
     return "True" if value else "False"
+
+
+def lower_bool_text(value: bool) -> str:
+    """`true` or `false`, as kubectl shows optional and read-only settings."""
+    return "true" if value else "false"
 
 
 def number_text(value: Any) -> str:
@@ -163,14 +173,11 @@ def _write_state(w: DescribeWriter, title: str, state: JsonObject) -> None:
         w.write(3, f"Started:\t{format_rfc1123z(dig(running, 'startedAt'))}\n")
     elif waiting is not None:
         w.write(2, f"{title}:\tWaiting\n")
-        if get_str(waiting, "reason"):
-            w.write(3, f"Reason:\t{get_str(waiting, 'reason')}\n")
+        w.write_if(3, "Reason", get_str(waiting, "reason"))
     elif terminated is not None:
         w.write(2, f"{title}:\tTerminated\n")
-        if get_str(terminated, "reason"):
-            w.write(3, f"Reason:\t{get_str(terminated, 'reason')}\n")
-        if get_str(terminated, "message"):
-            w.write(3, f"Message:\t{get_str(terminated, 'message')}\n")
+        w.write_if(3, "Reason", get_str(terminated, "reason"))
+        w.write_if(3, "Message", get_str(terminated, "message"))
         w.write(3, f"Exit Code:\t{get_int(terminated, 'exitCode')}\n")
         if get_int(terminated, "signal") > 0:
             w.write(3, f"Signal:\t{get_int(terminated, 'signal')}\n")
@@ -191,21 +198,18 @@ def _env_line(env: JsonObject) -> list[str]:
         return [f"{name}:\t ({get_str(ref, 'apiVersion') or 'v1'}:{get_str(ref, 'fieldPath')})\n"]
     if get_dict(source, "resourceFieldRef"):
         return [f"{name}:\t ({get_str(source, 'resourceFieldRef', 'resource')})\n"]
-    if get_dict(source, "secretKeyRef"):
-        ref = get_dict(source, "secretKeyRef")
-        optional = "true" if get_bool(ref, "optional") else "false"
-        return [
-            f"{name}:\t<set to the key '{get_str(ref, 'key')}' in secret '{get_str(ref, 'name')}'>"
-            f"\tOptional: {optional}\n"
-        ]
-    if get_dict(source, "configMapKeyRef"):
-        ref = get_dict(source, "configMapKeyRef")
-        optional = "true" if get_bool(ref, "optional") else "false"
-        return [
-            f"{name}:\t<set to the key '{get_str(ref, 'key')}' of config map '{get_str(ref, 'name')}'>"
-            f"\tOptional: {optional}\n"
-        ]
+    for key, holder in (("secretKeyRef", "in secret"), ("configMapKeyRef", "of config map")):
+        ref = get_dict(source, key)
+        if ref:
+            return [
+                f"{name}:\t<set to the key '{get_str(ref, 'key')}' {holder} '{get_str(ref, 'name')}'>"
+                f"\tOptional: {_optional(ref)}\n"
+            ]
     return [f"{name}:\t\n"]
+
+
+def _optional(ref: JsonObject) -> str:
+    return lower_bool_text(get_bool(ref, "optional"))
 
 
 def write_containers(
@@ -264,10 +268,9 @@ def write_containers(
                     kind, ref = "ConfigMap", get_dict(source, "configMapRef")
                 else:
                     kind, ref = "Secret", get_dict(source, "secretRef")
-                optional = "true" if get_bool(ref, "optional") else "false"
                 prefix = get_str(source, "prefix")
                 described = f"{kind} with prefix '{prefix}'" if prefix else kind
-                w.write(3, f"{get_str(ref, 'name')}\t{described}\tOptional: {optional}\n")
+                w.write(3, f"{get_str(ref, 'name')}\t{described}\tOptional: {_optional(ref)}\n")
         env = get_dicts(container, "env")
         w.write(2, "Environment:\n" if env else "Environment:\t<none>\n")
         for item in env:
@@ -303,12 +306,12 @@ def write_volumes(w: DescribeWriter, volumes: Sequence[JsonObject], space: str =
             source = get_dict(volume, "secret")
             w.write(2, "Type:\tSecret (a volume populated by a Secret)\n")
             w.write(2, f"SecretName:\t{get_str(source, 'secretName')}\n")
-            w.write(2, f"Optional:\t{'true' if get_bool(source, 'optional') else 'false'}\n")
+            w.write(2, f"Optional:\t{_optional(source)}\n")
         elif get_dict(volume, "configMap"):
             source = get_dict(volume, "configMap")
             w.write(2, "Type:\tConfigMap (a volume populated by a ConfigMap)\n")
             w.write(2, f"Name:\t{get_str(source, 'name')}\n")
-            w.write(2, f"Optional:\t{'true' if get_bool(source, 'optional') else 'false'}\n")
+            w.write(2, f"Optional:\t{_optional(source)}\n")
         elif get_dict(volume, "persistentVolumeClaim"):
             source = get_dict(volume, "persistentVolumeClaim")
             w.write(
@@ -316,7 +319,7 @@ def write_volumes(w: DescribeWriter, volumes: Sequence[JsonObject], space: str =
                 "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n",
             )
             w.write(2, f"ClaimName:\t{get_str(source, 'claimName')}\n")
-            w.write(2, f"ReadOnly:\t{'true' if get_bool(source, 'readOnly') else 'false'}\n")
+            w.write(2, f"ReadOnly:\t{lower_bool_text(get_bool(source, 'readOnly'))}\n")
         else:
             w.write(1, "<unknown>\n")
 
@@ -331,14 +334,12 @@ def write_pod_template(w: DescribeWriter, template: JsonObject) -> None:
     annotations = str_map(template, "metadata", "annotations")
     if annotations:
         write_annotations(w, "  Annotations", annotations)
-    if get_str(spec, "serviceAccountName"):
-        w.write(1, f"Service Account:\t{get_str(spec, 'serviceAccountName')}\n")
+    w.write_if(1, "Service Account", get_str(spec, "serviceAccountName"))
     if get_dicts(spec, "initContainers"):
         write_containers(w, "Init Containers", get_dicts(spec, "initContainers"), None, "  ")
     write_containers(w, "Containers", get_dicts(spec, "containers"), None, "  ")
     write_volumes(w, get_dicts(spec, "volumes"), "  ")
-    if get_str(spec, "priorityClassName"):
-        w.write(1, f"Priority Class Name:\t{get_str(spec, 'priorityClassName')}\n")
+    w.write_if(1, "Priority Class Name", get_str(spec, "priorityClassName"))
     write_labels(w, "  Node-Selectors", str_map(spec, "nodeSelector"))
     write_tolerations(w, "  Tolerations", get_dicts(spec, "tolerations"))
 

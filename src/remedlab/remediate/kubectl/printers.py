@@ -47,6 +47,11 @@ def _or_none(text: str) -> str:
     return text if text else "<none>"
 
 
+def creation_age(obj: JsonObject, now: float) -> str:
+    """How long ago `obj` was created, as the AGE column shows it."""
+    return age(dig(obj, "metadata", "creationTimestamp"), now)
+
+
 # ---------------------------------------------------------------------- pods
 
 
@@ -57,7 +62,7 @@ def _pod_row(pod: JsonObject, now: float, wide: bool) -> list[str]:
         summary.ready_cell,
         summary.status,
         summary.restarts_cell(now),
-        age(dig(pod, "metadata", "creationTimestamp"), now),
+        creation_age(pod, now),
     ]
     if wide:
         pod_ips = get_dicts(pod, "status", "podIPs")
@@ -83,11 +88,13 @@ def _readiness_gates(pod: JsonObject, gates: list[JsonObject]) -> str:
 # ---------------------------------------------------------------------- workloads
 
 
-def _containers_and_images(template_spec: JsonObject) -> list[str]:
-    containers = get_dicts(template_spec, "containers")
+def _workload_wide_cells(obj: JsonObject) -> list[str]:
+    """The CONTAINERS, IMAGES and SELECTOR cells of a deployment or replica set."""
+    containers = get_dicts(obj, "spec", "template", "spec", "containers")
     return [
         ",".join(get_str(c, "name") for c in containers),
         ",".join(get_str(c, "image") for c in containers),
+        format_label_selector(get_dict(obj, "spec", "selector")),
     ]
 
 
@@ -98,11 +105,10 @@ def _deployment_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         f"{get_int(obj, 'status', 'readyReplicas')}/{desired}",
         str(get_int(obj, "status", "updatedReplicas")),
         str(get_int(obj, "status", "availableReplicas")),
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
     if wide:
-        cells += _containers_and_images(get_dict(obj, "spec", "template", "spec"))
-        cells.append(format_label_selector(get_dict(obj, "spec", "selector")))
+        cells += _workload_wide_cells(obj)
     return cells
 
 
@@ -112,11 +118,10 @@ def _replicaset_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         str(get_int(obj, "spec", "replicas", default=1)),
         str(get_int(obj, "status", "replicas")),
         str(get_int(obj, "status", "readyReplicas")),
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
     if wide:
-        cells += _containers_and_images(get_dict(obj, "spec", "template", "spec"))
-        cells.append(format_label_selector(get_dict(obj, "spec", "selector")))
+        cells += _workload_wide_cells(obj)
     return cells
 
 
@@ -158,7 +163,7 @@ def _service_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         _or_none(get_str(obj, "spec", "clusterIP")),
         _external_ip(obj),
         service_ports(obj),
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
     if wide:
         cells.append(format_labels(str_map(obj, "spec", "selector")))
@@ -199,7 +204,7 @@ def format_endpoints(endpoints: JsonObject, port_name: str | None = None, limit:
 
 
 def _endpoints_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
-    return [name_of(obj), format_endpoints(obj), age(dig(obj, "metadata", "creationTimestamp"), now)]
+    return [name_of(obj), format_endpoints(obj), creation_age(obj, now)]
 
 
 # ---------------------------------------------------------------------- config and storage
@@ -207,7 +212,7 @@ def _endpoints_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
 
 def _configmap_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
     count = len(get_dict(obj, "data")) + len(get_dict(obj, "binaryData"))
-    return [name_of(obj), str(count), age(dig(obj, "metadata", "creationTimestamp"), now)]
+    return [name_of(obj), str(count), creation_age(obj, now)]
 
 
 def _secret_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
@@ -216,7 +221,7 @@ def _secret_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         name_of(obj),
         get_str(obj, "type") or "Opaque",
         str(count),
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
 
 
@@ -234,7 +239,7 @@ def _pvc_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         ",".join(_ACCESS_MODES.get(m, m) for m in modes),
         get_str(obj, "spec", "storageClassName"),
         get_str(obj, "spec", "volumeAttributesClassName") or "<unset>",
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
     if wide:
         cells.append(get_str(obj, "spec", "volumeMode") or "Filesystem")
@@ -248,7 +253,7 @@ def _namespace_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
     return [
         name_of(obj),
         get_str(obj, "status", "phase") or "Active",
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
     ]
 
 
@@ -287,7 +292,7 @@ def _node_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
         name_of(obj),
         node_status(obj),
         ",".join(node_roles(obj)) or "<none>",
-        age(dig(obj, "metadata", "creationTimestamp"), now),
+        creation_age(obj, now),
         get_str(obj, "status", "nodeInfo", "kubeletVersion"),
     ]
     if wide:
@@ -350,7 +355,7 @@ def _event_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
 
 
 def _default_row(obj: JsonObject, now: float, wide: bool) -> list[str]:
-    return [name_of(obj), age(dig(obj, "metadata", "creationTimestamp"), now)]
+    return [name_of(obj), creation_age(obj, now)]
 
 
 LAYOUTS: dict[str, TableLayout] = {
