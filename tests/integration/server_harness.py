@@ -20,6 +20,8 @@ from typing import Any
 
 import psutil
 
+from remedlab.cluster.volume_mounts import mounts_under, unmount_all
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -158,4 +160,7 @@ class ServerProcess:
         for proc in self.pod_processes():
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        shutil.rmtree(self.home, ignore_errors=True)
+        left = mounts_under(self.home)
+        if unmount_all(self.home):
+            shutil.rmtree(self.home, ignore_errors=True)
+        assert not left, f"the server left mounts behind: {left}"

@@ -434,6 +434,13 @@ def test_manifests_validate_as_cluster_objects() -> None:
         )
         env = {e.name: e.value for e in container.env}
         assert env["SERVICE_NAME"] == name
+        # spans go to the node-local OTLP collector, found through the downward API
+        (host_ip,) = [e for e in container.env if e.name == "HOST_IP"]
+        assert host_ip.value_from is not None and host_ip.value_from.field_ref is not None
+        assert host_ip.value_from.field_ref.field_path == "status.hostIP"
+        names = [e.name for e in container.env]
+        assert names.index("HOST_IP") < names.index("OTEL_EXPORTER_OTLP_ENDPOINT")
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://$(HOST_IP):4318"
         assert service.spec.selector == {"app": name}
         ((svc_port, target),) = [(p.port, p.target_port) for p in service.spec.ports]
         assert svc_port == target == port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from remedlab.cli import chaos_commands, cluster_commands, demo_command, load_command, serve_command
+from remedlab.cli import chaos_commands, cluster_commands, demo_command, load_command, observe_commands, serve_command
 
 app = typer.Typer(
     name="remedlab",
@@ -18,6 +18,7 @@ cluster_commands.register(app)
 demo_command.register(app)
 load_command.register(app)
 chaos_commands.register(app)
+observe_commands.register(app)
 
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -18,17 +18,19 @@ PreExec = Callable[[], None]
 
 
 def kill_tree(pid: int, sig: int) -> None:
-    """Signal a process, its process group and every descendant."""
+    """Signal a process's group, and every descendant that left the group, once each."""
     try:
         descendants = psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         descendants = []
+    group_signalled = False
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    for proc in [psutil.Process(pid) if psutil.pid_exists(pid) else None, *descendants]:
-        if proc is None:
-            continue
-        with contextlib.suppress(psutil.Error):
+        group_signalled = True
+    for proc in descendants if group_signalled else [psutil.Process(pid), *descendants]:
+        with contextlib.suppress(psutil.Error, ProcessLookupError, PermissionError):
+            if group_signalled and os.getpgid(proc.pid) == pid:
+                continue  # the group signal reached it already
             proc.send_signal(sig)
 
 

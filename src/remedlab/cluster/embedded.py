@@ -21,7 +21,7 @@ from remedlab.cluster.endpoints_controller import EndpointsController
 from remedlab.cluster.event_recorder import EventRecorder
 from remedlab.cluster.garbage_collector import GarbageCollector
 from remedlab.cluster.images import ImageRegistry
-from remedlab.cluster.ipam import AddressPool, cluster_ranges
+from remedlab.cluster.ipam import AddressPool, cluster_ranges, node_address
 from remedlab.cluster.isolation.sandbox import Isolation
 from remedlab.cluster.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.metrics_sampler import MetricsSampler
@@ -65,6 +65,9 @@ class EmbeddedCluster:
         self.events = EventRecorder(self.store, config.node_name)
         self.api = ObjectAPI(self.store, self.events, AddressPool(service_cidr))
         self.pod_ips = AddressPool(pod_cidr)
+        # the node's own address (pods' status.hostIP), never handed to a pod
+        self.node_ip = node_address(pod_cidr)
+        self.pod_ips.reserve([self.node_ip])
         self.isolation = Isolation.detect(
             cluster_id, prefer_fallback=config.prefer_fallback_isolation, state_dir=str(self.home)
         )
@@ -80,6 +83,7 @@ class EmbeddedCluster:
             self.dataplane,
             self.pod_ips,
             config.kubelet,
+            host_ip=self.node_ip,
         )
         self.sampler = MetricsSampler(self.kubelet)
         self.controllers: list[Reconciler] = [
@@ -161,7 +165,7 @@ class EmbeddedCluster:
                     }
                 ],
                 "addresses": [
-                    {"type": "InternalIP", "address": "127.0.0.1"},
+                    {"type": "InternalIP", "address": self.node_ip},
                     {"type": "Hostname", "address": name},
                 ],
                 "nodeInfo": {

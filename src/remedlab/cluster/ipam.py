@@ -38,6 +38,18 @@ class AddressPool:
             self._used.discard(address)
 
 
+def node_address(pod_cidr: str) -> str:
+    """The node's own loopback address: ``127.<pod range's second octet>.255.254``.
+
+    Each cluster draws its pod range at random, so clusters sharing a host get
+    node addresses of their own (for node-local endpoints such as the trace receiver).
+    The pod pool must reserve it.
+    """
+    network = ipaddress.IPv4Network(pod_cidr)
+    second = network.network_address.packed[1]
+    return f"127.{second}.255.254"
+
+
 def cluster_ranges(store: Store) -> tuple[str, str]:
     """The (service CIDR, pod CIDR) of this cluster, chosen at its first start."""
     service_cidr = store.get_meta("service_cidr")

@@ -540,6 +540,7 @@ class PodWorker:
         """The container's environment, plus the clock shim that lets a time fault reach it."""
         k = self.kubelet
         env = container_env(k.store, self._pod_view(), c.spec, mounts, str(self.dir / "root"))
+        env["REMEDLAB_CACHE_DIR"] = str(k.cache_dir)
         if k.clock_shim is not None:
             clock = self.clock_file(c.name)
             create_offset_file(clock)
@@ -710,6 +711,13 @@ class Kubelet:
         self._terminations: set[asyncio.Task[None]] = set()
         self.errors: list[str] = []
         self.bind_mounts = bind_mounts_available()
+        # a node-local cache that images may fill on first use (like an image layer cache)
+        self.cache_dir = home / "cache"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        owner = isolation.run_as()
+        if owner is not None:
+            with contextlib.suppress(OSError):
+                os.chown(self.cache_dir, *owner)
         self.clock_shim: Path | None = None
         self.clock_shim_note = "clock offsets disabled (REMEDLAB_TIME_FAULTS=off)"
         if os.environ.get("REMEDLAB_TIME_FAULTS", "on") != "off":

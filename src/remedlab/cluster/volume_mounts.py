@@ -48,13 +48,21 @@ def bind_mount(source: Path, target: Path) -> None:
         raise OSError(f"cannot bind-mount {source} at {target}: {done.stderr.strip()}")
 
 
-def unmount_all(root: Path) -> bool:
-    """Unmount everything at or below `root` (lazily when busy); True when nothing is left mounted."""
-    for point in mounts_under(root):
-        with contextlib.suppress(OSError):
-            done = subprocess.run(["umount", str(point)], capture_output=True, check=False)
-            if done.returncode != 0:
-                subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
+def unmount_all(root: Path, rounds: int = 16) -> bool:
+    """Unmount everything at or below `root` (lazily when busy); True when nothing is left mounted.
+
+    Mounts may be stacked on one mount point (an IO fault over a volume's bind
+    mount): each round takes off the topmost ones.
+    """
+    for _ in range(rounds):
+        points = mounts_under(root)
+        if not points:
+            return True
+        for point in points:
+            with contextlib.suppress(OSError):
+                done = subprocess.run(["umount", str(point)], capture_output=True, check=False)
+                if done.returncode != 0:
+                    subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
     return not mounts_under(root)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,12 @@ from remedlab import __version__
 from remedlab.backends.base import Backend
 from remedlab.chaos.controller import ChaosController, register_validators
 from remedlab.cluster.errors import BadRequest, ClusterError
-from remedlab.server import app_routes, chaos_routes, cluster_routes
+from remedlab.observe.otlp_receiver import OtlpReceiver
+from remedlab.observe.service_metrics import ServiceMetricsScraper
+from remedlab.observe.trace_store import TraceStore
+from remedlab.server import app_routes, chaos_routes, cluster_routes, metrics_routes, trace_routes
+
+log = logging.getLogger(__name__)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -25,23 +31,39 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return f"{loc or 'body'}: {first.get('msg', 'invalid value')}"
 
 
-def create_app(backend: Backend) -> FastAPI:
+def create_app(backend: Backend, traces: TraceStore | None = None, receiver: OtlpReceiver | None = None) -> FastAPI:
+    """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend)."""
     register_validators()
     chaos = ChaosController(backend, backend.fault_runtime())
+    service_metrics = ServiceMetricsScraper(backend)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await backend.start()
         chaos.start()
+        service_metrics.start()
+        if receiver is not None:
+            try:
+                await receiver.start()
+            except OSError:
+                log.warning("no trace receiver: %s", receiver.error)
         try:
             yield
         finally:
+            if receiver is not None:
+                await receiver.stop()
+            await service_metrics.stop()
             await chaos.stop()
             await backend.stop()
+            if traces is not None:
+                traces.close()
 
     app = FastAPI(title="remedlab", version=__version__, lifespan=lifespan)
     app.state.backend = backend
     app.state.chaos = chaos
+    app.state.traces = traces
+    app.state.otlp_receiver = receiver
+    app.state.service_metrics = service_metrics
 
     @app.exception_handler(ClusterError)
     async def cluster_error(_request: Request, exc: ClusterError) -> JSONResponse:
@@ -58,5 +80,7 @@ def create_app(backend: Backend) -> FastAPI:
 
     app.include_router(app_routes.router)
     app.include_router(chaos_routes.router)
+    app.include_router(metrics_routes.router)
+    app.include_router(trace_routes.router)  # before the cluster routes: `/v1/{resource}` catches any GET
     app.include_router(cluster_routes.router)
     return app

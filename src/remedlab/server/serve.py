@@ -13,6 +13,8 @@ from remedlab import paths
 from remedlab.backends.local import LocalBackend
 from remedlab.cluster.embedded import ClusterConfig
 from remedlab.cluster.kubelet import KubeletConfig
+from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
+from remedlab.observe.trace_store import TraceStore
 from remedlab.server.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,7 +33,10 @@ def run_server(host: str, port: int, backoff_base: float = 10.0, isolation: str 
         prefer_fallback_isolation=isolation == "fallback",
     )
     backend = LocalBackend(config)
-    app = create_app(backend)
+    traces = TraceStore(home / "traces.db")
+    # the node-local collector pods export to (OTEL_EXPORTER_OTLP_ENDPOINT=http://$(HOST_IP):4318)
+    receiver = OtlpReceiver(traces, backend.cluster.node_ip, OTLP_HTTP_PORT)
+    app = create_app(backend, traces, receiver)
     record = server_record_path(home)
     record.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}"}))
     try:

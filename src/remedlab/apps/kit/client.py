@@ -1,5 +1,9 @@
 """Calling other services: discovery, source address, timeouts, retries, trace propagation.
 
+Every attempt is a CLIENT span (``GET time-service /time``), child of the
+current span, and its context is the ``traceparent`` the callee continues; a
+call made outside any trace opens an INTERNAL root span around its attempts.
+
 Connections leave from the pod's own IP (``REMEDLAB_POD_IP``) so the cluster's
 proxy can tell which pod is calling; on a real cluster the variable is absent
 and the kernel picks the source address.
@@ -19,7 +23,16 @@ import aiohttp
 from remedlab.apps.kit.discovery import ServiceNotFoundError, service_address
 from remedlab.apps.kit.metrics import UPSTREAM_REQUEST_DURATION, UPSTREAM_REQUESTS
 from remedlab.apps.kit.structured_log import Logger
-from remedlab.apps.kit.tracing import TRACEPARENT, current_trace, new_trace
+from remedlab.apps.kit.tracing import (
+    TRACEPARENT,
+    AttributeValue,
+    Span,
+    SpanKind,
+    StatusCode,
+    current_trace,
+    start_span,
+    use_span,
+)
 
 Outcome = Literal["ok", "http_error", "timeout", "connect_error", "connection_error", "bad_response", "no_address"]
 
@@ -122,54 +135,95 @@ class ServiceClient:
             host, port = service_address(service)
         except ServiceNotFoundError as exc:
             UPSTREAM_REQUESTS.inc(service=service, outcome="no_address")
+            if current_trace.get() is not None:
+                failed = start_span(
+                    f"GET {service} {_route(path)}",
+                    kind=SpanKind.CLIENT,
+                    attributes={"http.request.method": "GET", "peer.service": service, "error.type": "no_address"},
+                )
+                failed.set_status(StatusCode.ERROR, str(exc))
+                failed.end()
             raise UpstreamError(service, reason=str(exc)) from exc
         url = _url(host, port, path)
-        parent = current_trace.get()
-        token = None
-        if parent is None:
-            parent = new_trace()
-            token = current_trace.set(parent)
-        try:
-            attempts = max(0, retries) + 1
-            for attempt in range(1, attempts + 1):
-                if attempt > 1:
-                    await asyncio.sleep(self._delay(attempt - 1))
-                started = time.perf_counter()
-                outcome: Outcome = "ok"
-                try:
-                    headers = {TRACEPARENT: parent.child().header()}
-                    return await self._attempt(url, headers, params, timeout)
-                except _AttemptError as failure:
-                    outcome = failure.outcome
-                    if failure.retryable and attempt < attempts:
-                        if self._logger is not None:
-                            self._logger.warning(
-                                "upstream call failed, retrying",
-                                upstream=service,
-                                url=url,
-                                attempt=attempt,
-                                outcome=outcome,
-                                reason=str(failure),
-                            )
-                        continue
-                    error = UpstreamError(service, failure.status, failure.reason, attempts=attempt)
-                    raise error from failure.__cause__
-                finally:
-                    UPSTREAM_REQUESTS.inc(service=service, outcome=outcome)
-                    UPSTREAM_REQUEST_DURATION.observe(time.perf_counter() - started, service=service)
-            raise AssertionError("unreachable: the last attempt returns or raises")
-        finally:
-            if token is not None:
-                current_trace.reset(token)
+        if current_trace.get() is None:
+            root = start_span(f"call {service}", kind=SpanKind.INTERNAL, attributes={"peer.service": service})
+            try:
+                with use_span(root):
+                    return await self._call(service, host, port, path, url, timeout, retries, params)
+            except BaseException as exc:
+                root.record_exception(exc)
+                raise
+            finally:
+                root.end()
+        return await self._call(service, host, port, path, url, timeout, retries, params)
+
+    async def _call(
+        self,
+        service: str,
+        host: str,
+        port: int,
+        path: str,
+        url: str,
+        timeout: float,
+        retries: int,
+        params: Mapping[str, str] | None,
+    ) -> Any:
+        name = f"GET {service} {_route(path)}"
+        attempts = max(0, retries) + 1
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                await asyncio.sleep(self._delay(attempt - 1))
+            started = time.perf_counter()
+            outcome: Outcome = "ok"
+            attributes = _client_attributes(service, host, port, url, attempt)
+            attempt_span = start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            try:
+                headers = {TRACEPARENT: attempt_span.context.header()}
+                return await self._attempt(url, headers, params, timeout, attempt_span)
+            except _AttemptError as failure:
+                outcome = failure.outcome
+                attempt_span.set_attribute("error.type", outcome)
+                attempt_span.set_status(StatusCode.ERROR, str(failure))
+                if failure.retryable and attempt < attempts:
+                    if self._logger is not None:
+                        self._logger.warning(
+                            "upstream call failed, retrying",
+                            upstream=service,
+                            url=url,
+                            attempt=attempt,
+                            outcome=outcome,
+                            reason=str(failure),
+                        )
+                    continue
+                error = UpstreamError(service, failure.status, failure.reason, attempts=attempt)
+                raise error from failure.__cause__
+            except asyncio.CancelledError:
+                attempt_span.set_attribute("error.type", "cancelled")
+                attempt_span.set_status(StatusCode.ERROR, "cancelled")
+                raise
+            except Exception as exc:
+                attempt_span.record_exception(exc)
+                raise
+            finally:
+                attempt_span.end()
+                UPSTREAM_REQUESTS.inc(service=service, outcome=outcome)
+                UPSTREAM_REQUEST_DURATION.observe(time.perf_counter() - started, service=service)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _attempt(
-        self, url: str, headers: Mapping[str, str], params: Mapping[str, str] | None, timeout: float
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None,
+        timeout: float,
+        attempt_span: Span,
     ) -> Any:
         session = self._get_session()
         try:
             async with session.get(
                 url, headers=headers, params=params, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as resp:
+                attempt_span.set_attribute("http.response.status_code", resp.status)
                 if resp.status >= 400:
                     retryable = resp.status >= 500 or resp.status == 429
                     raise _AttemptError("http_error", retryable, resp.status, None)
@@ -186,3 +240,21 @@ class ServiceClient:
         except aiohttp.ClientError as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise _AttemptError("connection_error", True, None, reason) from exc
+
+
+def _route(path: str) -> str:
+    """The path part of ``path`` (no query), with a leading slash."""
+    return "/" + path.split("?", 1)[0].lstrip("/")
+
+
+def _client_attributes(service: str, host: str, port: int, url: str, attempt: int) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        "http.request.method": "GET",
+        "url.full": url,
+        "server.address": host,
+        "server.port": port,
+        "peer.service": service,
+    }
+    if attempt > 1:
+        attributes["http.request.resend_count"] = attempt - 1
+    return attributes

@@ -1,10 +1,15 @@
 """Running a service: bind the pod IP, log and measure every request, stop gracefully.
 
 ``run_service`` listens on ``REMEDLAB_POD_IP`` (``0.0.0.0`` on a real cluster),
-adds the middleware that sets the request's trace context, writes one access
-line per request and records the ``http_*`` metrics, and on SIGTERM or SIGINT
-stops accepting, lets in-flight requests finish (5 s at most) and exits 0.
-A second signal during that wait exits at once.
+adds the middleware that opens the request's SERVER span (its context is the
+request's trace context), writes one access line per request and records the
+``http_*`` metrics, and on SIGTERM or SIGINT stops accepting, lets in-flight
+requests finish (5 s at most), sends the spans still queued and exits 0.
+A second signal during that wait exits at once (the same signal repeated
+within 0.2 s counts as one: a process and its group are often signalled
+together). Spans are exported when the
+environment names an OTLP endpoint (see :mod:`remedlab.apps.kit.otlp_export`);
+probe and scrape paths get a trace context but no span.
 """
 
 from __future__ import annotations
@@ -19,13 +24,28 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from remedlab.apps.kit.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
+from remedlab.apps.kit.otlp_export import configure_tracing, shutdown_tracing
 from remedlab.apps.kit.structured_log import Logger, get_logger, route_stdlib_logging
-from remedlab.apps.kit.tracing import TRACEPARENT, current_trace, new_trace, parse_traceparent
+from remedlab.apps.kit.tracing import (
+    TRACEPARENT,
+    AttributeValue,
+    Span,
+    SpanKind,
+    StatusCode,
+    TraceContext,
+    current_span,
+    current_trace,
+    new_trace,
+    parse_traceparent,
+    start_span,
+)
 
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Paths counted in metrics but not written to the access log (probes and scrapes)."""
 
 SHUTDOWN_TIMEOUT = 5.0
+DUPLICATE_SIGNAL_WINDOW = 0.2
+"""The same signal again within this many seconds is one signal delivered twice, not a second one."""
 UNMATCHED_ROUTE = "unmatched"
 
 
@@ -39,6 +59,41 @@ def _route_label(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED_ROUTE
 
 
+def _server_span(request: web.Request, incoming: TraceContext | None) -> Span:
+    """The SERVER span of a request, child of the caller's span when it sent one."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else None
+    attributes: dict[str, AttributeValue] = {
+        "http.request.method": request.method,
+        "url.path": request.path,
+        "url.scheme": request.scheme,
+        "network.protocol.version": f"{request.version.major}.{request.version.minor}",
+    }
+    if route is not None:
+        attributes["http.route"] = route
+    if request.query_string:
+        attributes["url.query"] = request.query_string
+    host = request.host
+    if host:
+        attributes["server.address"] = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if request.remote:
+        attributes["client.address"] = request.remote
+    agent = request.headers.get("User-Agent")
+    if agent:
+        attributes["user_agent.original"] = agent
+    name = f"{request.method} {route}" if route is not None else request.method
+    return start_span(name, kind=SpanKind.SERVER, attributes=attributes, parent=incoming)
+
+
+def _end_server_span(span: Span, status: int) -> None:
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        span.attributes.setdefault("error.type", str(status))
+        if span.status_code != StatusCode.ERROR:  # keep an exception's message
+            span.set_status(StatusCode.ERROR, f"HTTP {status}")
+    span.end()
+
+
 def observe_middleware(logger: Logger, quiet_paths: Iterable[str] = QUIET_PATHS) -> Middleware:
     """Trace context, access log line and ``http_*`` metrics for every request."""
     quiet = frozenset(quiet_paths)
@@ -46,7 +101,13 @@ def observe_middleware(logger: Logger, quiet_paths: Iterable[str] = QUIET_PATHS)
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         incoming = parse_traceparent(request.headers.get(TRACEPARENT))
-        token = current_trace.set(incoming.child() if incoming is not None else new_trace())
+        server_span: Span | None = None
+        if request.path in quiet:
+            token = current_trace.set(incoming.child() if incoming is not None else new_trace())
+        else:
+            server_span = _server_span(request, incoming)
+            token = current_trace.set(server_span.context)
+        span_token = current_span.set(server_span)
         started = time.perf_counter()
         status = 500
         try:
@@ -58,13 +119,21 @@ def observe_middleware(logger: Logger, quiet_paths: Iterable[str] = QUIET_PATHS)
             raise
         except asyncio.CancelledError:
             status = 499  # the client went away before the answer
+            if server_span is not None:
+                server_span.set_attribute("error.type", "cancelled")
             raise
-        except Exception:
+        except Exception as exc:
             logger.exception("unhandled error", method=request.method, path=request.path)
+            if server_span is not None:
+                server_span.record_exception(exc)
+                server_span.set_attribute("error.type", type(exc).__name__)
             return web.json_response({"error": "internal server error"}, status=500)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_label(request)
+            if server_span is not None:
+                _end_server_span(server_span, status)
+            current_span.reset(span_token)
             HTTP_REQUESTS.inc(route=route, method=request.method, status=status)
             HTTP_REQUEST_DURATION.observe(elapsed, route=route)
             if request.path not in quiet:
@@ -93,7 +162,15 @@ def run_service(
     logger = get_logger(service)
     route_stdlib_logging(logger)
     app.middlewares.insert(0, observe_middleware(logger, quiet_paths))
-    code = asyncio.run(_serve(app, logger, bind_host(), port, shutdown_timeout))
+    configure_tracing(
+        service,
+        on_error=lambda message: logger.warning(message),
+        on_recover=lambda message: logger.info(message),
+    )
+    try:
+        code = asyncio.run(_serve(app, logger, bind_host(), port, shutdown_timeout))
+    finally:
+        shutdown_tracing()
     if code:
         raise SystemExit(code)
 
@@ -102,12 +179,17 @@ async def _serve(app: web.Application, logger: Logger, host: str, port: int, shu
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     received: list[signal.Signals] = []
+    first_at = 0.0
 
     def on_signal(sig: signal.Signals) -> None:
+        nonlocal first_at
         if received:
+            if sig == received[0] and time.monotonic() - first_at < DUPLICATE_SIGNAL_WINDOW:
+                return  # one signal delivered twice (to the process group and to the process)
             logger.warning("second signal while stopping, exiting now", signal=sig.name)
             os._exit(128 + sig.value)
         received.append(sig)
+        first_at = time.monotonic()
         stop.set()
 
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -137,4 +219,6 @@ async def _serve(app: web.Application, logger: Logger, host: str, port: int, shu
     started = time.perf_counter()
     await runner.cleanup()
     logger.info("stopped", shutdown_ms=round((time.perf_counter() - started) * 1000, 1))
+    # the last spans go while the signal handlers are still in place (a repeated signal is absorbed)
+    await asyncio.to_thread(shutdown_tracing)
     return 0
