@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from remedlab.backends.faults import StressParams
@@ -10,6 +11,7 @@ from remedlab.backends.local_faults import LocalFaultRuntime, stress_argv
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.errors import BadRequest
 from remedlab.cluster.isolation.fidelity import fuse_check, network_fault_check
+from remedlab.cluster.isolation.sandbox import Isolation
 from remedlab.cluster.kubelet import ExecError
 from remedlab.cluster.labels import matches_selector_string
 
@@ -162,35 +164,36 @@ class LocalBackend:
     # ------------------------------------------------------------------ health
 
     def doctor(self) -> list[dict[str, str]]:
-        checks = [*self.cluster.isolation.report(), fuse_check(), network_fault_check()]
-        out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
         kubelet = self.cluster.kubelet
-        out.append(
-            {
-                "mechanism": "io fault scope",
-                "level": "full",
-                "detail": "per-pod bind mounts: an IO fault binds to a pod instance",
-            }
-            if kubelet.bind_mounts
-            else {
-                "mechanism": "io fault scope",
-                "level": "degraded",
-                "detail": "no bind mounts (not root): an IO fault binds to the volume, so a new pod on it inherits it",
-            }
-        )
-        _argv, tool = stress_argv(StressParams(cpu_workers=1))
-        out.append(
-            {"mechanism": "stress faults", "level": "full" if tool == "stress-ng" else "degraded", "detail": tool}
-        )
-        out.append(
-            {"mechanism": "time faults", "level": "full", "detail": f"clock shim {kubelet.clock_shim} (CLOCK_REALTIME)"}
-            if kubelet.clock_shim is not None
-            else {"mechanism": "time faults", "level": "none", "detail": kubelet.clock_shim_note}
-        )
-        return out
+        return host_checks(self.cluster.isolation, kubelet.bind_mounts, kubelet.clock_shim, kubelet.clock_shim_note)
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
         return await self.cluster.wait_namespace_ready(namespace, timeout)
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
         return self.cluster.namespace_ready(namespace)
+
+
+def host_checks(
+    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str
+) -> list[dict[str, str]]:
+    """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
+    checks = [*isolation.report(), fuse_check(), network_fault_check()]
+    out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
+    out.append(
+        {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}
+        if bind_mounts
+        else {
+            "mechanism": "io fault scope",
+            "level": "degraded",
+            "detail": "no bind mounts (not root): an IO fault binds to the volume, so a new pod on it inherits it",
+        }
+    )
+    _argv, tool = stress_argv(StressParams(cpu_workers=1))
+    out.append({"mechanism": "stress faults", "level": "full" if tool == "stress-ng" else "degraded", "detail": tool})
+    out.append(
+        {"mechanism": "time faults", "level": "full", "detail": f"clock shim {clock_shim} (CLOCK_REALTIME)"}
+        if clock_shim is not None
+        else {"mechanism": "time faults", "level": "none", "detail": clock_shim_note}
+    )
+    return out

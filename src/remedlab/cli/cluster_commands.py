@@ -112,14 +112,16 @@ def register(app: typer.Typer) -> None:
             checks = client.request("GET", "/v1/doctor")["checks"]
             source = f"server at {client.url}"
         else:
-            from remedlab.cluster.isolation.fidelity import fuse_check, network_fault_check
+            from remedlab import paths
+            from remedlab.backends.local import host_checks
             from remedlab.cluster.isolation.sandbox import Isolation
+            from remedlab.cluster.time_shift import build_shim
+            from remedlab.cluster.volume_mounts import bind_mounts_available
 
-            isolation = Isolation.detect("doctor")
-            checks = [
-                {"mechanism": c.mechanism, "level": c.level, "detail": c.detail}
-                for c in [*isolation.report(), fuse_check(), network_fault_check()]
-            ]
+            home = paths.ensure_home()
+            shim, note = build_shim(home)
+            isolation = Isolation.detect("doctor", state_dir=str(home))
+            checks = host_checks(isolation, bind_mounts_available(), shim, note)
             source = "this host (no server running)"
         table = Table(title=f"remedlab doctor: {source}")
         table.add_column("MECHANISM")
