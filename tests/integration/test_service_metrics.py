@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -39,18 +37,6 @@ def latest(server: ServerProcess, service: str) -> dict[str, Any] | None:
     return dict(samples[-1]) if samples else None
 
 
-def remedlab_cli(server: ServerProcess, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "remedlab.cli.main", *args],
-        env={**server.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_service_metrics_follow_traffic_and_errors() -> None:
     server = ServerProcess()
     try:
@@ -75,7 +61,7 @@ def test_service_metrics_follow_traffic_and_errors() -> None:
         assert sample["p50Ms"] <= sample["p95Ms"] <= sample["p99Ms"]
         assert latest(server, "time-service") is not None  # hello-service's calls reach time-service
 
-        table = remedlab_cli(server, "metrics", "-n", NS, "--since", "30s")
+        table = server.cli("metrics", "-n", NS, "--since", "30s")
         assert "hello-service" in table and "time-service" in table and "CPU" in table
         pods = server.ok("GET", f"/v1/metrics/pods?namespace={NS}&seconds=30")["items"]
         assert {p["name"].rsplit("-", 2)[0] for p in pods} == {"hello-service", "time-service"}
@@ -95,7 +81,7 @@ def test_service_metrics_follow_traffic_and_errors() -> None:
         assert failing["upstreamErrors"].get("time-service")
 
         hello_pod = next(p for p in server.pods(NS, "app=hello-service"))["metadata"]["name"]
-        assert "GET /hello" in remedlab_cli(server, "logs", hello_pod, "-n", NS, "--tail", "5")
-        assert "ScalingReplicaSet" in remedlab_cli(server, "events", "-n", NS)
+        assert "GET /hello" in server.cli("logs", hello_pod, "-n", NS, "--tail", "5")
+        assert "ScalingReplicaSet" in server.cli("events", "-n", NS)
     finally:
         server.cleanup()

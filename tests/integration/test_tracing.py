@@ -6,8 +6,6 @@ import ipaddress
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,18 +34,6 @@ def trace_of(server: ServerProcess, trace_id: str, spans: int) -> dict[str, Any]
     if status == 200 and len(body["spans"]) >= spans:
         return dict(body)
     return None
-
-
-def remedlab_cli(server: ServerProcess, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "remedlab.cli.main", *args],
-        env={**server.env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_spans_flow_from_pods_to_the_trace_api() -> None:
@@ -133,16 +119,16 @@ def test_spans_flow_from_pods_to_the_trace_api() -> None:
         assert attempts[1]["attributes"]["http.request.resend_count"] == 1
 
         # -------------------------------------------------------------- the CLI
-        table = remedlab_cli(server, "traces", "-n", NS, "--since", "2m", "--limit", "50")
+        table = server.cli("traces", "-n", NS, "--since", "2m", "--limit", "50")
         assert trace_id in table and failed["traceId"] in table
-        errors_only = remedlab_cli(server, "traces", "-n", NS, "--errors")
+        errors_only = server.cli("traces", "-n", NS, "--errors")
         assert failed["traceId"] in errors_only and trace_id not in errors_only
-        tree = remedlab_cli(server, "traces", "get", trace_id)
+        tree = server.cli("traces", "get", trace_id)
         lines = [line for line in tree.splitlines() if "GET" in line]
         assert len(lines) == 3 and "time-service" in lines[2]
         indents = [len(line) - len(line.lstrip(" │├└─")) for line in lines]
         assert indents[0] < indents[1] < indents[2]
-        assert "ERROR" in remedlab_cli(server, "traces", "get", failed["traceId"])
+        assert "ERROR" in server.cli("traces", "get", failed["traceId"])
     finally:
         server.cleanup()
     assert not os.path.exists(server.home)
