@@ -9,12 +9,14 @@ from typing import Any, Literal
 from remedlab.cluster.store import Obj, Store, now_iso
 
 MAX_EVENTS_PER_NAMESPACE = 1000
+TRIM_EVERY = 100  # new events between two trims of a namespace
 
 
 class EventRecorder:
     def __init__(self, store: Store, node_name: str | None = None) -> None:
         self.store = store
         self.host = node_name or socket.gethostname()
+        self._created: dict[str, int] = {}
 
     def record(
         self,
@@ -60,7 +62,9 @@ class EventRecorder:
             "source": {"component": component, "host": self.host},
         }
         self.store.create(event)
-        self._trim(namespace)
+        self._created[namespace] = self._created.get(namespace, 0) + 1
+        if self._created[namespace] % TRIM_EVERY == 0:
+            self._trim(namespace)
 
     def _trim(self, namespace: str) -> None:
         events = self.store.list_objects("Event", namespace)

@@ -886,17 +886,7 @@ class Kubelet:
             argv = container_argv(image, command, None)
         except ExecutableNotFound as exc:
             return "", f"OCI runtime exec failed: {exc}: unknown\n", 126
-        preexec = c.sandbox.preexec if c.sandbox is not None else None
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=worker.workdir_for(c.spec, mounts),
-            start_new_session=True,
-            preexec_fn=preexec,
-        )
+        proc = await self._start_in(worker, c, argv, env, mounts, capture=True)
         try:
             out, err = await asyncio.wait_for(proc.communicate(), timeout)
         except TimeoutError:
@@ -936,18 +926,31 @@ class Kubelet:
         mounts = worker.mounts_for(c.spec)
         env = worker.env_for(c, mounts)
         env.update(extra_env or {})
-        assert c.sandbox is not None
+        return await self._start_in(worker, c, argv, env, mounts, capture=False)
+
+    async def _start_in(
+        self,
+        worker: PodWorker,
+        c: ContainerRuntime,
+        argv: list[str],
+        env: dict[str, str],
+        mounts: dict[str, str],
+        capture: bool,
+    ) -> asyncio.subprocess.Process:
+        """A process in a running container's sandbox (cgroup, user, working dir), counted against its limits."""
+        output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
             env=env,
             cwd=worker.workdir_for(c.spec, mounts),
             start_new_session=True,
-            preexec_fn=c.sandbox.preexec,
+            preexec_fn=c.sandbox.preexec if c.sandbox is not None else None,
         )
-        c.sandbox.attach(proc.pid)
+        if c.sandbox is not None:
+            c.sandbox.attach(proc.pid)
         return proc
 
     def kill_container(self, pod_uid: str, container: str | None, sig: int = signal.SIGKILL) -> str:

@@ -70,9 +70,10 @@ async def inject(request: Request, body: InjectRequest) -> dict[str, Any]:
         resource["metadata"].setdefault("annotations", {})["chaos.remedlab.io/seed"] = str(body.seed)
     created = backend.create(resource)
     # wait for the controller to inject (or fail), so the caller sees the outcome
+    plural = BY_KIND[created["kind"]].plural
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        current = _find(request, created["metadata"]["namespace"], created["metadata"]["name"])
+        current = backend.get(plural, created["metadata"]["namespace"], created["metadata"]["name"])
         if current.get("status"):
             return {**current, "confirm": confirm(backend, current)}
         await asyncio.sleep(0.05)
