@@ -495,7 +495,7 @@ def test_requests_make_server_and_client_spans(collected: Collect, monkeypatch: 
         assert backs[0].attributes["http.response.status_code"] == 500
         assert [e.attributes["exception.message"] for e in backs[0].events] == ["kaboom"]
         hops = by_kind(failing, SpanKind.CLIENT, "kit-back")
-        assert [h.status_message for h in hops] == ["HTTP 500", "HTTP 500"]
+        assert [h.status_message for h in hops] == ["HTTP 500: internal server error"] * 2
         assert (
             hops[1].attributes["http.request.resend_count"] == 1
             and "http.request.resend_count" not in hops[0].attributes

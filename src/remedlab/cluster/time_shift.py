@@ -1,8 +1,9 @@
-"""Per-container clock offsets (TimeChaos) through remedlab's preloaded clock shim.
+"""Per-container clock offsets (TimeChaos) through remedlab's preloaded pod shim.
 
-The shim (native/timeshift.c) is compiled once per state directory with the
-host's C compiler and preloaded into every container process; each container
-gets an 8-byte offset file that the shim maps. Setting an offset shifts the
+The shim (native/timeshift.c, and native/podbind.c which binds a pod's
+loopback connections to its pod IP) is compiled once per state directory with
+the host's C compiler and preloaded into every container process; each
+container gets an 8-byte offset file that the shim maps. Setting an offset shifts the
 CLOCK_REALTIME that running processes read, at once. Statically linked
 programs, and programs that read the clock without libc, do not see it.
 """
@@ -21,14 +22,18 @@ from pathlib import Path
 SHIM_NAME = "libremedlab_timeshift"
 
 
-def shim_source() -> str:
-    return resources.files("remedlab.cluster").joinpath("native/timeshift.c").read_text()
+SHIM_SOURCES = ("timeshift.c", "podbind.c")
+
+
+def shim_sources() -> dict[str, str]:
+    native = resources.files("remedlab.cluster").joinpath("native")
+    return {name: native.joinpath(name).read_text() for name in SHIM_SOURCES}
 
 
 def build_shim(home: Path) -> tuple[Path | None, str]:
     """Compile the shim into `home/lib` (once per source version); (path, why not) ."""
-    source = shim_source()
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
+    sources = shim_sources()
+    digest = hashlib.sha256("\0".join(sources.values()).encode()).hexdigest()[:12]
     target = home / "lib" / f"{SHIM_NAME}-{digest}.so"
     if target.exists():
         return target, ""
@@ -37,11 +42,14 @@ def build_shim(home: Path) -> tuple[Path | None, str]:
         return None, "no C compiler (install gcc) to build the clock shim"
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o755)
-    src = target.with_suffix(".c")
-    src.write_text(source)
+    paths = []
+    for name, text in sources.items():
+        src = target.with_name(f"{target.stem}-{name}")
+        src.write_text(text)
+        paths.append(str(src))
     tmp = target.with_suffix(".tmp")
     done = subprocess.run(
-        [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(src), "-ldl"],
+        [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *paths, "-ldl"],
         capture_output=True,
         text=True,
         check=False,

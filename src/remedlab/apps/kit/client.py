@@ -16,11 +16,12 @@ import os
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
 
-from remedlab.apps.kit.discovery import ServiceNotFoundError, service_address
+from remedlab.apps.kit.discovery import ServiceNotFoundError, resolve_address, service_address
 from remedlab.apps.kit.metrics import UPSTREAM_REQUEST_DURATION, UPSTREAM_REQUESTS
 from remedlab.apps.kit.structured_log import Logger
 from remedlab.apps.kit.tracing import (
@@ -34,6 +35,7 @@ from remedlab.apps.kit.tracing import (
     use_span,
 )
 
+Method = Literal["GET", "POST", "PUT", "DELETE"]
 Outcome = Literal["ok", "http_error", "timeout", "connect_error", "connection_error", "bad_response", "no_address"]
 
 
@@ -41,23 +43,35 @@ class UpstreamError(Exception):
     """A call to another service failed: it answered an error ``status`` or failed for ``reason``."""
 
     def __init__(
-        self, service: str, status: int | None = None, reason: str | None = None, *, attempts: int = 1
+        self,
+        service: str,
+        status: int | None = None,
+        reason: str | None = None,
+        *,
+        attempts: int = 1,
+        detail: str | None = None,
     ) -> None:
         self.service = service
         self.status = status
-        self.reason = reason or (f"HTTP {status}" if status is not None else "request failed")
+        self.detail = detail
+        if reason is None and status is not None:
+            reason = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        self.reason = reason or "request failed"
         self.attempts = attempts
         tail = f" (after {attempts} attempts)" if attempts > 1 else ""
         super().__init__(f"{service}: {self.reason}{tail}")
 
 
 class _AttemptError(Exception):
-    def __init__(self, outcome: Outcome, retryable: bool, status: int | None, reason: str | None) -> None:
-        super().__init__(reason or f"HTTP {status}")
+    def __init__(
+        self, outcome: Outcome, retryable: bool, status: int | None, reason: str | None, detail: str | None = None
+    ) -> None:
+        super().__init__(reason or (f"HTTP {status}: {detail}" if detail else f"HTTP {status}"))
         self.outcome: Outcome = outcome
         self.retryable = retryable
         self.status = status
         self.reason = reason
+        self.detail = detail
 
 
 def _url(host: str, port: int, path: str) -> str:
@@ -125,21 +139,59 @@ class ServiceClient:
         retries: int = 1,
         params: Mapping[str, str] | None = None,
     ) -> Any:
-        """GET ``path`` on ``service`` and decode its JSON answer.
+        """GET ``path`` on ``service`` and decode its JSON answer (see :meth:`request_json`)."""
+        return await self.request_json("GET", service, path, timeout=timeout, retries=retries, params=params)
+
+    async def post_json(
+        self,
+        service: str,
+        path: str,
+        body: Any,
+        *,
+        timeout: float = 2.0,
+        retries: int = 0,
+    ) -> Any:
+        """POST ``body`` as JSON to ``path`` on ``service`` and decode its JSON answer.
+
+        No retry by default: a POST may change state, and the caller knows whether repeating it is safe.
+        """
+        return await self.request_json("POST", service, path, timeout=timeout, retries=retries, body=body)
+
+    async def request_json(
+        self,
+        method: Method,
+        service: str,
+        path: str,
+        *,
+        timeout: float = 2.0,
+        retries: int = 1,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """Send ``method path`` to ``service`` (``body`` as JSON, if any) and decode its JSON answer.
+
+        ``service`` is a Service name, found through its ``*_SERVICE_HOST/PORT``
+        variables, or ``name:port`` (e.g. ``cartservice:7070``), as DNS would resolve it.
 
         ``timeout`` (seconds) bounds each attempt; up to ``retries`` more
         attempts follow, with jittered exponential backoff, after connection
-        failures, timeouts, 429 and 5xx answers.  Raises :class:`UpstreamError`.
+        failures, timeouts, 429 and 5xx answers.  Raises :class:`UpstreamError`,
+        whose ``status`` and ``detail`` carry the callee's error answer.
         """
+        if ":" in service:  # "cartservice:7070", as a service's *_ADDR variables say
+            service, host_port = service.rpartition(":")[0].split(".", 1)[0], service
+        else:
+            host_port = ""
+        call = _Call(method, service, path, timeout, max(0, retries) + 1, params, body)
         try:
-            host, port = service_address(service)
+            host, port = resolve_address(host_port) if host_port else service_address(service)
         except ServiceNotFoundError as exc:
             UPSTREAM_REQUESTS.inc(service=service, outcome="no_address")
             if current_trace.get() is not None:
                 failed = start_span(
-                    f"GET {service} {_route(path)}",
+                    call.span_name,
                     kind=SpanKind.CLIENT,
-                    attributes={"http.request.method": "GET", "peer.service": service, "error.type": "no_address"},
+                    attributes={"http.request.method": method, "peer.service": service, "error.type": "no_address"},
                 )
                 failed.set_status(StatusCode.ERROR, str(exc))
                 failed.end()
@@ -149,42 +201,31 @@ class ServiceClient:
             root = start_span(f"call {service}", kind=SpanKind.INTERNAL, attributes={"peer.service": service})
             try:
                 with use_span(root):
-                    return await self._call(service, host, port, path, url, timeout, retries, params)
+                    return await self._call(call, host, port, url)
             except BaseException as exc:
                 root.record_exception(exc)
                 raise
             finally:
                 root.end()
-        return await self._call(service, host, port, path, url, timeout, retries, params)
+        return await self._call(call, host, port, url)
 
-    async def _call(
-        self,
-        service: str,
-        host: str,
-        port: int,
-        path: str,
-        url: str,
-        timeout: float,
-        retries: int,
-        params: Mapping[str, str] | None,
-    ) -> Any:
-        name = f"GET {service} {_route(path)}"
-        attempts = max(0, retries) + 1
-        for attempt in range(1, attempts + 1):
+    async def _call(self, call: _Call, host: str, port: int, url: str) -> Any:
+        service = call.service
+        for attempt in range(1, call.attempts + 1):
             if attempt > 1:
                 await asyncio.sleep(self._delay(attempt - 1))
             started = time.perf_counter()
             outcome: Outcome = "ok"
-            attributes = _client_attributes(service, host, port, url, attempt)
-            attempt_span = start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+            attributes = _client_attributes(call.method, service, host, port, url, attempt)
+            attempt_span = start_span(call.span_name, kind=SpanKind.CLIENT, attributes=attributes)
             try:
                 headers = {TRACEPARENT: attempt_span.context.header()}
-                return await self._attempt(url, headers, params, timeout, attempt_span)
+                return await self._attempt(call, url, headers, attempt_span)
             except _AttemptError as failure:
                 outcome = failure.outcome
                 attempt_span.set_attribute("error.type", outcome)
                 attempt_span.set_status(StatusCode.ERROR, str(failure))
-                if failure.retryable and attempt < attempts:
+                if failure.retryable and attempt < call.attempts:
                     if self._logger is not None:
                         self._logger.warning(
                             "upstream call failed, retrying",
@@ -195,7 +236,7 @@ class ServiceClient:
                             reason=str(failure),
                         )
                     continue
-                error = UpstreamError(service, failure.status, failure.reason, attempts=attempt)
+                error = UpstreamError(service, failure.status, failure.reason, attempts=attempt, detail=failure.detail)
                 raise error from failure.__cause__
             except asyncio.CancelledError:
                 attempt_span.set_attribute("error.type", "cancelled")
@@ -210,23 +251,23 @@ class ServiceClient:
                 UPSTREAM_REQUEST_DURATION.observe(time.perf_counter() - started, service=service)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _attempt(
-        self,
-        url: str,
-        headers: Mapping[str, str],
-        params: Mapping[str, str] | None,
-        timeout: float,
-        attempt_span: Span,
-    ) -> Any:
+    async def _attempt(self, call: _Call, url: str, headers: Mapping[str, str], attempt_span: Span) -> Any:
         session = self._get_session()
+        timeout = call.timeout
         try:
-            async with session.get(
-                url, headers=headers, params=params, timeout=aiohttp.ClientTimeout(total=timeout)
+            async with session.request(
+                call.method,
+                url,
+                headers=headers,
+                params=call.params,
+                json=call.body if call.method != "GET" else None,
+                timeout=aiohttp.ClientTimeout(total=timeout),
             ) as resp:
                 attempt_span.set_attribute("http.response.status_code", resp.status)
                 if resp.status >= 400:
                     retryable = resp.status >= 500 or resp.status == 429
-                    raise _AttemptError("http_error", retryable, resp.status, None)
+                    detail = await _error_detail(resp)
+                    raise _AttemptError("http_error", retryable, resp.status, None, detail)
                 try:
                     return await resp.json(content_type=None)
                 except ValueError as exc:
@@ -242,14 +283,45 @@ class ServiceClient:
             raise _AttemptError("connection_error", True, None, reason) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: Method
+    service: str
+    path: str
+    timeout: float
+    attempts: int
+    params: Mapping[str, str] | None
+    body: Any
+
+    @property
+    def span_name(self) -> str:
+        return f"{self.method} {self.service} {_route(self.path)}"
+
+
+async def _error_detail(resp: aiohttp.ClientResponse) -> str | None:
+    """The ``error`` (or ``message``) an error answer carries, if it is JSON that says one."""
+    try:
+        answer = await resp.json(content_type=None)
+    except (ValueError, aiohttp.ClientError):
+        return None
+    if isinstance(answer, dict):
+        for key in ("error", "message"):
+            value = answer.get(key)
+            if isinstance(value, str) and value:
+                return value[:500]
+    return None
+
+
 def _route(path: str) -> str:
     """The path part of ``path`` (no query), with a leading slash."""
     return "/" + path.split("?", 1)[0].lstrip("/")
 
 
-def _client_attributes(service: str, host: str, port: int, url: str, attempt: int) -> dict[str, AttributeValue]:
+def _client_attributes(
+    method: str, service: str, host: str, port: int, url: str, attempt: int
+) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        "http.request.method": "GET",
+        "http.request.method": method,
         "url.full": url,
         "server.address": host,
         "server.port": port,

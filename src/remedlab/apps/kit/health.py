@@ -44,3 +44,34 @@ def add_health_routes(
     """Add ``GET /healthz`` (always 200 while the process serves) and ``GET /readyz``."""
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", readyz_handler(ready_check, timeout=ready_timeout))
+
+
+def latched(check: ReadyCheck) -> ReadyCheck:
+    """A check that keeps answering True once ``check`` has succeeded.
+
+    For a dependency a service needs to start (its database at first contact),
+    not to stay up: afterwards its failures show as failed requests, in logs,
+    metrics and traces, not as an unready pod, as in services that connect at
+    start and then report errors per request.
+    """
+    passed = False
+
+    async def once() -> bool:
+        nonlocal passed
+        if not passed:
+            passed = bool(await check())
+        return passed
+
+    return once
+
+
+def all_of(*checks: ReadyCheck) -> ReadyCheck:
+    """A check that passes when every one of ``checks`` does (they run one after another)."""
+
+    async def every() -> bool:
+        for check in checks:
+            if not await check():
+                return False
+        return True
+
+    return every
