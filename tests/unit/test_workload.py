@@ -413,3 +413,35 @@ def test_loopback_targets_are_accepted() -> None:
 def test_load_profiles_are_bounded(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         LoadProfile(**kwargs)
+
+
+def test_request_variables_repeat_one_drawn_value() -> None:
+    mix = parse_mix(
+        {
+            "requests": [
+                {
+                    "name": "login",
+                    "vars": {"user": "{rand_int:1:500}"},
+                    "path": "/user?username=Cornell_{var:user}&password={var:user}{var:user}",
+                    "headers": {"Cookie": "shop_session-id=s{var:user}"},
+                    "body": {"who": "{var:user}"},
+                }
+            ]
+        }
+    )
+    rng = random.Random(7)
+    for _ in range(20):
+        request = mix.next_request(rng)
+        user = request.path.split("Cornell_")[1].split("&")[0]
+        assert request.path.endswith(f"password={user}{user}")
+        assert request.headers == {"Cookie": f"shop_session-id=s{user}"}
+        assert request.body == {"who": user}
+
+
+def test_undefined_or_nested_variables_are_refused() -> None:
+    with pytest.raises(MixError, match=r"\{var:u\} is used but not defined"):
+        parse_mix({"requests": [{"path": "/x/{var:u}"}]})
+    with pytest.raises(MixError, match="may not refer to other variables"):
+        parse_mix({"requests": [{"path": "/x", "vars": {"a": "1", "b": "{var:a}"}}]})
+    with pytest.raises(MixError, match="expected \\{var:NAME\\}"):
+        parse_mix({"requests": [{"path": "/x/{var:1a}", "vars": {"a": "1"}}]})

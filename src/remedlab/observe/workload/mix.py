@@ -14,6 +14,15 @@ filled for every request from the generator's seeded random generator:
     {rand_int:A:B}            an integer in [A, B]; {rand_int:A:B:W} pads it with zeros to W digits
     {rand_float:A:B:D}        a number in [A, B] with D decimals (D defaults to 2)
     {choice:x|y|z}            one of the listed words
+    {var:NAME}                the value of the request's variable NAME
+
+A request's `vars` map names to templates rendered once per request, before
+its path, body and headers, so that one drawn value can appear twice (a user
+name and the password that goes with it):
+
+    - name: login
+      vars: {user: "{rand_int:1:500}"}
+      path: /user?username=Cornell_{var:user}&password={var:user}
 
 Nothing else is evaluated: any other brace in a template is an error when the mix loads.
 """
@@ -88,7 +97,13 @@ class _Choice:
         return rng.choice(self.options)
 
 
-_Placeholder = _RandInt | _RandFloat | _Choice
+@dataclass(frozen=True)
+class _Var:
+    name: str
+
+
+_Placeholder = _RandInt | _RandFloat | _Choice | _Var
+_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+):([^{}]*)\}")
 
 
@@ -135,7 +150,11 @@ def _parse_placeholder(kind: str, args: str, source: str) -> _Placeholder:
         if not all(options):
             raise TemplateError(f"{placeholder} in {source!r}: expected {{choice:x|y|z}} with no empty option")
         return _Choice(options)
-    raise TemplateError(f"unknown placeholder {placeholder} in {source!r}: use rand_int, rand_float or choice")
+    if kind == "var":
+        if not _VAR_NAME_RE.match(args):
+            raise TemplateError(f"{placeholder} in {source!r}: expected {{var:NAME}} with NAME a variable name")
+        return _Var(args)
+    raise TemplateError(f"unknown placeholder {placeholder} in {source!r}: use rand_int, rand_float, choice or var")
 
 
 class PathTemplate:
@@ -168,8 +187,21 @@ class PathTemplate:
     def is_constant(self) -> bool:
         return all(isinstance(part, str) for part in self._parts)
 
-    def render(self, rng: random.Random) -> str:
-        return "".join(part if isinstance(part, str) else part.render(rng) for part in self._parts)
+    @property
+    def variables(self) -> frozenset[str]:
+        """The names of the variables the template refers to."""
+        return frozenset(part.name for part in self._parts if isinstance(part, _Var))
+
+    def render(self, rng: random.Random, values: Mapping[str, str] | None = None) -> str:
+        out: list[str] = []
+        for part in self._parts:
+            if isinstance(part, str):
+                out.append(part)
+            elif isinstance(part, _Var):
+                out.append((values or {})[part.name])
+            else:
+                out.append(part.render(rng))
+        return "".join(out)
 
     def __repr__(self) -> str:
         return f"PathTemplate({self.source!r})"
@@ -188,13 +220,15 @@ def _compile_body(body: Any, templates: dict[str, PathTemplate]) -> None:
             _compile_body(value, templates)
 
 
-def _render_body(body: Any, templates: Mapping[str, PathTemplate], rng: random.Random) -> Any:
+def _render_body(
+    body: Any, templates: Mapping[str, PathTemplate], rng: random.Random, values: Mapping[str, str]
+) -> Any:
     if isinstance(body, str):
-        return templates[body].render(rng)
+        return templates[body].render(rng, values)
     if isinstance(body, Mapping):
-        return {key: _render_body(value, templates, rng) for key, value in body.items()}
+        return {key: _render_body(value, templates, rng, values) for key, value in body.items()}
     if isinstance(body, list | tuple):
-        return [_render_body(value, templates, rng) for value in body]
+        return [_render_body(value, templates, rng, values) for value in body]
     return body
 
 
@@ -224,8 +258,11 @@ class RequestSpec:
     headers: Mapping[str, str] | None = None
     expect_status: tuple[int, ...] = (200,)
     name: str = ""
+    vars: Mapping[str, str] | None = None
     _path: PathTemplate = field(init=False, repr=False, compare=False)
     _body: dict[str, PathTemplate] = field(init=False, repr=False, compare=False)
+    _headers: dict[str, PathTemplate] = field(init=False, repr=False, compare=False)
+    _vars: dict[str, PathTemplate] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         method = self.method.upper()
@@ -239,22 +276,41 @@ class RequestSpec:
             raise MixError(f"request {self.label}: expect_status must list HTTP codes, not {self.expect_status!r}")
         body_templates: dict[str, PathTemplate] = {}
         _compile_body(self.body, body_templates)
+        variables: dict[str, PathTemplate] = {}
+        for var, template in (self.vars or {}).items():
+            if not _VAR_NAME_RE.match(var):
+                raise MixError(f"request {self.label}: {var!r} is not a variable name")
+            variables[var] = PathTemplate(template)
+            if variables[var].variables:
+                raise MixError(f"request {self.label}: variable {var!r} may not refer to other variables")
+        path = PathTemplate(self.path)
+        headers = {k: PathTemplate(v) for k, v in (self.headers or {}).items()}
+        used = set(path.variables).union(*(t.variables for t in (*body_templates.values(), *headers.values())))
+        undefined = sorted(used - set(variables))
+        if undefined:
+            raise MixError(f"request {self.label}: {{var:{undefined[0]}}} is used but not defined under vars")
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "expect_status", tuple(self.expect_status))
-        object.__setattr__(self, "_path", PathTemplate(self.path))
+        object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_body", body_templates)
+        object.__setattr__(self, "_headers", headers)
+        object.__setattr__(self, "_vars", variables)
 
     @property
     def label(self) -> str:
         return self.name or f"{self.method} {self.path}"
 
     def render(self, rng: random.Random) -> RenderedRequest:
+        values = {var: template.render(rng) for var, template in self._vars.items()}
+        headers = self.headers
+        if self._headers and not all(t.is_constant for t in self._headers.values()):
+            headers = {k: t.render(rng, values) for k, t in self._headers.items()}
         return RenderedRequest(
             name=self.label,
             method=self.method,
-            path=self._path.render(rng),
-            body=_render_body(self.body, self._body, rng) if self.body is not None else None,
-            headers=self.headers,
+            path=self._path.render(rng, values),
+            body=_render_body(self.body, self._body, rng, values) if self.body is not None else None,
+            headers=headers,
             expect_status=self.expect_status,
         )
 
@@ -313,7 +369,7 @@ def _request_spec(raw: Any, index: int, source: str) -> RequestSpec:
     where = f"{source}: requests[{index}]"
     if not isinstance(raw, Mapping):
         raise MixError(f"{where} must be a mapping")
-    unknown = set(raw) - {"name", "method", "path", "weight", "body", "headers", "expect_status"}
+    unknown = set(raw) - {"name", "method", "path", "weight", "body", "headers", "expect_status", "vars"}
     if unknown:
         raise MixError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
     path = raw.get("path")
@@ -330,6 +386,11 @@ def _request_spec(raw: Any, index: int, source: str) -> RequestSpec:
         not isinstance(headers, Mapping) or not all(isinstance(v, str | int) for v in headers.values())
     ):
         raise MixError(f"{where}: headers must map names to strings")
+    variables = raw.get("vars")
+    if variables is not None and (
+        not isinstance(variables, Mapping) or not all(isinstance(v, str | int) for v in variables.values())
+    ):
+        raise MixError(f"{where}: vars must map names to templates")
     try:
         return RequestSpec(
             method=method,
@@ -339,6 +400,7 @@ def _request_spec(raw: Any, index: int, source: str) -> RequestSpec:
             headers={str(k): str(v) for k, v in headers.items()} if headers is not None else None,
             expect_status=_status_codes(raw.get("expect_status", [200]), where),
             name=str(raw.get("name") or ""),
+            vars={str(k): str(v) for k, v in variables.items()} if variables is not None else None,
         )
     except MixError as exc:
         raise MixError(f"{source}: {exc}") from None
