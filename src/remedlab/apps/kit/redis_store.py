@@ -46,7 +46,6 @@ class RedisStore:
                 socket_timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
                 decode_responses=True,
-                retry_on_timeout=False,
             )
         return self._client
 
