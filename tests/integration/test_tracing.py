@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import random
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
 
+from tests.integration.http_probe import call, trace_of
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
 
 NS = "simple-micro"
-
-
-def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def trace_of(server: ServerProcess, trace_id: str, spans: int) -> dict[str, Any] | None:
-    status, body = server.request("GET", f"/v1/traces/{trace_id}")
-    if status == 200 and len(body["spans"]) >= spans:
-        return dict(body)
-    return None
 
 
 def test_spans_flow_from_pods_to_the_trace_api() -> None:

@@ -16,6 +16,7 @@ from remedlab.apps.stores import memcached, postgres, redis
 from remedlab.apps.stores.store_binaries import (
     POSTGRES_BINDIR_ENV,
     MissingBinary,
+    check_store_image,
     env_int,
     find_binary,
     host_path,
@@ -279,3 +280,19 @@ def test_postgres_data_dir_states(tmp_path: Path) -> None:
     assert postgres.data_dir_state(tmp_path) == "initialised"
     (tmp_path / postgres.PENDING).write_text("")
     assert postgres.data_dir_state(tmp_path) == "pending"
+
+
+def test_store_images_say_which_package_the_host_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("REMEDLAB_POSTGRES_BINDIR", str(tmp_path))
+    for image, package in [
+        ("remedlab/postgres:15", "postgresql"),
+        ("remedlab/redis:7", "redis-server"),
+        ("remedlab/memcached", "memcached"),
+    ]:
+        problem = check_store_image(image)
+        assert problem is not None and f"apt-get install -y {package}" in problem and "\n" not in problem
+    assert check_store_image("remedlab/hotel-reservation:1.0") is None
+    assert check_store_image("busybox") is None
+    _program(tmp_path, "memcached")
+    assert check_store_image("remedlab/memcached:1.6") is None

@@ -6,12 +6,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from remedlab.apps.stores.store_binaries import check_store_image
 from remedlab.backends.faults import StressParams
 from remedlab.backends.local_faults import LocalFaultRuntime, stress_argv
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.errors import BadRequest
 from remedlab.cluster.isolation.fidelity import fuse_check, network_fault_check
 from remedlab.cluster.isolation.sandbox import Isolation
+from remedlab.cluster.kinds import container_images
 from remedlab.cluster.kubelet import ExecError
 from remedlab.cluster.labels import matches_selector_string
 
@@ -57,6 +59,15 @@ class LocalBackend:
 
     def apply(self, objects: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
         return self.api.apply(objects, namespace, dry_run)
+
+    def missing_requirements(self, objects: list[Obj]) -> list[str]:
+        """What this host lacks to run `objects`' containers: one line per missing store program."""
+        problems: list[str] = []
+        for image in sorted({image for obj in objects for image in container_images(obj)}):
+            problem = check_store_image(image)
+            if problem is not None and problem not in problems:
+                problems.append(problem)
+        return problems
 
     def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj:
         return self.api.patch(resource, namespace, name, patch_type, patch)

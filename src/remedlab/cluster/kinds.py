@@ -7,6 +7,7 @@ still start fast.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,25 @@ def resolve(name: str) -> KindInfo | None:
         ):
             return info
     return None
+
+
+WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet"})
+"""Kinds whose `spec.template` is a pod template."""
+
+
+def pod_spec_of(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod spec of a Pod, or of a workload's pod template; None for other kinds."""
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return dict(spec)
+    if kind in WORKLOAD_KINDS:
+        return dict((spec.get("template") or {}).get("spec") or {})
+    return None
+
+
+def container_images(obj: dict[str, Any]) -> list[str]:
+    """The images of an object's containers and init containers (none for kinds without pods)."""
+    spec = pod_spec_of(obj) or {}
+    groups = ("initContainers", "containers")
+    return [str(c["image"]) for group in groups for c in spec.get(group) or [] if c.get("image")]

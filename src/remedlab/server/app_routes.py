@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from remedlab.apps.catalog import UnknownApp, app_manifests, get_app, list_apps
-from remedlab.cluster.errors import NotFound
+from remedlab.cluster.errors import BadRequest, NotFound
 from remedlab.server.cluster_routes import backend_of
 
 router = APIRouter(prefix="/v1")
@@ -43,6 +43,9 @@ async def deploy(request: Request, name: str, body: DeployRequest | None = None)
     docs = app_manifests(app, namespace)
     for doc in docs:
         doc.setdefault("metadata", {}).setdefault("labels", {})["app.remedlab.io/name"] = app.name
+    missing = backend.missing_requirements(docs)
+    if missing:
+        raise BadRequest(f"{app.name} cannot run on this host: {'; '.join(missing)}")
     backend.apply(docs, namespace)
     ready = True
     if body.wait:

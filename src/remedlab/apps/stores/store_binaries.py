@@ -190,3 +190,21 @@ def env_int(name: str, default: int, prefix: str) -> int:
     if value <= 0:
         fail(prefix, f"{name}={raw!r} must be positive")
     return value
+
+
+def check_store_image(image: str) -> str | None:
+    """Why a store image cannot run on this host (the package to install), or None when it can.
+
+    Images other than remedlab's store images need nothing from the host.
+    """
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    try:
+        if repository == "remedlab/postgres":
+            postgres_bindir()
+        elif repository == "remedlab/redis":
+            find_binary("redis-server", "redis-server")
+        elif repository == "remedlab/memcached":
+            find_binary("memcached", "memcached")
+    except MissingBinary as exc:
+        return str(exc)
+    return None

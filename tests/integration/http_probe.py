@@ -1,0 +1,85 @@
+"""Requests to an app from the test, the way a user or an SRE with curl would make them."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from tests.integration.server_harness import ServerProcess
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+    seconds: float
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+def fetch(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    timeout: float = 15.0,
+) -> Answer:
+    """One request; HTTP errors and redirects are answers too (status, body, time taken)."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if form is not None:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    started = time.perf_counter()
+    try:
+        with _OPENER.open(request, timeout=timeout) as resp:
+            body = resp.read().decode(errors="replace")
+            return Answer(resp.status, body, time.perf_counter() - started, dict(resp.headers))
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")
+        return Answer(exc.code, body, time.perf_counter() - started, dict(exc.headers or {}))
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        return Answer(0, str(exc), time.perf_counter() - started, {})
+
+
+def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """GET a JSON answer: (status, decoded body)."""
+    answer = fetch(url, headers=headers)
+    return answer.status, answer.json()
+
+
+def new_traceparent() -> tuple[str, str]:
+    """(trace id, traceparent header) of a fresh sampled trace whose root is the test."""
+    trace_id = f"{random.getrandbits(128):032x}"
+    return trace_id, f"00-{trace_id}-{random.getrandbits(64) | 1:016x}-01"
+
+
+def trace_of(server: ServerProcess, trace_id: str, spans: int) -> dict[str, Any] | None:
+    """The stored trace once it holds at least `spans` spans, else None."""
+    status, body = server.request("GET", f"/v1/traces/{trace_id}")
+    if status == 200 and len(body["spans"]) >= spans:
+        return dict(body)
+    return None
+
+
+def median_seconds(url: str, count: int, **options: Any) -> tuple[float, list[Answer]]:
+    """The median time of `count` sequential requests, and the answers."""
+    answers = [fetch(url, **options) for _ in range(count)]
+    return statistics.median(a.seconds for a in answers), answers
