@@ -38,6 +38,12 @@ class BackgroundLoad:
 
         return asyncio.run_coroutine_threadsafe(read(), self.loop).result(10)
 
+    def window_by_kind(self, seconds: float) -> dict[str, Summary]:
+        async def read() -> dict[str, Summary]:
+            return self.runner.window_by_kind(seconds)
+
+        return asyncio.run_coroutine_threadsafe(read(), self.loop).result(10)
+
     def measure(self, seconds: float) -> Summary:
         """Wait `seconds` (plus time for the last requests to finish), then summarise those seconds."""
         time.sleep(seconds + 1.2)

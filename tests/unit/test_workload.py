@@ -445,3 +445,26 @@ def test_undefined_or_nested_variables_are_refused() -> None:
         parse_mix({"requests": [{"path": "/x", "vars": {"a": "1", "b": "{var:a}"}}]})
     with pytest.raises(MixError, match="expected \\{var:NAME\\}"):
         parse_mix({"requests": [{"path": "/x/{var:1a}", "vars": {"a": "1"}}]})
+
+
+def test_stats_per_kind_of_request() -> None:
+    stats = WorkloadStats(started_at=1000.0)
+    for i in range(10):
+        kind = "search" if i < 6 else "checkout"
+        stats.record_sent(i * 0.3, kind=kind)
+        outcome = "http_500" if kind == "checkout" and i == 9 else "ok"
+        stats.record_result(i * 0.3, 0.010 if kind == "search" else 1.0, outcome, kind)
+    kinds = stats.summarize_kinds(0, 3)
+    assert list(kinds) == ["checkout", "search"]
+    assert (kinds["search"].sent, kinds["search"].successes) == (6, 6)
+    assert (kinds["checkout"].requests, kinds["checkout"].errors) == (4, {"http_500": 1})
+    assert kinds["checkout"].p50_ms is not None and kinds["checkout"].p50_ms > 900
+    assert kinds["search"].p50_ms is not None and kinds["search"].p50_ms < 20
+    total = stats.summarize(0, 3)
+    assert total.sent == 10 and total.successes == 9
+    again = WorkloadStats.from_snapshot(json.loads(json.dumps(stats.snapshot())))
+    assert again.summarize_kinds(0, 3) == kinds
+    merged = WorkloadStats(started_at=1000.0)
+    merged.merge(stats)
+    merged.merge(stats)
+    assert merged.summarize_kinds(0, 3)["search"].sent == 12

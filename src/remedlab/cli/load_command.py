@@ -89,6 +89,29 @@ def seconds_table(rows: list[Summary], title: str, first: int = 0) -> Table:
     return table
 
 
+def kinds_table(kinds: dict[str, Summary]) -> Table:
+    """One row per kind of request: how many, how many failed, and their latency."""
+    table = Table(title="by request", title_justify="left")
+    table.add_column("request")
+    for column in ("sent", "ok", "errors", "success %", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(column, justify="right")
+    table.add_column("error kinds")
+    for kind, row in kinds.items():
+        errors = row.error_count
+        table.add_row(
+            kind,
+            str(row.sent),
+            str(row.successes),
+            f"[red]{errors}[/red]" if errors else "0",
+            f"{row.success_rate * 100:.1f}" if row.requests else "-",
+            _ms(row.p50_ms),
+            _ms(row.p95_ms),
+            _ms(row.p99_ms),
+            _errors_text(row.errors) if errors else "",
+        )
+    return table
+
+
 def _live_table(runner: WorkloadRunner, title: str) -> Table:
     rows = runner.per_second()
     room = max(5, console.height - 8)
@@ -138,6 +161,7 @@ def write_report(path: Path, runner: WorkloadRunner, meta: dict[str, Any], inter
         "started_at": runner.stats.started_at,
         "interrupted": interrupted,
         "summary": runner.summary().to_dict(),
+        "requests": {kind: row.to_dict() for kind, row in runner.summary_by_kind().items()},
         "seconds": [{"t": t, **row.to_dict()} for t, row in enumerate(runner.per_second())],
         "snapshot": runner.stats.snapshot(),
     }
@@ -187,6 +211,9 @@ def register(app: typer.Typer) -> None:
         console.print(seconds_table(rows[first:], title, first))
         if first:
             console.print(f"(the first {first} seconds are not shown: see --json)")
+        kinds = runner.summary_by_kind()
+        if len(kinds) > 1:
+            console.print(kinds_table(kinds))
         _print_summary(runner.summary(), runner)
         if json_file is not None:
             meta = {"app": name, "namespace": ns, "service": mix.service}

@@ -265,7 +265,7 @@ class OpenLoopGenerator:
                 request = self.mix.next_request(self._request_rng)
                 url = self.target.url(request.path)
                 now = loop.time() - t0
-                self.stats.record_sent(offset, lag=max(0.0, now - offset))
+                self.stats.record_sent(offset, lag=max(0.0, now - offset), kind=request.name)
                 task = asyncio.create_task(self._send(session, url, request, offset))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -297,10 +297,10 @@ class OpenLoopGenerator:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self.stats.record_result(offset, loop.time() - began, classify_error(exc))
+            self.stats.record_result(offset, loop.time() - began, classify_error(exc), request.name)
             return
         outcome = "ok" if status in request.expect_status else f"http_{status}"
-        self.stats.record_result(offset, loop.time() - began, outcome)
+        self.stats.record_result(offset, loop.time() - began, outcome, request.name)
 
 
 class WorkloadRunner:
@@ -365,6 +365,15 @@ class WorkloadRunner:
     def summary(self) -> Summary:
         """The whole run so far."""
         return self.stats.summarize(0, max(self.generator.complete_seconds(), self.stats.seconds))
+
+    def window_by_kind(self, seconds: float) -> dict[str, Summary]:
+        """:meth:`window`, for each kind of request of the mix."""
+        end = self.generator.complete_seconds()
+        return self.stats.summarize_kinds(max(0, end - math.ceil(seconds)), end)
+
+    def summary_by_kind(self) -> dict[str, Summary]:
+        """:meth:`summary`, for each kind of request of the mix."""
+        return self.stats.summarize_kinds(0, max(self.generator.complete_seconds(), self.stats.seconds))
 
     def per_second(self) -> list[Summary]:
         return self.stats.per_second()

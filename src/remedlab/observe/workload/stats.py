@@ -255,11 +255,22 @@ def summarize_buckets(buckets: Iterable[SecondBucket], from_t: float, to_t: floa
 
 
 class WorkloadStats:
-    """Per-second buckets of one run; times are seconds since the run started."""
+    """Per-second buckets of one run; times are seconds since the run started.
+
+    Requests recorded with a ``kind`` (the mix's request name) are also counted
+    in ``kinds[kind]``, so each kind of request can be summarised on its own.
+    """
 
     def __init__(self, started_at: float = 0.0) -> None:
         self.started_at = started_at  # Unix time of second 0
         self.buckets: dict[int, SecondBucket] = {}
+        self.kinds: dict[str, WorkloadStats] = {}
+
+    def _kind(self, kind: str) -> WorkloadStats:
+        stats = self.kinds.get(kind)
+        if stats is None:
+            stats = self.kinds[kind] = WorkloadStats(self.started_at)
+        return stats
 
     def _bucket(self, offset: float) -> SecondBucket:
         second = max(0, math.floor(offset))
@@ -268,16 +279,20 @@ class WorkloadStats:
             bucket = self.buckets[second] = SecondBucket(second)
         return bucket
 
-    def record_sent(self, offset: float, lag: float = 0.0) -> None:
+    def record_sent(self, offset: float, lag: float = 0.0, kind: str | None = None) -> None:
         bucket = self._bucket(offset)
         bucket.sent += 1
         bucket.max_lag_us = max(bucket.max_lag_us, round(lag * 1e6))
+        if kind is not None:
+            self._kind(kind).record_sent(offset, lag)
 
-    def record_result(self, offset: float, latency: float, outcome: str) -> None:
+    def record_result(self, offset: float, latency: float, outcome: str, kind: str | None = None) -> None:
         bucket = self._bucket(offset)
         bucket.outcomes[outcome] += 1
         if outcome == "ok":
             bucket.latency.record(latency)
+        if kind is not None:
+            self._kind(kind).record_result(offset, latency, outcome)
 
     @property
     def seconds(self) -> int:
@@ -293,6 +308,10 @@ class WorkloadStats:
     def total(self) -> Summary:
         return self.summarize(0, self.seconds)
 
+    def summarize_kinds(self, from_t: float, to_t: float) -> dict[str, Summary]:
+        """Each kind of request's summary over the same seconds as :meth:`summarize`."""
+        return {kind: stats.summarize(from_t, to_t) for kind, stats in sorted(self.kinds.items())}
+
     def per_second(self) -> list[Summary]:
         return [self.summarize(s, s + 1) for s in range(self.seconds)]
 
@@ -304,12 +323,18 @@ class WorkloadStats:
             mine.outcomes.update(theirs.outcomes)
             mine.latency.merge(theirs.latency)
             mine.max_lag_us = max(mine.max_lag_us, theirs.max_lag_us)
+        for kind, stats in other.kinds.items():
+            self._kind(kind).merge(stats)
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "version": SNAPSHOT_VERSION,
             "started_at": self.started_at,
             "buckets": [self.buckets[s].to_dict() for s in sorted(self.buckets)],
+            "kinds": {
+                kind: [stats.buckets[s].to_dict() for s in sorted(stats.buckets)]
+                for kind, stats in sorted(self.kinds.items())
+            },
         }
 
     @classmethod
@@ -320,4 +345,9 @@ class WorkloadStats:
         for raw in data.get("buckets", []):
             bucket = SecondBucket.from_dict(raw)
             stats.buckets[bucket.second] = bucket
+        for kind, raws in (data.get("kinds") or {}).items():
+            sub = stats._kind(str(kind))
+            for raw in raws:
+                bucket = SecondBucket.from_dict(raw)
+                sub.buckets[bucket.second] = bucket
         return stats
