@@ -83,3 +83,12 @@ def median_seconds(url: str, count: int, **options: Any) -> tuple[float, list[An
     """The median time of `count` sequential requests, and the answers."""
     answers = [fetch(url, **options) for _ in range(count)]
     return statistics.median(a.seconds for a in answers), answers
+
+
+def trace_with_servers(
+    server: ServerProcess, trace_id: str, services: set[str], spans: int = 1
+) -> dict[str, Any] | None:
+    """The stored trace once every one of `services` has its SERVER span in it (pods send on their own schedule)."""
+    trace = trace_of(server, trace_id, spans)
+    served = {s["service"] for s in trace["spans"] if s["kind"] == "SERVER"} if trace else set()
+    return trace if services <= served else None
