@@ -29,6 +29,7 @@ from remedlab.cluster.object_api import ObjectAPI
 from remedlab.cluster.replicaset_controller import ReplicaSetController
 from remedlab.cluster.scheduler import Scheduler
 from remedlab.cluster.store import Obj, Store, now_iso
+from remedlab.cluster.volume_controller import VolumeController
 
 KUBERNETES_VERSION = "v1.30.0-remedlab"
 
@@ -92,6 +93,7 @@ class EmbeddedCluster:
             ReplicaSetController(self.store, self.api, self.events),
             GarbageCollector(self.store, self.api),
             EndpointsController(self.store),
+            VolumeController(self.store, self.events, self.home),
         ]
         self._dirty = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None

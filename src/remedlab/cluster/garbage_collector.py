@@ -49,6 +49,8 @@ class GarbageCollector:
                         if not obj["metadata"].get("deletionTimestamp"):
                             self.api.delete_pod(obj)
                     elif info.kind != "Event":
+                        if obj["metadata"].get("finalizers"):
+                            remaining += 1  # its controller finishes the deletion (a volume, a fault)
                         self.api.delete(info.plural, name, obj["metadata"]["name"])
             if remaining == 0:
                 for event in self.store.list_objects("Event", name):

@@ -37,6 +37,7 @@ from remedlab.cluster.probes import ProbeResult, run_probe
 from remedlab.cluster.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.store import Obj, Store, now_iso
 from remedlab.cluster.time_shift import build_shim, create_offset_file
+from remedlab.cluster.volume_controller import claim_dir
 from remedlab.cluster.volume_mounts import bind_mount, bind_mounts_available, mounts_under, remove_pod_dir, unmount_all
 
 EXEC_OUTPUT_LIMIT = 1 << 20
@@ -237,7 +238,7 @@ class PodWorker:
         for volume in self.spec.get("volumes") or []:
             name = volume["name"]
             if "persistentVolumeClaim" in volume:
-                claim = k.home / "volumes" / self.namespace / volume["persistentVolumeClaim"]["claimName"]
+                claim = claim_dir(k.home, self.namespace, volume["persistentVolumeClaim"]["claimName"])
                 claim.mkdir(parents=True, exist_ok=True)
                 if run_as is not None:
                     os.chown(claim, *run_as)
