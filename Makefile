@@ -6,9 +6,9 @@ SYSTEM_PYTHON := $(shell command -v /usr/bin/python3 || command -v python3)
 APT_PACKAGES := python3 python3-venv python3-dev procps iproute2 curl util-linux gcc libc6-dev stress-ng fuse3 libfuse3-3 postgresql redis-server memcached
 POD_USER := remedlab-pod
 
-.PHONY: setup system-packages pod-user venv demo test lint typecheck unit integration bench clean
+.PHONY: setup system-packages pod-user venv bytecode demo test lint typecheck unit integration bench clean
 
-setup: system-packages pod-user venv
+setup: system-packages pod-user venv bytecode
 
 # System packages (Debian/Ubuntu). Skipped when all are present or apt is missing.
 system-packages:
@@ -33,6 +33,11 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# Compiled modules for the pods: they run as another user with PYTHONDONTWRITEBYTECODE set and
+# cannot write them, so without this every service start compiles remedlab's sources again.
+bytecode: venv
+	@PYTHONDONTWRITEBYTECODE= $(PY) -m compileall -q src >/dev/null
 
 demo: setup
 	@$(VENV)/bin/remedlab demo

@@ -28,18 +28,25 @@ TARGETS = {"simple-micro": (3.0, None), "hotel-reservation": (6.0, 1.5 * 2**30),
 
 def _memory_of_namespace(server: ServerProcess, namespace: str) -> tuple[int, int, int]:
     """(RSS, PSS, processes) summed over the namespace's pods' processes."""
-    rss = pss = count = 0
+    rss = pss = 0
     names = {p["metadata"]["name"] for p in server.pods(namespace)}
+    # a server's workers (postgres rewrites its environment for its process titles) are found as children
+    members: dict[int, psutil.Process] = {}
     for proc in server.pod_processes():
         try:
             if proc.environ().get("REMEDLAB_POD_NAME") in names:
-                info = proc.memory_full_info()
-                rss += info.rss
-                pss += getattr(info, "pss", info.rss)
-                count += 1
+                for member in (proc, *proc.children(recursive=True)):
+                    members[member.pid] = member
         except psutil.Error:
             continue
-    return rss, pss, count
+    for member in members.values():
+        try:
+            info = member.memory_full_info()
+        except psutil.Error:
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return rss, pss, len(members)
 
 
 def _verdict(app: str, ready_p50: float, rss: float) -> str:

@@ -36,8 +36,9 @@ from remedlab.cluster.isolation.cgroupfs import (
 )
 from remedlab.cluster.isolation.cgroups_v1 import CgroupV1Hierarchy
 from remedlab.cluster.isolation.cgroups_v2 import CgroupV2Group
-from remedlab.cluster.isolation.limits import cfs_quota_us
+from remedlab.cluster.isolation.limits import cfs_quota_us, cpu_shares, cpu_weight
 from remedlab.cluster.isolation.pod_user import PLACEMENT_FIX, POD_USER, interpreter_runs_as, resolve_pod_user
+from remedlab.cluster.kubelet import container_limits
 
 IS_ROOT = os.geteuid() == 0
 MiB = 2**20
@@ -436,7 +437,7 @@ def test_mountinfo_parsing(tmp_path: Path) -> None:
 def test_v2_group_on_a_fake_tree(tmp_path: Path) -> None:
     leaf = tmp_path / "remedlab" / "c" / "p" / "main"
     leaf.mkdir(parents=True)
-    for control in ("cpu.max", "memory.max", "memory.swap.max"):
+    for control in ("cpu.max", "cpu.weight", "memory.max", "memory.swap.max"):
         (leaf / control).write_text("max\n")
     (leaf / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
     (leaf / "memory.current").write_text("104857600\n")
@@ -445,12 +446,14 @@ def test_v2_group_on_a_fake_tree(tmp_path: Path) -> None:
     (leaf / "io.stat").write_text("8:0 rbytes=100 wbytes=200 rios=1 wios=2\n8:16 rbytes=1 wbytes=2 rios=1 wios=1\n")
     (leaf / "cgroup.procs").write_text("")
     group = CgroupV2Group(str(leaf), io_accounting=True)
-    group.set_limits(ContainerLimits(cpu_millicores=200, memory_bytes=64 * MiB))
+    group.set_limits(ContainerLimits(cpu_millicores=200, memory_bytes=64 * MiB, cpu_request_millicores=100))
     assert (leaf / "cpu.max").read_text() == "20000 100000"
+    assert (leaf / "cpu.weight").read_text() == str(cpu_weight(100)) == "4"
     assert (leaf / "memory.max").read_text() == str(64 * MiB)
     assert (leaf / "memory.swap.max").read_text() == "0"
     group.set_limits(ContainerLimits())
     assert (leaf / "cpu.max").read_text() == "max 100000"
+    assert (leaf / "cpu.weight").read_text() == "1"
     assert (leaf / "memory.max").read_text() == "max"
     assert group.cpu_seconds() == 2.5
     assert group.memory_working_set() == 100 * MiB - 4857600
@@ -458,3 +461,13 @@ def test_v2_group_on_a_fake_tree(tmp_path: Path) -> None:
     assert group.oom_kills() == 1
     assert group.procs() == []
     assert parse_identifier(group.identifier) == [str(leaf)]
+
+
+def test_cpu_requests_become_shares_as_the_kubelet_computes_them() -> None:
+    assert [cpu_shares(m) for m in (None, 0, 1, 50, 100, 1000, 2500, 10**6)] == [2, 2, 2, 51, 102, 1024, 2560, 262144]
+    assert cpu_weight(None) == 1 and cpu_weight(1000) == 39 and cpu_weight(10**6) == 10000
+    limits = container_limits({"resources": {"limits": {"cpu": "500m"}}})
+    assert limits.cpu_request_millicores == 500  # no request: the limit
+    limits = container_limits({"resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "1"}}})
+    assert (limits.cpu_request_millicores, limits.cpu_millicores) == (100, 1000)
+    assert container_limits({}).cpu_request_millicores is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,5 +58,8 @@ def test_claims_bind_then_go_with_their_data_once_no_pod_uses_them(tmp_path: Pat
     assert store.get("PersistentVolumeClaim", NS, "data-db") is not None and data.exists()  # a pod still uses it
 
     store.delete("Pod", NS, "db-0")
-    controller.reconcile()
+    deadline = time.monotonic() + 10
+    while store.get("PersistentVolumeClaim", NS, "data-db") is not None and time.monotonic() < deadline:
+        controller.reconcile()  # the data goes in the background, then the claim
+        time.sleep(0.01)
     assert store.get("PersistentVolumeClaim", NS, "data-db") is None and not data.exists()

@@ -55,12 +55,16 @@ class ExecError(Exception):
 
 
 def container_limits(container: dict[str, Any]) -> ContainerLimits:
-    limits = (container.get("resources") or {}).get("limits") or {}
+    resources = container.get("resources") or {}
+    limits = resources.get("limits") or {}
     cpu = limits.get("cpu")
     mem = limits.get("memory")
+    # as on Kubernetes, a container with a CPU limit and no request is given a request equal to its limit
+    request = (resources.get("requests") or {}).get("cpu", cpu)
     return ContainerLimits(
         cpu_millicores=cpu_millicores(cpu) if cpu is not None else None,
         memory_bytes=memory_bytes(mem) if mem is not None else None,
+        cpu_request_millicores=cpu_millicores(request) if request is not None else None,
     )
 
 

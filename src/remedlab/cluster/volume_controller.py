@@ -11,6 +11,7 @@ deletes its volumes, and an app deployed again starts from fresh data.
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from remedlab.cluster.event_recorder import EventRecorder
@@ -41,6 +42,22 @@ class VolumeController:
         self.store = store
         self.events = events
         self.home = home
+        self._deleting: set[Path] = set()
+        self._lock = threading.Lock()
+
+    def _delete_in_background(self, data: Path) -> None:
+        """Remove a volume's files off the control loop (large trees take a while); the claim goes after."""
+
+        def remove() -> None:
+            try:
+                shutil.rmtree(data, ignore_errors=True)
+            finally:
+                with self._lock:
+                    self._deleting.discard(data)
+
+        with self._lock:
+            self._deleting.add(data)
+        threading.Thread(target=remove, name=f"delete-volume-{data.name}", daemon=True).start()
 
     def reconcile(self) -> None:
         for claim in self.store.list_objects("PersistentVolumeClaim"):
@@ -84,12 +101,14 @@ class VolumeController:
         if name in _claims_in_use(self.store, namespace):
             return  # protected while a pod still uses it
         data = claim_dir(self.home, namespace, name)
+        with self._lock:
+            if data in self._deleting:
+                return
         if data.exists():
             if mounts_under(data):
                 return  # a pod's mount is still being torn down
-            shutil.rmtree(data, ignore_errors=True)
-            if data.exists():
-                return
+            self._delete_in_background(data)
+            return
         remaining = [f for f in meta.get("finalizers") or [] if f != PROTECTION]
         if remaining:
             meta["finalizers"] = remaining

@@ -23,7 +23,13 @@ from remedlab.cluster.isolation.cgroupfs import (
     write_value,
 )
 from remedlab.cluster.isolation.fidelity import FidelityCheck
-from remedlab.cluster.isolation.limits import CFS_PERIOD_US, ContainerLimits, IsolationError, cfs_quota_us
+from remedlab.cluster.isolation.limits import (
+    CFS_PERIOD_US,
+    ContainerLimits,
+    IsolationError,
+    cfs_quota_us,
+    cpu_shares,
+)
 
 REQUIRED_CONTROLLERS = ("cpu", "cpuacct", "memory")
 OPTIONAL_CONTROLLERS = ("pids",)
@@ -63,6 +69,7 @@ class CgroupV1Group:
             write_value(self._file("cpu", "cpu.cfs_period_us"), str(CFS_PERIOD_US))
             quota = _UNLIMITED if limits.cpu_millicores is None else str(cfs_quota_us(limits.cpu_millicores))
             write_value(self._file("cpu", "cpu.cfs_quota_us"), quota)
+            write_value(self._file("cpu", "cpu.shares"), str(cpu_shares(limits.cpu_request_millicores)))
         except OSError as exc:
             raise IsolationError(f"cannot set the cpu limit of {self._dirs['cpu']}: {exc}") from exc
         try:
@@ -237,7 +244,8 @@ class CgroupV1Hierarchy:
             FidelityCheck(
                 "cpu limits",
                 "full",
-                f"cgroup v1 cfs quota (cpu.cfs_quota_us per {CFS_PERIOD_US}us cpu.cfs_period_us)",
+                f"cgroup v1 cfs quota (cpu.cfs_quota_us per {CFS_PERIOD_US}us cpu.cfs_period_us);"
+                " requests as cpu.shares",
             ),
             memory,
             oom,

@@ -24,7 +24,13 @@ from remedlab.cluster.isolation.cgroupfs import (
     write_value,
 )
 from remedlab.cluster.isolation.fidelity import FidelityCheck
-from remedlab.cluster.isolation.limits import CFS_PERIOD_US, ContainerLimits, IsolationError, cfs_quota_us
+from remedlab.cluster.isolation.limits import (
+    CFS_PERIOD_US,
+    ContainerLimits,
+    IsolationError,
+    cfs_quota_us,
+    cpu_weight,
+)
 
 REQUIRED_CONTROLLERS = ("cpu", "memory")
 OPTIONAL_CONTROLLERS = ("pids", "io")
@@ -57,6 +63,7 @@ class CgroupV2Group:
         memory = "max" if limits.memory_bytes is None else str(limits.memory_bytes)
         try:
             write_value(self._file("cpu.max"), f"{quota} {CFS_PERIOD_US}")
+            write_value(self._file("cpu.weight"), str(cpu_weight(limits.cpu_request_millicores)))
             write_value(self._file("memory.max"), memory)
             if os.path.exists(self._file("memory.swap.max")):
                 write_value(self._file("memory.swap.max"), "0")
@@ -231,7 +238,9 @@ class CgroupV2Hierarchy:
                 "(no io controller; IO after a process's last sample is missed)",
             )
         return [
-            FidelityCheck("cpu limits", "full", f"cgroup v2 cpu.max (quota per {CFS_PERIOD_US}us period)"),
+            FidelityCheck(
+                "cpu limits", "full", f"cgroup v2 cpu.max (quota per {CFS_PERIOD_US}us period); requests as cpu.weight"
+            ),
             memory,
             FidelityCheck("oom detection", "full", "cgroup v2 memory.events oom_kill counter"),
             FidelityCheck(

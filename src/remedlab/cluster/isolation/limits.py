@@ -20,6 +20,8 @@ class ContainerLimits:
 
     cpu_millicores: int | None = None
     memory_bytes: int | None = None
+    cpu_request_millicores: int | None = None
+    """The CPU request: the container's weight when CPUs are contended (cpu.shares / cpu.weight)."""
 
     def __post_init__(self) -> None:
         if self.cpu_millicores is not None and self.cpu_millicores <= 0:
@@ -36,6 +38,22 @@ class Usage:
     memory_bytes: int
     io_read_bytes: int
     io_write_bytes: int
+
+
+MIN_CPU_SHARES = 2
+MAX_CPU_SHARES = 262_144
+
+
+def cpu_shares(request_millicores: int | None) -> int:
+    """cgroup v1 cpu.shares for a CPU request, as the kubelet computes them (no request: the minimum)."""
+    if not request_millicores:
+        return MIN_CPU_SHARES
+    return min(MAX_CPU_SHARES, max(MIN_CPU_SHARES, request_millicores * 1024 // 1000))
+
+
+def cpu_weight(request_millicores: int | None) -> int:
+    """cgroup v2 cpu.weight for a CPU request: the kubelet's mapping of shares onto 1..10000."""
+    return 1 + ((cpu_shares(request_millicores) - MIN_CPU_SHARES) * 9999) // (MAX_CPU_SHARES - MIN_CPU_SHARES)
 
 
 def cfs_quota_us(cpu_millicores: int, period_us: int = CFS_PERIOD_US) -> int:
