@@ -20,11 +20,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from remedlab.apps.catalog import app_manifests, get_app
 from remedlab.apps.hotel_reservation import frontend, geo, rate, recommendation, reservation, search, user
-from remedlab.apps.hotel_reservation.rpc import answer
 from remedlab.apps.hotel_reservation.shared import (
     MAX_NIGHTS,
     REQUIREMENTS,
-    BadRequest,
     Stay,
     bounding_box,
     count_field,
@@ -37,6 +35,7 @@ from remedlab.apps.hotel_reservation.shared import (
     stay_field,
 )
 from remedlab.apps.kit.client import UpstreamError
+from remedlab.apps.kit.rpc import BadRequest, answer
 from remedlab.apps.kit.store_calls import StoreError
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.cluster.validation import validate_object

@@ -20,15 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import (
-    CLIENT,
-    answer,
-    answer_flag,
-    answer_ids,
-    answer_list,
-    serve,
-    use_client,
-)
+from remedlab.apps.hotel_reservation.rpc import answer_flag, answer_ids, answer_list
 from remedlab.apps.hotel_reservation.shared import (
     Stay,
     count_field,
@@ -43,6 +35,7 @@ from remedlab.apps.hotel_reservation.shared import (
 from remedlab.apps.kit.client import ServiceClient
 from remedlab.apps.kit.health import add_health_routes
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import CLIENT, answer, serve, use_client
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "frontend"

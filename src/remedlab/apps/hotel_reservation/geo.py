@@ -13,10 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import DATABASE, json_method, serve, tables_readable, use_database
+from remedlab.apps.hotel_reservation.rpc import tables_readable
 from remedlab.apps.hotel_reservation.shared import bounding_box, haversine_km, latitude, longitude
 from remedlab.apps.kit.health import add_health_routes, latched
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import DATABASE, json_method, serve, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "geo"

@@ -15,19 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import (
-    CACHE,
-    DATABASE,
-    cache_all,
-    json_method,
-    serve,
-    tables_readable,
-    use_cache,
-    use_database,
-)
+from remedlab.apps.hotel_reservation.rpc import cache_all, tables_readable
 from remedlab.apps.hotel_reservation.shared import Stay, hotel_ids_field, stay_field
 from remedlab.apps.kit.health import add_health_routes, all_of, latched
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import CACHE, DATABASE, json_method, serve, use_cache, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "rate"

@@ -14,17 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import DATABASE, json_method, serve, tables_readable, use_database
-from remedlab.apps.hotel_reservation.shared import (
-    REQUIREMENTS,
-    BadRequest,
-    haversine_km,
-    latitude,
-    longitude,
-    requirement_field,
-)
+from remedlab.apps.hotel_reservation.rpc import tables_readable
+from remedlab.apps.hotel_reservation.shared import REQUIREMENTS, haversine_km, latitude, longitude, requirement_field
 from remedlab.apps.kit.health import add_health_routes, latched
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import DATABASE, BadRequest, json_method, serve, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "recommendation"

@@ -11,11 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import CLIENT, answer_ids, answer_list, json_method, serve, use_client
+from remedlab.apps.hotel_reservation.rpc import answer_ids, answer_list
 from remedlab.apps.hotel_reservation.shared import latitude, longitude, stay_field
 from remedlab.apps.kit.client import UpstreamError
 from remedlab.apps.kit.health import add_health_routes
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import CLIENT, json_method, serve, use_client
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "search"

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from remedlab.apps.kit.rpc import BadRequest
+
 EARTH_RADIUS_KM = 6371.0
 KM_PER_DEGREE_LAT = math.pi * EARTH_RADIUS_KM / 180.0
 MAX_NIGHTS = 31
@@ -21,10 +23,6 @@ MAX_HOTELS = 100
 REQUIREMENTS = ("dis", "rate", "price")
 _HOTEL_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class BadRequest(ValueError):
-    """A request lacks a field or holds an invalid one; the message says which, in one line."""
 
 
 # --------------------------------------------------------------------------- fields

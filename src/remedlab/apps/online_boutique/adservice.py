@@ -9,10 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.data_files import load_json
 from remedlab.apps.online_boutique.model import Ad
-from remedlab.apps.online_boutique.rpc import Body, field_str_list, serve, service_app
+from remedlab.apps.online_boutique.rpc import Body, field_str_list, listen_port, methods
 
 SERVICE = "adservice"
 PORT = 9555
@@ -57,16 +58,16 @@ def load_ad_book() -> AdBook:
 def create_app(book: AdBook | None = None) -> web.Application:
     ads = book or load_ad_book()
 
-    async def get_ads(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def get_ads(app: web.Application, body: Body) -> Mapping[str, Any]:
         keys = field_str_list(body, "context_keys")
         log.info(f"received ad request (context_words={keys})")
         return {"ads": [ad.to_json() for ad in ads.ads_for(keys)]}
 
-    return service_app({("AdService", "GetAds"): get_ads})
+    return service_app(log, methods({("AdService", "GetAds"): get_ads}))
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

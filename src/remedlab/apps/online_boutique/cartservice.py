@@ -10,19 +10,10 @@ from aiohttp import web
 
 from remedlab.apps.kit.health import latched
 from remedlab.apps.kit.redis_store import RedisStore
+from remedlab.apps.kit.rpc import BadRequest, ConfigError, RpcError, serve, service_app
 from remedlab.apps.kit.store_calls import StoreError
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.online_boutique.rpc import (
-    Body,
-    ConfigError,
-    RpcError,
-    field_int,
-    field_object,
-    field_str,
-    invalid,
-    serve,
-    service_app,
-)
+from remedlab.apps.online_boutique.rpc import Body, field_int, field_object, field_str, listen_port, methods
 
 SERVICE = "cartservice"
 PORT = 7070
@@ -53,32 +44,32 @@ async def _storage(call: Awaitable[T], operation: str, user_id: str) -> T:
             operation=operation,
             user_id=user_id,
         )
-        raise RpcError(500, f"Can't access cart storage. {exc}") from None
+        raise RpcError(f"Can't access cart storage. {exc}") from None
 
 
-async def add_item(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def add_item(app: web.Application, body: Body) -> Mapping[str, Any]:
     user_id = field_str(body, "user_id")
     item = field_object(body, "item")
     product_id = field_str(item, "product_id")
     quantity = field_int(item, "quantity")
     if quantity <= 0:
-        raise invalid("quantity must be positive")
+        raise BadRequest("quantity must be positive")
     log.info("AddItem", user_id=user_id, product_id=product_id, quantity=quantity)
-    store = request.app[STORE]
+    store = app[STORE]
     await _storage(store.command("HINCRBY", user_id, product_id, quantity), "AddItem", user_id)
     return {}
 
 
-async def get_cart(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def get_cart(app: web.Application, body: Body) -> Mapping[str, Any]:
     user_id = field_str(body, "user_id")
-    fields = await _storage(request.app[STORE].command("HGETALL", user_id), "GetCart", user_id)
+    fields = await _storage(app[STORE].command("HGETALL", user_id), "GetCart", user_id)
     return cart_answer(user_id, fields or {})
 
 
-async def empty_cart(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def empty_cart(app: web.Application, body: Body) -> Mapping[str, Any]:
     user_id = field_str(body, "user_id")
     log.info("EmptyCart", user_id=user_id)
-    await _storage(request.app[STORE].command("DEL", user_id), "EmptyCart", user_id)
+    await _storage(app[STORE].command("DEL", user_id), "EmptyCart", user_id)
     return {}
 
 
@@ -98,11 +89,14 @@ def create_app(store: RedisStore | None = None) -> web.Application:
         return await redis.check()
 
     app = service_app(
-        {
-            (RPC_SERVICE, "AddItem"): add_item,
-            (RPC_SERVICE, "GetCart"): get_cart,
-            (RPC_SERVICE, "EmptyCart"): empty_cart,
-        },
+        log,
+        methods(
+            {
+                (RPC_SERVICE, "AddItem"): add_item,
+                (RPC_SERVICE, "GetCart"): get_cart,
+                (RPC_SERVICE, "EmptyCart"): empty_cart,
+            }
+        ),
         ready_check=latched(ready),
     )
     app[STORE] = redis
@@ -116,7 +110,7 @@ def create_app(store: RedisStore | None = None) -> web.Application:
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

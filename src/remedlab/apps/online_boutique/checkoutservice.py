@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
+from remedlab.apps.kit.rpc import CLIENT, BadRequest, RpcError, serve, service_app, use_client
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.model import (
     Address,
@@ -22,19 +23,7 @@ from remedlab.apps.online_boutique.model import (
     cart_items,
 )
 from remedlab.apps.online_boutique.money import Money, MoneyError, total
-from remedlab.apps.online_boutique.rpc import (
-    CLIENT,
-    Body,
-    RpcError,
-    call,
-    env_address,
-    field_object,
-    field_str,
-    invalid,
-    serve,
-    service_app,
-    use_client,
-)
+from remedlab.apps.online_boutique.rpc import Body, call, env_address, field_object, field_str, listen_port, methods
 
 SERVICE = "checkoutservice"
 PORT = 5050
@@ -125,10 +114,10 @@ def _failure(step: str, exc: Exception) -> RpcError:
         log.error(f"{step}: {exc.service} failed", upstream=exc.service, reason=exc.reason)
     else:
         log.error(f"{step}: bad answer", exc=exc)
-    return RpcError(500, f"{step}: {exc}")
+    return RpcError(f"{step}: {exc}")
 
 
-async def place_order(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def place_order(app: web.Application, body: Body) -> Mapping[str, Any]:
     user_id = field_str(body, "user_id")
     currency = field_str(body, "user_currency")
     email = field_str(body, "email")
@@ -136,9 +125,9 @@ async def place_order(request: web.Request, body: Body) -> Mapping[str, Any]:
     try:
         address = Address.from_json(field_object(body, "address"))
     except RecordError as exc:
-        raise invalid(f"address: {exc}") from None
+        raise BadRequest(f"address: {exc}") from None
     log.info("[PlaceOrder]", user_id=user_id, user_currency=currency)
-    flow = OrderFlow(request.app[CLIENT], request.app[PEERS], user_id, currency)
+    flow = OrderFlow(app[CLIENT], app[PEERS], user_id, currency)
     order_id = str(uuid.uuid4())
 
     try:
@@ -176,14 +165,14 @@ async def place_order(request: web.Request, body: Body) -> Mapping[str, Any]:
 
 
 def create_app(peers: Peers | None = None) -> web.Application:
-    app = service_app({("CheckoutService", "PlaceOrder"): place_order})
+    app = service_app(log, methods({("CheckoutService", "PlaceOrder"): place_order}))
     app[PEERS] = peers or Peers.from_env()
     use_client(app, log)
     return app
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import BadRequest, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.conversion import RateTable, UnsupportedCurrencyError, load_rate_table
-from remedlab.apps.online_boutique.rpc import Body, field_money, field_str, invalid, serve, service_app
+from remedlab.apps.online_boutique.rpc import Body, field_money, field_str, listen_port, methods
 
 SERVICE = "currencyservice"
 PORT = 7000
@@ -22,28 +23,31 @@ def create_app(table: RateTable | None = None) -> web.Application:
     rates = table or load_rate_table()
     supported = {"currency_codes": rates.codes}
 
-    async def get_supported_currencies(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def get_supported_currencies(app: web.Application, body: Body) -> Mapping[str, Any]:
         return supported
 
-    async def convert(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def convert(app: web.Application, body: Body) -> Mapping[str, Any]:
         amount = field_money(body, "from")
         to_code = field_str(body, "to_code")
         try:
             return rates.convert(amount, to_code).to_json()
         except UnsupportedCurrencyError as exc:
-            raise invalid(str(exc)) from None
+            raise BadRequest(str(exc)) from None
 
     log.info("conversion rates loaded", base=rates.base, currencies=len(rates.codes))
     return service_app(
-        {
-            (RPC_SERVICE, "GetSupportedCurrencies"): get_supported_currencies,
-            (RPC_SERVICE, "Convert"): convert,
-        }
+        log,
+        methods(
+            {
+                (RPC_SERVICE, "GetSupportedCurrencies"): get_supported_currencies,
+                (RPC_SERVICE, "Convert"): convert,
+            }
+        ),
     )
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import BadRequest, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.model import OrderResult, RecordError
-from remedlab.apps.online_boutique.rpc import Body, field_object, field_str, invalid, serve, service_app
+from remedlab.apps.online_boutique.rpc import Body, field_object, field_str, listen_port, methods
 
 SERVICE = "emailservice"
 PORT = 8080
@@ -18,12 +19,12 @@ RPC_SERVICE = "EmailService"
 log = get_logger(SERVICE)
 
 
-async def send_order_confirmation(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def send_order_confirmation(app: web.Application, body: Body) -> Mapping[str, Any]:
     email = field_str(body, "email")
     try:
         order = OrderResult.from_json(field_object(body, "order"))
     except (RecordError, ValueError) as exc:
-        raise invalid(f"order: {exc}") from None
+        raise BadRequest(f"order: {exc}") from None
     log.info(
         f"A request to send order confirmation email to {email} has been received.",
         order_id=order.order_id,
@@ -33,11 +34,11 @@ async def send_order_confirmation(request: web.Request, body: Body) -> Mapping[s
 
 
 def create_app() -> web.Application:
-    return service_app({(RPC_SERVICE, "SendOrderConfirmation"): send_order_confirmation})
+    return service_app(log, methods({(RPC_SERVICE, "SendOrderConfirmation"): send_order_confirmation}))
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

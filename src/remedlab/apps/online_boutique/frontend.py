@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 from remedlab.apps.kit.client import ServiceClient
 from remedlab.apps.kit.health import add_health_routes
 from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import serve
 from remedlab.apps.kit.serving import QUIET_PATHS
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.kit.tracing import current_trace_id
@@ -29,7 +30,7 @@ from remedlab.apps.online_boutique.pages import (
     order_page,
     product_page,
 )
-from remedlab.apps.online_boutique.rpc import serve
+from remedlab.apps.online_boutique.rpc import listen_port
 from remedlab.apps.online_boutique.storefront import CURRENCY_COOKIE, SESSION_COOKIE, Storefront, storefront
 from remedlab.apps.online_boutique.templates import Html
 
@@ -286,7 +287,7 @@ def create_app(addresses: Addresses | None = None, shop: Storefront | None = Non
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT, quiet_paths=UNTRACKED_PATHS)
+    serve(SERVICE, listen_port(PORT), create_app, quiet_paths=UNTRACKED_PATHS)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import BadRequest, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.cards import CardError, validate_card
 from remedlab.apps.online_boutique.money import format_money
@@ -18,9 +19,8 @@ from remedlab.apps.online_boutique.rpc import (
     field_money,
     field_object,
     field_str,
-    invalid,
-    serve,
-    service_app,
+    listen_port,
+    methods,
 )
 
 SERVICE = "paymentservice"
@@ -30,7 +30,7 @@ RPC_SERVICE = "PaymentService"
 log = get_logger(SERVICE)
 
 
-async def charge(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def charge(app: web.Application, body: Body) -> Mapping[str, Any]:
     amount = field_money(body, "amount")
     card = field_object(body, "credit_card")
     number = field_str(card, "credit_card_number")
@@ -40,7 +40,7 @@ async def charge(request: web.Request, body: Body) -> Mapping[str, Any]:
         accepted = validate_card(number, year, month, date.today())
     except CardError as exc:
         log.warning("card declined", reason=exc.reason, detail=str(exc))
-        raise invalid(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     transaction_id = str(uuid.uuid4())
     log.info(
         f"Transaction processed: {accepted.brand} ending {accepted.last_four} Amount: {format_money(amount)}",
@@ -50,11 +50,11 @@ async def charge(request: web.Request, body: Body) -> Mapping[str, Any]:
 
 
 def create_app() -> web.Application:
-    return service_app({(RPC_SERVICE, "Charge"): charge})
+    return service_app(log, methods({(RPC_SERVICE, "Charge"): charge}))
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

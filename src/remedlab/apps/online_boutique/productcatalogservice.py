@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import NotFound, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.model import Product, load_products
-from remedlab.apps.online_boutique.rpc import Body, RpcError, field_str, serve, service_app
+from remedlab.apps.online_boutique.rpc import Body, field_str, listen_port, methods
 
 SERVICE = "productcatalogservice"
 PORT = 3550
@@ -29,7 +30,7 @@ class Catalog:
     def get(self, product_id: str) -> Product:
         product = self.by_id.get(product_id)
         if product is None:
-            raise RpcError(404, f"no product with ID {product_id}")
+            raise NotFound(f"no product with ID {product_id}")
         return product
 
     def search(self, query: str) -> list[Product]:
@@ -41,27 +42,30 @@ class Catalog:
 def create_app(catalog: Catalog | None = None) -> web.Application:
     shop = catalog or Catalog(load_products())
 
-    async def list_products(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def list_products(app: web.Application, body: Body) -> Mapping[str, Any]:
         return shop.listing
 
-    async def get_product(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def get_product(app: web.Application, body: Body) -> Mapping[str, Any]:
         return shop.get(field_str(body, "id")).to_json()
 
-    async def search_products(request: web.Request, body: Body) -> Mapping[str, Any]:
+    async def search_products(app: web.Application, body: Body) -> Mapping[str, Any]:
         return {"results": [p.to_json() for p in shop.search(field_str(body, "query", required=False))]}
 
     log.info("catalog loaded", products=len(shop.products))
     return service_app(
-        {
-            (RPC_SERVICE, "ListProducts"): list_products,
-            (RPC_SERVICE, "GetProduct"): get_product,
-            (RPC_SERVICE, "SearchProducts"): search_products,
-        }
+        log,
+        methods(
+            {
+                (RPC_SERVICE, "ListProducts"): list_products,
+                (RPC_SERVICE, "GetProduct"): get_product,
+                (RPC_SERVICE, "SearchProducts"): search_products,
+            }
+        ),
     )
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.client import UpstreamError
+from remedlab.apps.kit.rpc import CLIENT, RpcError, serve, service_app, use_client
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.online_boutique.rpc import (
-    CLIENT,
-    Body,
-    RpcError,
-    call,
-    env_address,
-    field_str_list,
-    serve,
-    service_app,
-    use_client,
-)
+from remedlab.apps.online_boutique.rpc import Body, call, env_address, field_str_list, listen_port, methods
 
 SERVICE = "recommendationservice"
 PORT = 8080
@@ -39,13 +30,13 @@ def recommend(
     return (rng or random).sample(candidates, min(limit, len(candidates)))
 
 
-async def list_recommendations(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def list_recommendations(app: web.Application, body: Body) -> Mapping[str, Any]:
     requested = field_str_list(body, "product_ids")
     try:
-        answer = await call(request.app[CLIENT], request.app[CATALOG], "ProductCatalogService", "ListProducts", {})
+        answer = await call(app[CLIENT], app[CATALOG], "ProductCatalogService", "ListProducts", {})
     except UpstreamError as exc:
         log.error("cannot list the catalog", upstream=exc.service, reason=exc.reason)
-        raise RpcError(500, f"failed to list products: {exc}") from None
+        raise RpcError(f"failed to list products: {exc}") from None
     products = answer.get("products", [])
     ids = [p["id"] for p in products if isinstance(p, dict) and isinstance(p.get("id"), str)]
     chosen = recommend(ids, requested)
@@ -54,14 +45,14 @@ async def list_recommendations(request: web.Request, body: Body) -> Mapping[str,
 
 
 def create_app(catalog_address: str | None = None) -> web.Application:
-    app = service_app({("RecommendationService", "ListRecommendations"): list_recommendations})
+    app = service_app(log, methods({("RecommendationService", "ListRecommendations"): list_recommendations}))
     app[CATALOG] = catalog_address or env_address("PRODUCT_CATALOG_SERVICE_ADDR")
     use_client(app, log)
     return app
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":

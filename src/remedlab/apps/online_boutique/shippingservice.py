@@ -9,10 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.rpc import BadRequest, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.online_boutique.model import Address, RecordError, cart_items
 from remedlab.apps.online_boutique.money import Money
-from remedlab.apps.online_boutique.rpc import Body, invalid, serve, service_app
+from remedlab.apps.online_boutique.rpc import Body, listen_port, methods
 
 SERVICE = "shippingservice"
 PORT = 50051
@@ -44,32 +45,32 @@ def _order(body: Body) -> tuple[Address | None, int]:
         address = Address.from_json(body["address"]) if body.get("address") is not None else None
         count = sum(item.quantity for item in cart_items(body))
     except (RecordError, ValueError) as exc:
-        raise invalid(str(exc)) from None
+        raise BadRequest(str(exc)) from None
     return address, count
 
 
-async def get_quote(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def get_quote(app: web.Application, body: Body) -> Mapping[str, Any]:
     _, count = _order(body)
     cost = quote_for(count)
     log.info("[GetQuote] completed request", items=count)
     return {"cost_usd": cost.to_json()}
 
 
-async def ship_order(request: web.Request, body: Body) -> Mapping[str, Any]:
+async def ship_order(app: web.Application, body: Body) -> Mapping[str, Any]:
     address, count = _order(body)
     if address is None:
-        raise invalid("address is required")
+        raise BadRequest("address is required")
     tracking = tracking_id(address)
     log.info("[ShipOrder] completed request", items=count, tracking_id=tracking)
     return {"tracking_id": tracking}
 
 
 def create_app() -> web.Application:
-    return service_app({(RPC_SERVICE, "GetQuote"): get_quote, (RPC_SERVICE, "ShipOrder"): ship_order})
+    return service_app(log, methods({(RPC_SERVICE, "GetQuote"): get_quote, (RPC_SERVICE, "ShipOrder"): ship_order}))
 
 
 def main() -> None:
-    serve(create_app, SERVICE, PORT)
+    serve(SERVICE, listen_port(PORT), create_app)
 
 
 if __name__ == "__main__":
