@@ -9,6 +9,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +59,23 @@ def fetch(
         return Answer(exc.code, body, time.perf_counter() - started, dict(exc.headers or {}))
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         return Answer(0, str(exc), time.perf_counter() - started, {})
+
+
+@contextmanager
+def deployed_app(app: str, service: str, port: int) -> Iterator[tuple[ServerProcess, str]]:
+    """A fresh server with `app` deployed and Ready, and the base URL of its `service`; cleaned up after."""
+    server = ServerProcess()
+    try:
+        server.start()
+        started = time.monotonic()
+        deployed = server.ok("POST", f"/v1/apps/{app}/deploy", {"timeoutSeconds": 120}, timeout=150)
+        assert deployed["ready"], deployed
+        print(f"{app} Ready in {time.monotonic() - started:.2f}s")
+        namespace = deployed["namespace"]
+        ip = server.ok("GET", f"/v1/namespaces/{namespace}/services/{service}")["spec"]["clusterIP"]
+        yield server, f"http://{ip}:{port}"
+    finally:
+        server.cleanup()
 
 
 def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http_probe import Answer, fetch, mean_seconds, new_traceparent, trace_with_servers
+from tests.integration.http_probe import Answer, deployed_app, fetch, mean_seconds, new_traceparent, trace_with_servers
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess
 
@@ -32,17 +32,8 @@ class Hotel:
 
 @pytest.fixture(scope="module")
 def hotel() -> Iterator[Hotel]:
-    server = ServerProcess()
-    try:
-        server.start()
-        started = time.monotonic()
-        deployed = server.ok("POST", f"/v1/apps/{NS}/deploy", {"timeoutSeconds": 120}, timeout=150)
-        assert deployed["ready"], deployed
-        print(f"hotel-reservation Ready in {time.monotonic() - started:.2f}s")
-        ip = server.ok("GET", f"/v1/namespaces/{NS}/services/frontend")["spec"]["clusterIP"]
-        yield Hotel(server, f"http://{ip}:5000")
-    finally:
-        server.cleanup()
+    with deployed_app(NS, "frontend", 5000) as (server, url):
+        yield Hotel(server, url)
 
 
 def _query(**params: str) -> str:

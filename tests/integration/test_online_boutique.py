@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http_probe import Answer, fetch, new_traceparent, trace_with_servers
+from tests.integration.http_probe import Answer, deployed_app, fetch, new_traceparent, trace_with_servers
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess
 
@@ -51,17 +51,8 @@ class Shop:
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
-    server = ServerProcess()
-    try:
-        server.start()
-        started = time.monotonic()
-        deployed = server.ok("POST", f"/v1/apps/{NS}/deploy", {"timeoutSeconds": 120}, timeout=150)
-        assert deployed["ready"], deployed
-        print(f"online-boutique Ready in {time.monotonic() - started:.2f}s")
-        ip = server.ok("GET", f"/v1/namespaces/{NS}/services/frontend")["spec"]["clusterIP"]
-        yield Shop(server, f"http://{ip}:80")
-    finally:
-        server.cleanup()
+    with deployed_app(NS, "frontend", 80) as (server, url):
+        yield Shop(server, url)
 
 
 def test_the_names_microremed_targets_exist(shop: Shop) -> None:

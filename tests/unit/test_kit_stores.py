@@ -14,8 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +30,7 @@ from remedlab.apps.kit.redis_store import RedisStore
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError
 from remedlab.apps.kit.tracing import SpanKind, StatusCode, set_span_processor, span
 from remedlab.cluster.time_shift import build_shim
+from tests.unit.test_kit import serving
 from tests.unit.test_kit_tracing import Collect, loopback
 
 
@@ -213,19 +213,6 @@ def test_redis_commands_and_failures(server_process: tuple[str, int], collected:
 
 
 # --------------------------------------------------------------------------- POST calls
-
-
-@asynccontextmanager
-async def serving(app: web.Application, host: str) -> AsyncIterator[int]:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.2)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, 0)
-        await site.start()
-        port: int = runner.addresses[0][1]
-        yield port
-    finally:
-        await runner.cleanup()
 
 
 def test_post_json_by_host_port_with_error_detail(monkeypatch: pytest.MonkeyPatch, collected: Collect) -> None:
