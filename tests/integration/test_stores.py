@@ -365,3 +365,20 @@ def test_report_memory_and_times(stores: Stores) -> None:
             stores.timings[f"{app} wrapper until exec (its own log)"] = float(wrapper.group(1))
     for what, seconds in sorted(stores.timings.items()):
         print(f"  {what}: {seconds:.2f} s")
+
+
+def test_an_app_whose_store_server_is_missing_is_refused_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REMEDLAB_POSTGRES_BINDIR", "/nonexistent/postgresql/bin")
+    server = ServerProcess()
+    try:
+        server.start()
+        status, body = server.request("POST", "/v1/apps/hotel-reservation/deploy", {"timeoutSeconds": 10})
+        assert status == 400, body
+        message = body["message"]
+        assert message.startswith("hotel-reservation cannot run on this host: ") and "\n" not in message
+        assert "apt-get install -y postgresql" in message
+        assert server.request("GET", "/v1/namespaces/hotel-reservation")[0] == 404
+    finally:
+        server.cleanup()
