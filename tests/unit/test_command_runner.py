@@ -1,0 +1,81 @@
+"""Agents' commands run for real: no shell, a clean environment, a time limit over the whole tree, capped output."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from remedlab.remediate.command_policy import Use, check_command
+from remedlab.remediate.command_runner import Sandbox, run_allowed, run_probe
+
+FAKE_KUBECTL = """#!/bin/sh
+case "$1" in
+  get) echo "NAME READY"; echo "args: $*"; echo "secret=${SECRET:-unset}" ;;
+  logs) yes line | head -c 200000 ;;
+  top) sleep 60 & sleep 60 ;;
+  describe) echo "broken" >&2; exit 3 ;;
+esac
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL)
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
+    return Sandbox(cwd=work, env=env, timeout=1.5, output_limit=4096)
+
+
+def test_a_command_runs_without_a_shell_in_a_clean_environment(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET", "server-side")
+    result = run_allowed(check_command("kubectl get pods -n 'a b' '$HOME'", Use.PROBE), sandbox)
+    assert result.ok and result.exit_code == 0
+    assert "args: get pods -n a b $HOME" in result.stdout  # words passed as they are, nothing expanded
+    assert "secret=unset" in result.stdout  # the server's environment does not leak in
+
+
+def test_failures_keep_their_exit_code_and_stderr(sandbox: Sandbox) -> None:
+    result = run_allowed(check_command("kubectl describe pod x", Use.PROBE), sandbox)
+    assert (result.exit_code, result.stderr.strip(), result.ok) == (3, "broken", False)
+    assert result.transcript().endswith("[exit code 3]")
+
+
+def test_output_is_capped(sandbox: Sandbox) -> None:
+    result = run_allowed(check_command("kubectl logs x --tail=10", Use.PROBE), sandbox)
+    assert result.truncated and len(result.stdout) == 4096 and result.exit_code == 0
+    assert "[output cut: too long]" in result.transcript()
+
+
+def test_the_time_limit_stops_the_whole_tree(sandbox: Sandbox) -> None:
+    before = {p.pid for p in psutil.process_iter()}
+    started = time.monotonic()
+    result = run_allowed(check_command("kubectl top pods", Use.PROBE), sandbox)
+    assert result.timed_out and time.monotonic() - started < 5
+    assert "time limit" in result.transcript()
+    time.sleep(0.2)
+    sleepers = [
+        p
+        for p in psutil.process_iter(["pid", "cmdline"])
+        if p.pid not in before and p.info["cmdline"] == ["sleep", "60"]
+    ]
+    assert not sleepers, sleepers
+
+
+def test_a_probe_string_runs_each_command_or_none(sandbox: Sandbox) -> None:
+    results = run_probe("kubectl get pods; kubectl describe pod x", sandbox)
+    assert [r.exit_code for r in results] == [0, 3]
+    refused = run_probe("kubectl get pods; touch /tmp/owned-by-agent", sandbox)
+    assert len(refused) == 1 and refused[0].refused is not None and "touch is not allowed" in refused[0].refused
+    assert refused[0].exit_code is None and not os.path.exists("/tmp/owned-by-agent")
