@@ -113,13 +113,18 @@ class _Capped:
 
 def run_allowed(allowed: Allowed, sandbox: Sandbox) -> CommandResult:
     """Run a checked command in ``sandbox``; the time limit stops its whole process tree."""
-    result = CommandResult(allowed.text, argv=list(allowed.argv))
+    return run_argv(list(allowed.argv), allowed.text, sandbox)
+
+
+def run_argv(argv: list[str], text: str, sandbox: Sandbox, extra_env: Mapping[str, str] | None = None) -> CommandResult:
+    """Run ``argv`` (already checked by its caller) in ``sandbox``, without a shell."""
+    result = CommandResult(text, argv=list(argv))
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(allowed.argv),
+            argv,
             cwd=sandbox.cwd,
-            env=dict(sandbox.env),
+            env={**sandbox.env, **(extra_env or {})},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -130,7 +135,7 @@ def run_allowed(allowed: Allowed, sandbox: Sandbox) -> CommandResult:
         )
     except OSError as exc:
         result.exit_code = 127
-        result.stderr = f"{allowed.argv[0]}: {exc.strerror or exc}"
+        result.stderr = f"{argv[0]}: {exc.strerror or exc}"
         return result
     assert proc.stdout is not None and proc.stderr is not None
     out, err = _Capped(proc.stdout, sandbox.output_limit), _Capped(proc.stderr, sandbox.output_limit)

@@ -1,0 +1,88 @@
+"""Agents' playbooks run by ansible-core for real, in a sandbox with a fake kubectl on its PATH."""
+
+from __future__ import annotations
+
+import stat
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from remedlab.remediate.command_runner import Sandbox
+from remedlab.remediate.playbook_runner import run_playbook
+
+FAKE_KUBECTL = """#!/bin/sh
+case "$1" in
+  rollout) echo "deployment.apps/hello-service rolled back" ;;
+  get) echo "hello-service-1 1/1 Running" ;;
+  delete) echo 'Error from server (NotFound): pods "nope" not found' >&2; exit 1 ;;
+  wait) sleep 30 ;;
+esac
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL)
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
+    return Sandbox(cwd=work, env=env, timeout=60)
+
+
+def playbook(tasks: str) -> str:
+    return "- hosts: localhost\n  gather_facts: false\n  tasks:\n" + textwrap.indent(textwrap.dedent(tasks), "    ")
+
+
+def test_a_playbook_runs_and_reports_each_task(sandbox: Sandbox) -> None:
+    result = run_playbook(
+        playbook(
+            """
+            - name: roll back
+              command: kubectl rollout undo deployment/hello-service -n simple-micro
+              register: undo
+            - name: show it
+              debug:
+                msg: "{{ undo.stdout }}"
+            - name: check pods
+              shell: kubectl get pods -n simple-micro
+            """
+        ),
+        sandbox,
+    )
+    assert result.ok and result.exit_code == 0, result.transcript()
+    assert [(t.name, t.status) for t in result.tasks] == [
+        ("roll back", "changed"),
+        ("show it", "ok"),
+        ("check pods", "changed"),
+    ]
+    assert result.tasks[0].stdout == "deployment.apps/hello-service rolled back" and result.tasks[0].rc == 0
+    assert "rolled back" in result.tasks[1].msg
+    assert "playbook succeeded" in result.transcript()
+
+
+def test_a_failing_task_is_reported_with_its_output(sandbox: Sandbox) -> None:
+    result = run_playbook(playbook("- name: delete\n  command: kubectl delete pod nope -n simple-micro\n"), sandbox)
+    assert not result.ok and result.exit_code == 2
+    (task,) = result.tasks
+    assert task.status == "failed" and task.rc == 1 and "NotFound" in task.stderr
+    assert "[failed] delete (rc=1)" in result.transcript()
+
+
+def test_a_refused_playbook_never_runs(sandbox: Sandbox) -> None:
+    result = run_playbook(playbook("- shell: rm -rf /\n"), sandbox)
+    assert result.refused is not None and "rm is not allowed" in result.refused and not result.ok
+    assert not (sandbox.cwd / "remediation.yml").exists()
+
+
+def test_the_time_limit_stops_ansible_and_its_tasks(sandbox: Sandbox) -> None:
+    short = Sandbox(cwd=sandbox.cwd, env=sandbox.env, timeout=4)
+    started = time.monotonic()
+    result = run_playbook(playbook("- command: kubectl wait --for=condition=Ready pod/x\n"), short)
+    assert result.timed_out and not result.ok and time.monotonic() - started < 10
+    assert "time limit" in result.transcript()
