@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from remedlab.cluster.volume_mounts import mounts_under, unmount_all
+from remedlab.tokens import default_token_file, token_for_scope
 
 
 def scratch_dir() -> str | None:
@@ -92,11 +93,22 @@ class ServerProcess:
             time.sleep(0.05)
         raise RuntimeError("server did not start")
 
-    def request(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> tuple[int, Any]:
+    def token(self, scope: str = "admin") -> str:
+        """A bearer token of ``scope`` from the server's token file."""
+        token = token_for_scope(default_token_file(self.home), scope)
+        assert token is not None, f"no {scope} token in {default_token_file(self.home)}"
+        return token
+
+    def request(
+        self, method: str, path: str, body: Any = None, timeout: float = 60.0, scope: str | None = "admin"
+    ) -> tuple[int, Any]:
+        """One API call, with a bearer token of ``scope`` (None: no token)."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        if scope is not None and path != "/healthz":
+            req.add_header("Authorization", f"Bearer {self.token(scope)}")
         try:
             with urllib.request.urlopen(req, timeout=timeout) as response:
                 raw = response.read()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from remedlab.server.serve import DEFAULT_HOST, DEFAULT_PORT
@@ -18,6 +20,12 @@ def register(app: typer.Typer) -> None:
             help="First CrashLoopBackOff delay in seconds (Kubernetes: 10).",
             hidden=True,
         ),
+        token_file: Path | None = typer.Option(
+            None,
+            "--token-file",
+            help="Bearer tokens and their scopes (JSON); default: tokens.json in the state directory, "
+            "created with an admin and an agent token. Required to listen beyond loopback.",
+        ),
         isolation: str = typer.Option(
             "auto",
             help="auto: the best mechanism the host allows (cgroups when writable); "
@@ -31,6 +39,20 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"port must be 1-65535, got {port}")
         if backoff_base <= 0:
             raise typer.BadParameter("--backoff-base must be positive")
-        from remedlab.server.serve import run_server
+        from remedlab.server.serve import is_loopback_host, run_server
+        from remedlab.tokens import TokenFileError
 
-        run_server(host, port, backoff_base, isolation)
+        if not is_loopback_host(host) and token_file is None:
+            raise typer.BadParameter(
+                f"listening on {host} (beyond loopback) needs --token-file: give agents and clients its tokens"
+            )
+        if token_file is not None and not token_file.is_file():
+            raise typer.BadParameter(f"--token-file {token_file}: no such file")
+
+        def announce(path: Path) -> None:
+            typer.echo(f"remedlab: bearer tokens (admin, agent) in {path}", err=True)
+
+        try:
+            run_server(host, port, backoff_base, isolation, token_file, announce)
+        except TokenFileError as exc:
+            raise typer.BadParameter(str(exc)) from None

@@ -13,6 +13,7 @@ import httpx
 
 from remedlab import paths
 from remedlab.server.serve import DEFAULT_PORT, server_record_path
+from remedlab.tokens import client_token
 
 
 class ServerError(Exception):
@@ -33,7 +34,10 @@ def server_url() -> str:
 
 
 def _headers() -> dict[str, str]:
-    token = os.environ.get("REMEDLAB_TOKEN")
+    try:
+        token = client_token(paths.home())
+    except OSError as exc:
+        raise ServerError(f"cannot read $REMEDLAB_TOKEN_FILE: {exc.strerror}") from None
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 

@@ -49,6 +49,11 @@ class Conflict(ClusterError):
     code = 409
 
 
+class Forbidden(ClusterError):
+    reason = "Forbidden"
+    code = 403
+
+
 class Invalid(ClusterError):
     reason = "Invalid"
     code = 422

@@ -18,6 +18,7 @@ from remedlab.observe.otlp_receiver import OtlpReceiver
 from remedlab.observe.service_metrics import ServiceMetricsScraper
 from remedlab.observe.trace_store import TraceStore
 from remedlab.server import app_routes, chaos_routes, cluster_routes, metrics_routes, trace_routes
+from remedlab.server.auth import BearerAuth
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,16 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return f"{loc or 'body'}: {first.get('msg', 'invalid value')}"
 
 
-def create_app(backend: Backend, traces: TraceStore | None = None, receiver: OtlpReceiver | None = None) -> FastAPI:
-    """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend)."""
+def create_app(
+    backend: Backend,
+    traces: TraceStore | None = None,
+    receiver: OtlpReceiver | None = None,
+    tokens: dict[str, str] | None = None,
+) -> FastAPI:
+    """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend).
+
+    With ``tokens`` (token -> scope), every route but the open ones needs a bearer token (see server/auth.py).
+    """
     register_validators()
     chaos = ChaosController(backend, backend.fault_runtime())
     service_metrics = ServiceMetricsScraper(backend)
@@ -59,6 +68,8 @@ def create_app(backend: Backend, traces: TraceStore | None = None, receiver: Otl
                 traces.close()
 
     app = FastAPI(title="remedlab", version=__version__, lifespan=lifespan)
+    if tokens is not None:
+        app.add_middleware(BearerAuth, tokens=tokens)
     app.state.backend = backend
     app.state.chaos = chaos
     app.state.traces = traces

@@ -14,6 +14,9 @@ from pydantic import BaseModel, Field
 from remedlab import __version__
 from remedlab.backends.base import Backend
 from remedlab.cluster.embedded import KUBERNETES_VERSION
+from remedlab.cluster.errors import Forbidden
+from remedlab.cluster.kinds import CHAOS_KINDS
+from remedlab.server.auth import scope_of_request
 
 router = APIRouter(prefix="/v1")
 
@@ -82,6 +85,12 @@ def version() -> dict[str, str]:
 
 @router.post("/apply", response_model=ApplyResponse)
 def apply(request: Request, body: ApplyRequest) -> dict[str, Any]:
+    if scope_of_request(request.state) != "admin":
+        chaos = sorted(
+            {str(o.get("kind")) for o in body.objects if isinstance(o, dict) and o.get("kind") in CHAOS_KINDS}
+        )
+        if chaos:
+            raise Forbidden(f"a token of scope agent may not apply {', '.join(chaos)} objects (faults are the admin's)")
     results = backend_of(request).apply(body.objects, body.namespace, body.dry_run)
     return {"results": results}
 

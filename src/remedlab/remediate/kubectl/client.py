@@ -10,9 +10,11 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
+from remedlab import paths
 from remedlab.cluster.kinds import KindInfo
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError, ServerUnreachable
 from remedlab.remediate.kubectl.fields import JsonObject
+from remedlab.tokens import client_token
 
 DEFAULT_SERVER = "http://127.0.0.1:7411"
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -34,14 +36,11 @@ def token_from_env(override: str | None = None) -> str | None:
     token = os.environ.get("REMEDLAB_TOKEN")
     if token:
         return token.strip()
-    token_file = os.environ.get("REMEDLAB_TOKEN_FILE")
-    if token_file:
-        try:
-            with open(token_file, encoding="utf-8") as handle:
-                return handle.read().strip() or None
-        except OSError as exc:
-            raise CommandError(f'unable to read token file "{token_file}": {exc.strerror}') from None
-    return None
+    try:
+        return client_token(paths.home())
+    except OSError as exc:
+        token_file = os.environ.get("REMEDLAB_TOKEN_FILE", "")
+        raise CommandError(f'unable to read token file "{token_file}": {exc.strerror}') from None
 
 
 class ApiClient:
