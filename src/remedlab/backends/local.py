@@ -174,6 +174,10 @@ class LocalBackend:
 
     # ------------------------------------------------------------------ health
 
+    def action_user(self) -> tuple[int, int] | None:
+        """The (uid, gid) agents' commands run as: the pods' unprivileged user when the server is root."""
+        return self.cluster.isolation.run_as()
+
     def doctor(self) -> list[dict[str, str]]:
         kubelet = self.cluster.kubelet
         return host_checks(self.cluster.isolation, kubelet.bind_mounts, kubelet.clock_shim, kubelet.clock_shim_note)

@@ -17,8 +17,16 @@ from remedlab.cluster.errors import BadRequest, ClusterError
 from remedlab.observe.otlp_receiver import OtlpReceiver
 from remedlab.observe.service_metrics import ServiceMetricsScraper
 from remedlab.observe.trace_store import TraceStore
-from remedlab.server import app_routes, chaos_routes, cluster_routes, metrics_routes, trace_routes
+from remedlab.server import (
+    app_routes,
+    chaos_routes,
+    cluster_routes,
+    metrics_routes,
+    remediation_routes,
+    trace_routes,
+)
 from remedlab.server.auth import BearerAuth
+from remedlab.server.remediation_routes import ActionSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,7 @@ def create_app(
     traces: TraceStore | None = None,
     receiver: OtlpReceiver | None = None,
     tokens: dict[str, str] | None = None,
+    actions: ActionSettings | None = None,
 ) -> FastAPI:
     """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend).
 
@@ -75,6 +84,7 @@ def create_app(
     app.state.traces = traces
     app.state.otlp_receiver = receiver
     app.state.service_metrics = service_metrics
+    app.state.actions = actions
 
     @app.exception_handler(ClusterError)
     async def cluster_error(_request: Request, exc: ClusterError) -> JSONResponse:
@@ -92,6 +102,7 @@ def create_app(
     app.include_router(app_routes.router)
     app.include_router(chaos_routes.router)
     app.include_router(metrics_routes.router)
+    app.include_router(remediation_routes.router)
     app.include_router(trace_routes.router)  # before the cluster routes: `/v1/{resource}` catches any GET
     app.include_router(cluster_routes.router)
     return app

@@ -18,6 +18,7 @@ from remedlab.cluster.kubelet import KubeletConfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
 from remedlab.server.app import create_app
+from remedlab.server.remediation_routes import ActionSettings
 from remedlab.tokens import create_token_file, default_token_file, load_tokens
 
 DEFAULT_HOST = "127.0.0.1"
@@ -66,7 +67,10 @@ def run_server(
     traces = TraceStore(home / "traces.db")
     # the node-local collector pods export to (OTEL_EXPORTER_OTLP_ENDPOINT=http://$(HOST_IP):4318)
     receiver = OtlpReceiver(traces, backend.cluster.node_ip, OTLP_HTTP_PORT)
-    app = create_app(backend, traces, receiver, tokens)
+    local_host = host if is_loopback_host(host) else DEFAULT_HOST
+    agent_token = next((t for t, scope in tokens.items() if scope == "agent"), None)
+    actions = ActionSettings(home, f"http://{local_host}:{port}", agent_token) if agent_token is not None else None
+    app = create_app(backend, traces, receiver, tokens, actions)
     record = server_record_path(home)
     record.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}"}))
     try:

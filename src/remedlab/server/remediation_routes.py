@@ -1,0 +1,99 @@
+"""Agents' actions: probe commands and playbooks, checked, run in a sandbox, and audited."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from remedlab.cluster.errors import ClusterError
+from remedlab.remediate.audit_log import AuditLog
+from remedlab.remediate.command_runner import PROBE_TIMEOUT, Sandbox, run_probe
+from remedlab.remediate.playbook_runner import PLAYBOOK_TIMEOUT, run_playbook
+from remedlab.remediate.workspace import new_workspace
+from remedlab.server.auth import scope_of_request
+from remedlab.server.cluster_routes import backend_of
+
+router = APIRouter(prefix="/v1/remediation")
+
+MAX_TEXT = 256 * 1024
+
+
+class ProbeRequest(BaseModel):
+    commands: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    timeout_seconds: float = Field(default=PROBE_TIMEOUT, gt=0, le=60, alias="timeoutSeconds")
+
+    model_config = {"populate_by_name": True}
+
+
+class PlaybookRequest(BaseModel):
+    playbook: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    timeout_seconds: float = Field(default=PLAYBOOK_TIMEOUT, gt=0, le=1800, alias="timeoutSeconds")
+
+    model_config = {"populate_by_name": True}
+
+
+class ActionSettings:
+    """What the server knows to run agents' actions: its home, its own URL, the agent token."""
+
+    def __init__(self, home: Path, server_url: str, agent_token: str) -> None:
+        self.home = home
+        self.server_url = server_url
+        self.agent_token = agent_token
+        self.audit = AuditLog(home / "audit" / "actions.jsonl")
+
+
+def _settings(request: Request) -> ActionSettings:
+    settings: ActionSettings | None = getattr(request.app.state, "actions", None)
+    if settings is None:
+        raise ClusterError("this server does not run agents' actions (no workspace configured)")
+    return settings
+
+
+def _sandbox(request: Request, timeout: float) -> Sandbox:
+    settings = _settings(request)
+    user = backend_of(request).action_user()
+    return new_workspace(settings.home, settings.server_url, settings.agent_token, user=user, timeout=timeout)
+
+
+def execute_probe(request: Request, commands: str, timeout: float) -> dict[str, Any]:
+    """Run a probe string; the answer lists each command's result and the transcript an agent reads."""
+    results = run_probe(commands, _sandbox(request, timeout))
+    answer = {
+        "ok": all(r.ok for r in results),
+        "results": [r.to_dict() for r in results],
+        "output": "\n".join(f"$ {r.command}\n{r.transcript()}".rstrip() for r in results),
+    }
+    outcome = {
+        "ok": answer["ok"],
+        "results": [{k: v for k, v in r.to_dict().items() if k != "stdout"} for r in results],
+    }
+    _settings(request).audit.record("probe", scope_of_request(request.state), commands, outcome)
+    return answer
+
+
+def execute_playbook(request: Request, playbook: str, timeout: float) -> dict[str, Any]:
+    """Run a playbook; the answer is every task's result and the transcript an agent reads."""
+    result = run_playbook(playbook, _sandbox(request, timeout))
+    answer = {**result.to_dict(), "output": result.transcript()}
+    outcome = {
+        "ok": result.ok,
+        "refused": result.refused,
+        "exitCode": result.exit_code,
+        "timedOut": result.timed_out,
+        "tasks": [(t.name, t.status, t.rc) for t in result.tasks],
+    }
+    _settings(request).audit.record("playbook", scope_of_request(request.state), playbook, outcome)
+    return answer
+
+
+@router.post("/probe")
+def probe(request: Request, body: ProbeRequest) -> dict[str, Any]:
+    return execute_probe(request, body.commands, body.timeout_seconds)
+
+
+@router.post("/playbook")
+def playbook(request: Request, body: PlaybookRequest) -> dict[str, Any]:
+    return execute_playbook(request, body.playbook, body.timeout_seconds)
