@@ -22,6 +22,7 @@ from remedlab.server import (
     chaos_routes,
     cluster_routes,
     metrics_routes,
+    microremed_routes,
     remediation_routes,
     trace_routes,
 )
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(chaos_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(remediation_routes.router)
+    app.include_router(microremed_routes.router)
     app.include_router(trace_routes.router)  # before the cluster routes: `/v1/{resource}` catches any GET
     app.include_router(cluster_routes.router)
     return app

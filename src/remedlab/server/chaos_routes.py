@@ -55,6 +55,11 @@ def faults() -> dict[str, Any]:
 
 @router.post("/chaos", status_code=201)
 async def inject(request: Request, body: InjectRequest) -> dict[str, Any]:
+    return await inject_fault(request, body)
+
+
+async def inject_fault(request: Request, body: InjectRequest) -> dict[str, Any]:
+    """Create the chaos object and wait (30 s at most) until the controller injected it or failed."""
     backend = backend_of(request)
     if body.resource is not None:
         resource = body.resource
@@ -93,7 +98,20 @@ def get_chaos(request: Request, namespace: str, name: str) -> dict[str, Any]:
 
 @router.delete("/chaos/{namespace}/{name}")
 async def stop_chaos(request: Request, namespace: str, name: str, wait: bool = True) -> dict[str, Any]:
-    obj = _find(request, namespace, name)
+    return await stop_fault(request, _find(request, namespace, name), wait)
+
+
+def chaos_objects(request: Request, namespace: str | None, fault: str | None = None) -> list[dict[str, Any]]:
+    """The chaos objects of a namespace, only those of catalog fault ``fault`` when given."""
+    found = _chaos_objects(request, namespace)
+    if fault is None:
+        return found
+    return [o for o in found if (o["metadata"].get("labels") or {}).get("chaos.remedlab.io/fault") == fault]
+
+
+async def stop_fault(request: Request, obj: dict[str, Any], wait: bool = True) -> dict[str, Any]:
+    """Delete a chaos object (its controller recovers what it changed); with ``wait``, until it is gone."""
+    namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
     backend = backend_of(request)
     plural = BY_KIND[obj["kind"]].plural
     backend.delete(plural, namespace, name)
