@@ -287,7 +287,8 @@ def check_playbook(text: str) -> CheckedPlaybook:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise PlaybookRefused("", f"the playbook is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise PlaybookRefused("", f"the playbook is not valid YAML{where}: {problem}") from None
     if not isinstance(data, list) or not data:
         raise PlaybookRefused("", "a playbook is a non-empty list of plays")
     count = [0]

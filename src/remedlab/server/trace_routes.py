@@ -21,12 +21,16 @@ class _Camel(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
+MAX_WINDOW_SECONDS = 30 * 24 * 3600
+"""The widest window (and longest span) a trace query may name: 30 days."""
+
+
 class TraceListQuery(_Camel):
     namespace: str | None = None
     service: str | None = None
-    since_seconds: float | None = Field(default=None, gt=0, alias="sinceSeconds")
+    since_seconds: float | None = Field(default=None, gt=0, le=MAX_WINDOW_SECONDS, alias="sinceSeconds")
     errors_only: bool = Field(default=False, alias="errorsOnly")
-    min_duration_ms: float | None = Field(default=None, ge=0, alias="minDurationMs")
+    min_duration_ms: float | None = Field(default=None, ge=0, le=MAX_WINDOW_SECONDS * 1000, alias="minDurationMs")
     limit: int = Field(default=20, ge=1, le=MAX_LIMIT)
 
 
