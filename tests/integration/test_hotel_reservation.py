@@ -112,6 +112,19 @@ def test_a_search_trace_shows_geo_and_rate_with_their_stores(hotel: Hotel) -> No
     _span(spans, "profile", "SERVER", "GetProfiles")
     assert all(s["status"] != "ERROR" for s in spans), [s for s in spans if s["status"] == "ERROR"]
 
+    # the same call graph, summed up over the window: the topology agents can ask for
+    graph = hotel.server.ok("GET", f"/v1/topology?namespace={NS}&sinceSeconds=120")
+    calls = {(c["from"], c["to"], c["protocol"]) for c in graph["calls"]}
+    for edge in [
+        ("frontend", "search", "http"),
+        ("search", "geo", "http"),
+        ("search", "rate", "http"),
+        ("geo", "postgres-geo", "postgresql"),
+        ("rate", "memcached-rate", "memcached"),
+    ]:
+        assert edge in calls, (edge, sorted(calls))
+    assert {"frontend", "postgres-geo", "memcached-rate"} <= {s["name"] for s in graph["services"]}
+
 
 def test_the_mixed_workload_at_50_rps_succeeds(hotel: Hotel) -> None:
     host, port = hotel.url.removeprefix("http://").rsplit(":", 1)

@@ -892,22 +892,33 @@ class Kubelet:
         except ExecutableNotFound as exc:
             return "", f"OCI runtime exec failed: {exc}: unknown\n", 126
         proc = await self._start_in(worker, c, argv, env, mounts, capture=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        out, err = bytearray(), bytearray()
+        stopped = ""
+
+        async def collect(stream: asyncio.StreamReader, into: bytearray) -> None:
+            # keep at most EXEC_OUTPUT_LIMIT bytes per stream; a command that writes more is stopped
+            nonlocal stopped
+            while chunk := await stream.read(65536):
+                room = EXEC_OUTPUT_LIMIT - len(into)
+                into += chunk[: max(0, room)]
+                if len(chunk) > room and not stopped:
+                    stopped = f"output exceeded {EXEC_OUTPUT_LIMIT} bytes: command stopped\n"
+                    kill_tree(proc.pid, signal.SIGKILL)
+
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+            await asyncio.wait_for(asyncio.gather(collect(proc.stdout, out), collect(proc.stderr, err)), timeout)
         except TimeoutError:
+            stopped = f"command timed out after {timeout:g}s\n"
             kill_tree(proc.pid, signal.SIGKILL)
-            out, err = b"", f"command timed out after {timeout:g}s\n".encode()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 5)
-            return out.decode(), err.decode(), 124
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 5)
         code = proc.returncode if proc.returncode is not None else 1
         if code < 0:
             code = 128 - code
-        return (
-            out[:EXEC_OUTPUT_LIMIT].decode(errors="replace"),
-            err[:EXEC_OUTPUT_LIMIT].decode(errors="replace"),
-            code,
-        )
+        if stopped.startswith("command timed out"):
+            code = 124
+        return out.decode(errors="replace"), (err + stopped.encode()).decode(errors="replace"), code
 
     # ------------------------------------------------------------------ node-level access (fault injection)
 

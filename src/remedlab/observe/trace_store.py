@@ -103,6 +103,18 @@ class TraceSummary:
     services: list[str]
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class CallEdge:
+    """Calls from one service to another service (``protocol`` http) or to a store (its ``db.system``)."""
+
+    caller: str
+    callee: str
+    protocol: str
+    calls: int
+    errors: int
+    mean_ms: float
+
+
 @dataclass(frozen=True, slots=True)
 class TreeSpan:
     """A span of one trace, placed in its tree: ``depth`` 0 for a root."""
@@ -275,6 +287,36 @@ class TraceStore:
                 )
             )
         return out
+
+    def call_graph(self, namespace: str | None, since_seconds: float, now_ns: int | None = None) -> list[CallEdge]:
+        """Who called whom in the window: service-to-service calls (a SERVER span under another service's
+        CLIENT span) and calls to stores (CLIENT spans naming a ``db.system``), with counts and errors."""
+        now = now_ns if now_ns is not None else time.time_ns()
+        since = now - int(since_seconds * 1e9)
+        scope = " AND c.namespace = ?" if namespace else ""
+        params: list[Any] = [since, *([namespace] if namespace else [])]
+        services_sql = (
+            "SELECT c.service, s.service, 'http', COUNT(*), SUM(s.status_code = 'ERROR'), AVG(s.duration_ms)"
+            " FROM spans s JOIN spans c ON s.trace_id = c.trace_id AND s.parent_span_id = c.span_id"
+            " WHERE s.kind = 'SERVER' AND c.kind = 'CLIENT' AND c.service != s.service AND c.start_ns >= ?"
+            + scope
+            + " GROUP BY c.service, s.service"
+        )
+        stores_sql = (
+            "SELECT c.service, json_extract(c.attributes, '$.\"peer.service\"'),"
+            " json_extract(c.attributes, '$.\"db.system\"'), COUNT(*), SUM(c.status_code = 'ERROR'),"
+            " AVG(c.duration_ms) FROM spans c"
+            " WHERE c.kind = 'CLIENT' AND json_extract(c.attributes, '$.\"db.system\"') IS NOT NULL"
+            " AND c.start_ns >= ?" + scope + " GROUP BY 1, 2, 3"
+        )
+        with self._lock:
+            rows = self._db.execute(services_sql, params).fetchall()
+            rows += self._db.execute(stores_sql, params).fetchall()
+        return sorted(
+            CallEdge(str(a), str(b), str(kind), int(n), int(e or 0), round(float(ms or 0.0), 3))
+            for a, b, kind, n, e, ms in rows
+            if a and b
+        )
 
     def get_trace(self, trace_id: str) -> list[TreeSpan]:
         """Every span of a trace in tree order (each parent before its children, siblings by start)."""

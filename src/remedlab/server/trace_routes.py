@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from remedlab.cluster.errors import BadRequest, NotFound
 from remedlab.observe.trace_store import MAX_LIMIT, TraceQuery, TraceStore
+from remedlab.server.cluster_routes import backend_of
 
 router = APIRouter(prefix="/v1")
 
@@ -142,3 +143,40 @@ def get_trace(request: Request, trace_id: str) -> TraceResponse:
             for t in spans
         ],
     )
+
+
+@router.get("/topology")
+def topology(
+    request: Request,
+    namespace: str | None = None,
+    since_seconds: Annotated[float, Query(gt=0, le=MAX_WINDOW_SECONDS, alias="sinceSeconds")] = 300.0,
+) -> dict[str, Any]:
+    """The services of a namespace (its Services and what selects their pods) and who called whom
+    in the window, from the traces: service-to-service calls and calls to stores."""
+    backend = backend_of(request)
+    services = [
+        {
+            "name": svc["metadata"]["name"],
+            "namespace": svc["metadata"]["namespace"],
+            "clusterIP": svc["spec"].get("clusterIP"),
+            "ports": [p.get("port") for p in svc["spec"].get("ports") or []],
+            "selector": svc["spec"].get("selector") or {},
+        }
+        for svc in backend.list_objects("services", namespace or None)
+    ]
+    store = _store(request)
+    edges = store.call_graph(namespace or None, since_seconds) if store is not None else []
+    return {
+        "services": services,
+        "calls": [
+            {
+                "from": e.caller,
+                "to": e.callee,
+                "protocol": e.protocol,
+                "calls": e.calls,
+                "errors": e.errors,
+                "meanMs": e.mean_ms,
+            }
+            for e in edges
+        ],
+    }
