@@ -211,4 +211,19 @@ def host_checks(
         if clock_shim is not None
         else {"mechanism": "time faults", "level": "none", "detail": clock_shim_note}
     )
+    user = isolation.run_as()
+    out.append(
+        {
+            "mechanism": "agent actions",
+            "level": "full",
+            "detail": f"probes and playbooks run as uid {user[0]} in their own directory, no shell, time-limited",
+        }
+        if user is not None
+        else {
+            "mechanism": "agent actions",
+            "level": "degraded",
+            "detail": "probes and playbooks run as the server's own user (not root: no user to switch to); "
+            "the allowlist still applies",
+        }
+    )
     return out
