@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tests.integration.server_harness import ServerProcess
+from remedlab.apps.catalog import get_app
+from tests.integration.server_harness import ServerProcess, running_server
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -64,18 +65,12 @@ def fetch(
 @contextmanager
 def deployed_app(app: str, service: str, port: int) -> Iterator[tuple[ServerProcess, str]]:
     """A fresh server with `app` deployed and Ready, and the base URL of its `service`; cleaned up after."""
-    server = ServerProcess()
-    try:
-        server.start()
-        started = time.monotonic()
-        deployed = server.ok("POST", f"/v1/apps/{app}/deploy", {"timeoutSeconds": 120}, timeout=150)
-        assert deployed["ready"], deployed
+    started = time.monotonic()
+    with running_server(app) as server:
         print(f"{app} Ready in {time.monotonic() - started:.2f}s")
-        namespace = deployed["namespace"]
+        namespace = get_app(app).namespace
         ip = server.ok("GET", f"/v1/namespaces/{namespace}/services/{service}")["spec"]["clusterIP"]
         yield server, f"http://{ip}:{port}"
-    finally:
-        server.cleanup()
 
 
 def call(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:

@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,17 @@ class ServerProcess:
         if unmount_all(self.home):
             shutil.rmtree(self.home, ignore_errors=True)
         assert not left, f"the server left mounts behind: {left}"
+
+
+@contextlib.contextmanager
+def running_server(deploy: str | None = None, timeout: float = 120.0) -> Iterator[ServerProcess]:
+    """A fresh server, with app `deploy` deployed and Ready when given; every trace of it removed after."""
+    server = ServerProcess()
+    try:
+        server.start()
+        if deploy is not None:
+            deployed = server.ok("POST", f"/v1/apps/{deploy}/deploy", {"timeoutSeconds": timeout}, timeout=timeout + 30)
+            assert deployed["ready"], deployed
+        yield server
+    finally:
+        server.cleanup()

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.core.result import Ok
 
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -26,12 +26,8 @@ MICROREMED = frozenset(
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def test_generated_requests_get_no_server_errors(server: ServerProcess) -> None:

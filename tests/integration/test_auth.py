@@ -14,7 +14,7 @@ import pytest
 
 from remedlab.server.auth import required_scope
 from remedlab.tokens import default_token_file, load_tokens
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +34,8 @@ EXTRA = [
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def routes(server: ServerProcess) -> list[tuple[str, str]]:

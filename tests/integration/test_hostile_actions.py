@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from remedlab.remediate.command_policy import Use
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, running_server
 from tests.unit.test_command_policy import HOSTILE as HOSTILE_COMMANDS
 from tests.unit.test_playbook_policy import HOSTILE as HOSTILE_PLAYBOOKS
 from tests.unit.test_playbook_policy import play
@@ -27,13 +27,8 @@ WATCHED = [Path("/etc/passwd"), Path("/etc/hostname")]
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        server.start()
-        assert server.ok("POST", f"/v1/apps/{NS}/deploy", {"timeoutSeconds": 60})["ready"]
+    with running_server(NS) as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def _digest(path: Path) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -24,12 +24,8 @@ PLAYBOOK = f"""
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def call(server: ServerProcess, endpoint: str, body: dict[str, Any], scope: str = "admin") -> tuple[int, Any]:

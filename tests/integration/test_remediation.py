@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.integration.http_probe import fetch
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +43,8 @@ REPAIR = f"""
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        server.start()
-        assert server.ok("POST", f"/v1/apps/{NS}/deploy", {"timeoutSeconds": 60})["ready"]
+    with running_server(NS) as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def probe(server: ServerProcess, commands: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from remedlab.remediate.command_policy import Use, check_command
 from remedlab.remediate.command_runner import Sandbox, run_allowed, run_probe
+from tests.unit.fake_kubectl import fake_kubectl_sandbox
 
 FAKE_KUBECTL = """#!/bin/sh
 case "$1" in
@@ -25,15 +25,7 @@ esac
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(FAKE_KUBECTL)
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
-    return Sandbox(cwd=work, env=env, timeout=1.5, output_limit=4096)
+    return fake_kubectl_sandbox(tmp_path, FAKE_KUBECTL, timeout=1.5, output_limit=4096)
 
 
 def test_a_command_runs_without_a_shell_in_a_clean_environment(

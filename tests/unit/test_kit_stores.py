@@ -28,20 +28,10 @@ from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.metrics import UPSTREAM_REQUESTS
 from remedlab.apps.kit.redis_store import RedisStore
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError
-from remedlab.apps.kit.tracing import SpanKind, StatusCode, set_span_processor, span
+from remedlab.apps.kit.tracing import SpanKind, StatusCode, span
 from remedlab.cluster.time_shift import build_shim
 from tests.unit.test_kit import serving
 from tests.unit.test_kit_tracing import Collect, loopback
-
-
-@pytest.fixture
-def collected() -> Iterator[Collect]:
-    collect = Collect()
-    previous = set_span_processor(collect)
-    try:
-        yield collect
-    finally:
-        set_span_processor(previous)
 
 
 def free_port(host: str) -> int:

@@ -74,16 +74,6 @@ class Collect:
         return [s for s in self.spans if s.name == name]
 
 
-@pytest.fixture
-def collected() -> Iterator[Collect]:
-    collect = Collect()
-    previous = set_span_processor(collect)
-    try:
-        yield collect
-    finally:
-        set_span_processor(previous)
-
-
 @pytest.fixture(autouse=True)
 def no_leftover_tracing() -> Iterator[None]:
     yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 import textwrap
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from remedlab.remediate.command_runner import Sandbox
 from remedlab.remediate.playbook_runner import run_playbook
+from tests.unit.fake_kubectl import fake_kubectl_sandbox
 
 FAKE_KUBECTL = """#!/bin/sh
 case "$1" in
@@ -24,15 +24,7 @@ esac
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(FAKE_KUBECTL)
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
-    return Sandbox(cwd=work, env=env, timeout=60)
+    return fake_kubectl_sandbox(tmp_path, FAKE_KUBECTL, timeout=60)
 
 
 def playbook(tasks: str) -> str:
