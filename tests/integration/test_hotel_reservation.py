@@ -124,6 +124,8 @@ def test_a_search_trace_shows_geo_and_rate_with_their_stores(hotel: Hotel) -> No
     ]:
         assert edge in calls, (edge, sorted(calls))
     assert {"frontend", "postgres-geo", "memcached-rate"} <= {s["name"] for s in graph["services"]}
+    printed = hotel.server.cli("topology", "-n", NS, "--since", "2m")
+    assert "postgres-geo" in printed and "postgresql" in printed and "memcached-rate" in printed, printed
 
 
 def test_the_mixed_workload_at_50_rps_succeeds(hotel: Hotel) -> None:

@@ -264,6 +264,38 @@ def register(app: typer.Typer) -> None:
         if pod_items:
             console.print(pod_metrics_table(pod_items, f"pods{scope}"))
 
+    @app.command("topology")
+    def topology(
+        namespace: str | None = typer.Option(None, "-n", "--namespace", help="Only this namespace."),
+        since: str = typer.Option("5m", "--since", help="The window of traces to read (30s, 5m, 1h)."),
+    ) -> None:
+        """Who calls whom: calls between services and to their stores, from the traces of the window."""
+        try:
+            seconds = parse_duration(since)
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        params: dict[str, Any] = {"sinceSeconds": min(seconds, 30 * 24 * 3600.0)}
+        if namespace:
+            params["namespace"] = namespace
+        client = ServerClient()
+        try:
+            graph = client.request("GET", "/v1/topology", params=params)
+        except ServerError as exc:
+            raise fail(str(exc)) from None
+        scope = f" in {namespace}" if namespace else ""
+        if not graph["calls"]:
+            console.print(f"no calls traced{scope} in the last {since}", highlight=False)
+            return
+        table = Table(title=f"calls{scope}, last {since}", title_justify="left")
+        for column in ("from", "to", "protocol"):
+            table.add_column(column)
+        for column in ("calls", "errors", "mean ms"):
+            table.add_column(column, justify="right")
+        for call in graph["calls"]:
+            errors = f"[red]{call['errors']}[/red]" if call["errors"] else "0"
+            table.add_row(call["from"], call["to"], call["protocol"], str(call["calls"]), errors, _cell(call["meanMs"]))
+        console.print(table)
+
     @app.command("logs")
     def logs(
         pod: str = typer.Argument(..., help="The pod."),
