@@ -1,0 +1,1 @@
+"""Chat models with tool calling, behind one interface (see :mod:`.chat`)."""

@@ -1,0 +1,105 @@
+"""A scripted OpenAI-compatible chat server, for tests only: it answers /v1/chat/completions from a
+list of replies, so the whole client path (SDK, HTTP, tool-call parsing, usage) runs for real.
+
+A reply is a dict: ``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments": {...} or "raw"}]}``,
+or ``{"status": 429}`` (an error answer, retried by clients). Optional ``usage`` overrides the counts
+(``prompt_tokens``, ``completion_tokens``, ``cached_tokens``); by default the server counts one token
+per four characters of the request and of the reply.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ScriptedLLM:
+    def __init__(self, replies: list[dict[str, Any]], model: str = "scripted-model") -> None:
+        self.replies = list(replies)
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def answer(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.requests.append(request)
+            if not self.replies:
+                return 500, {"error": {"message": "the script has no more replies", "type": "server_error"}}
+            reply = self.replies.pop(0)
+        if "status" in reply:
+            return int(reply["status"]), {"error": {"message": reply.get("message", "scripted error"), "type": "x"}}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+        calls = reply.get("tool_calls") or []
+        if calls:
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{len(self.requests)}_{i}",
+                    "type": "function",
+                    "function": {
+                        "name": call["name"],
+                        "arguments": call["arguments"]
+                        if isinstance(call["arguments"], str)
+                        else json.dumps(call["arguments"]),
+                    },
+                }
+                for i, call in enumerate(calls)
+            ]
+        counted = reply.get("usage") or {}
+        prompt = int(counted.get("prompt_tokens", len(json.dumps(request.get("messages"))) // 4))
+        completion = int(counted.get("completion_tokens", len(json.dumps(message)) // 4))
+        body = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": self.model,
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+                "prompt_tokens_details": {"cached_tokens": int(counted.get("cached_tokens", 0))},
+            },
+        }
+        return 200, body
+
+
+@contextmanager
+def scripted_llm(replies: list[dict[str, Any]], host: str = "127.0.0.1") -> Iterator[tuple[ScriptedLLM, str]]:
+    """The scripted server listening on loopback, and its base URL (``http://host:port/v1``)."""
+    script = ScriptedLLM(replies)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                request = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                request = {}
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                status, body = 404, {"error": {"message": f"no route {self.path}", "type": "x"}}
+            else:
+                status, body = script.answer(request)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer((host, 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield script, f"http://{host}:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
