@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from remedlab.cluster import objects as o
 from remedlab.cluster.errors import BadRequest, Invalid
-from remedlab.cluster.kinds import BY_KIND
+from remedlab.cluster.kinds import BY_KIND, pod_spec_of
 from remedlab.cluster.labels import matches_label_selector
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -154,7 +154,7 @@ def _check_kind_rules(obj: dict[str, Any]) -> None:
                 "`selector` does not match template `labels`"
             )
     if obj["kind"] in ("Deployment", "ReplicaSet", "Pod"):
-        spec = obj["spec"]["template"]["spec"] if obj["kind"] != "Pod" else obj["spec"]
+        spec = pod_spec_of(obj) or {}
         prefix = "spec.template.spec" if obj["kind"] != "Pod" else "spec"
         names: set[str] = set()
         for group in ("initContainers", "containers"):

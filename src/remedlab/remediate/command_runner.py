@@ -97,7 +97,7 @@ class _Capped:
 
     def _read(self) -> None:
         while True:
-            chunk = self._stream.read1(65536) if hasattr(self._stream, "read1") else self._stream.read(65536)
+            chunk = os.read(self._stream.fileno(), 65536)
             if not chunk:
                 break
             room = self._limit - len(self.data)

@@ -8,9 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from remedlab.apps.catalog import UnknownApp, app_manifests, get_app, list_apps
+from remedlab.apps.catalog import AppInfo, UnknownApp, app_manifests, get_app, list_apps
+from remedlab.backends.base import Backend
 from remedlab.cluster.errors import BadRequest, NotFound
 from remedlab.server.cluster_routes import backend_of
+
+APP_LABEL = "app.remedlab.io/name"
+"""The label deploy puts on every object of an app."""
 
 router = APIRouter(prefix="/v1")
 
@@ -33,6 +37,18 @@ def apps() -> dict[str, Any]:
     return {"apps": [{"name": a.name, "namespace": a.namespace, "description": a.description} for a in list_apps()]}
 
 
+def apply_app(backend: Backend, app: AppInfo, namespace: str) -> None:
+    """Apply the app's own manifests in ``namespace``, labelled with the app's name; BadRequest, before
+    anything is created, when the host lacks a store server the app runs."""
+    docs = app_manifests(app, namespace)
+    for doc in docs:
+        doc.setdefault("metadata", {}).setdefault("labels", {})[APP_LABEL] = app.name
+    missing = backend.missing_requirements(docs)
+    if missing:
+        raise BadRequest(f"{app.name} cannot run on this host: {'; '.join(missing)}")
+    backend.apply(docs, namespace)
+
+
 @router.post("/apps/{name}/deploy")
 async def deploy(request: Request, name: str, body: DeployRequest | None = None) -> dict[str, Any]:
     body = body or DeployRequest()
@@ -40,13 +56,7 @@ async def deploy(request: Request, name: str, body: DeployRequest | None = None)
     namespace = body.namespace or app.namespace
     backend = backend_of(request)
     started = time.monotonic()
-    docs = app_manifests(app, namespace)
-    for doc in docs:
-        doc.setdefault("metadata", {}).setdefault("labels", {})["app.remedlab.io/name"] = app.name
-    missing = backend.missing_requirements(docs)
-    if missing:
-        raise BadRequest(f"{app.name} cannot run on this host: {'; '.join(missing)}")
-    backend.apply(docs, namespace)
+    apply_app(backend, app, namespace)
     ready = True
     if body.wait:
         ready = await backend.wait_namespace_ready(namespace, body.timeout_seconds)

@@ -28,16 +28,20 @@ class InjectRequest(BaseModel):
     seed: int | None = None
 
 
-def _chaos_objects(request: Request, namespace: str | None) -> list[dict[str, Any]]:
+def chaos_objects(request: Request, namespace: str | None, fault: str | None = None) -> list[dict[str, Any]]:
+    """The chaos objects of a namespace (of every namespace for None), only those of catalog fault
+    ``fault`` when given."""
     backend = backend_of(request)
     out: list[dict[str, Any]] = []
     for kind in sorted(CHAOS_KINDS):
         out.extend(backend.list_objects(BY_KIND[kind].plural, namespace))
+    if fault is not None:
+        out = [o for o in out if (o["metadata"].get("labels") or {}).get("chaos.remedlab.io/fault") == fault]
     return out
 
 
 def _find(request: Request, namespace: str, name: str) -> dict[str, Any]:
-    for obj in _chaos_objects(request, namespace):
+    for obj in chaos_objects(request, namespace):
         if obj["metadata"]["name"] == name:
             return obj
     raise NotFound(f'chaos "{name}" not found in namespace {namespace}')
@@ -87,7 +91,7 @@ async def inject_fault(request: Request, body: InjectRequest) -> dict[str, Any]:
 
 @router.get("/chaos")
 def list_chaos(request: Request, namespace: str | None = None) -> dict[str, Any]:
-    return {"items": _chaos_objects(request, namespace)}
+    return {"items": chaos_objects(request, namespace)}
 
 
 @router.get("/chaos/{namespace}/{name}")
@@ -99,14 +103,6 @@ def get_chaos(request: Request, namespace: str, name: str) -> dict[str, Any]:
 @router.delete("/chaos/{namespace}/{name}")
 async def stop_chaos(request: Request, namespace: str, name: str, wait: bool = True) -> dict[str, Any]:
     return await stop_fault(request, _find(request, namespace, name), wait)
-
-
-def chaos_objects(request: Request, namespace: str | None, fault: str | None = None) -> list[dict[str, Any]]:
-    """The chaos objects of a namespace, only those of catalog fault ``fault`` when given."""
-    found = _chaos_objects(request, namespace)
-    if fault is None:
-        return found
-    return [o for o in found if (o["metadata"].get("labels") or {}).get("chaos.remedlab.io/fault") == fault]
 
 
 async def stop_fault(request: Request, obj: dict[str, Any], wait: bool = True) -> dict[str, Any]:

@@ -33,10 +33,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from remedlab.apps.catalog import UnknownApp, app_manifests, get_app, list_apps
+from remedlab.apps.catalog import UnknownApp, get_app, list_apps
 from remedlab.chaos.catalog import load_catalog
 from remedlab.cluster.errors import ClusterError
 from remedlab.cluster.quantity import cpu_millicores, memory_bytes
+from remedlab.server.app_routes import APP_LABEL, apply_app
 from remedlab.server.chaos_routes import InjectRequest, chaos_objects, inject_fault, stop_fault
 from remedlab.server.cluster_routes import backend_of
 from remedlab.server.remediation_routes import execute_playbook as run_playbook_action
@@ -92,7 +93,7 @@ def _message(value: Any, status: int = 200) -> JSONResponse:
 def _app_of_namespace(request: Request, namespace: str) -> str:
     """The app deployed in a namespace (by the label deploy puts on its objects, else by its default namespace)."""
     for obj in backend_of(request).list_objects("deployments", namespace):
-        name = (obj["metadata"].get("labels") or {}).get("app.remedlab.io/name")
+        name = (obj["metadata"].get("labels") or {}).get(APP_LABEL)
         if name:
             return str(name)
     for app in list_apps():
@@ -108,14 +109,8 @@ async def deploy_env(request: Request, body: DeployEnv) -> JSONResponse:
     except UnknownApp as exc:
         return _message(str(exc), 500)
     backend = backend_of(request)
-    docs = app_manifests(app)
-    for doc in docs:
-        doc.setdefault("metadata", {}).setdefault("labels", {})["app.remedlab.io/name"] = app.name
     try:
-        missing = backend.missing_requirements(docs)
-        if missing:
-            return _message(f"{app.name} cannot run on this host: {'; '.join(missing)}", 500)
-        backend.apply(docs, app.namespace)
+        apply_app(backend, app, app.namespace)
         ready = await backend.wait_namespace_ready(app.namespace, READY_WAIT_DEFAULT)
     except ClusterError as exc:
         return _message(exc.message, 500)
@@ -160,10 +155,7 @@ async def restore_by_original_manifest(request: Request, body: RestoreManifest) 
     backend = backend_of(request)
     try:
         app = get_app(_app_of_namespace(request, body.target_namespace))
-        docs = app_manifests(app, body.target_namespace)
-        for doc in docs:
-            doc.setdefault("metadata", {}).setdefault("labels", {})["app.remedlab.io/name"] = app.name
-        backend.apply(docs, body.target_namespace)
+        apply_app(backend, app, body.target_namespace)
         ready = await backend.wait_namespace_ready(body.target_namespace, READY_WAIT_DEFAULT)
     except (ClusterError, UnknownApp) as exc:
         return _message(str(exc), 500)

@@ -15,9 +15,9 @@ from aiohttp import web
 
 from remedlab.apps.hotel_reservation.rpc import tables_readable
 from remedlab.apps.hotel_reservation.shared import bounding_box, haversine_km, latitude, longitude
-from remedlab.apps.kit.health import add_health_routes, latched
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import DATABASE, json_method, serve, use_database
+from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.health import latched
+from remedlab.apps.kit.rpc import DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "geo"
@@ -59,11 +59,9 @@ async def nearby(app: web.Application, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_app() -> web.Application:
-    app = web.Application()
-    database = use_database(app)
-    app.router.add_post("/geo.Geo/Nearby", json_method(log, nearby))
-    add_health_routes(app, ready_check=latched(tables_readable(database, "points")))
-    add_metrics_route(app)
+    database = Database.from_env()
+    app = service_app(log, {"/geo.Geo/Nearby": nearby}, ready_check=latched(tables_readable(database, "points")))
+    use_database(app, database)
     return app
 
 

@@ -15,9 +15,10 @@ from aiohttp import web
 
 from remedlab.apps.hotel_reservation.rpc import cache_all, tables_readable
 from remedlab.apps.hotel_reservation.shared import hotel_ids_field
-from remedlab.apps.kit.health import add_health_routes, all_of, latched
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CACHE, DATABASE, json_method, serve, use_cache, use_database
+from remedlab.apps.kit.cache import Cache
+from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.health import all_of, latched
+from remedlab.apps.kit.rpc import CACHE, DATABASE, serve, service_app, use_cache, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "profile"
@@ -67,11 +68,11 @@ async def get_profiles(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 
 def create_app() -> web.Application:
-    app = web.Application()
-    database, cache = use_database(app), use_cache(app)
-    app.router.add_post("/profile.Profile/GetProfiles", json_method(log, get_profiles))
-    add_health_routes(app, ready_check=latched(all_of(tables_readable(database, "hotels"), cache.check)))
-    add_metrics_route(app)
+    database, cache = Database.from_env(), Cache.from_env()
+    ready = latched(all_of(tables_readable(database, "hotels"), cache.check))
+    app = service_app(log, {"/profile.Profile/GetProfiles": get_profiles}, ready_check=ready)
+    use_database(app, database)
+    use_cache(app, cache)
     return app
 
 

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from remedlab.apps.hotel_reservation.rpc import tables_readable
 from remedlab.apps.hotel_reservation.shared import REQUIREMENTS, haversine_km, latitude, longitude, requirement_field
-from remedlab.apps.kit.health import add_health_routes, latched
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import DATABASE, BadRequest, json_method, serve, use_database
+from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.health import latched
+from remedlab.apps.kit.rpc import DATABASE, BadRequest, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "recommendation"
@@ -61,11 +61,10 @@ async def get_recommendations(app: web.Application, body: dict[str, Any]) -> dic
 
 
 def create_app() -> web.Application:
-    app = web.Application()
-    database = use_database(app)
-    app.router.add_post("/recommendation.Recommendation/GetRecommendations", json_method(log, get_recommendations))
-    add_health_routes(app, ready_check=latched(tables_readable(database, "hotels")))
-    add_metrics_route(app)
+    database = Database.from_env()
+    methods = {"/recommendation.Recommendation/GetRecommendations": get_recommendations}
+    app = service_app(log, methods, ready_check=latched(tables_readable(database, "hotels")))
+    use_database(app, database)
     return app
 
 

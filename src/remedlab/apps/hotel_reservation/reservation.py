@@ -26,9 +26,8 @@ from remedlab.apps.hotel_reservation.rpc import cache_all, tables_readable
 from remedlab.apps.hotel_reservation.shared import count_field, hotel_ids_field, stay_field, text_field
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
-from remedlab.apps.kit.health import add_health_routes, all_of, latched
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CACHE, DATABASE, BadRequest, json_method, serve, use_cache, use_database
+from remedlab.apps.kit.health import all_of, latched
+from remedlab.apps.kit.rpc import CACHE, DATABASE, BadRequest, serve, service_app, use_cache, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "reservation"
@@ -128,13 +127,15 @@ async def make_reservation(app: web.Application, body: dict[str, Any]) -> dict[s
 
 
 def create_app() -> web.Application:
-    app = web.Application()
-    database, cache = use_database(app), use_cache(app)
-    app.router.add_post("/reservation.Reservation/CheckAvailability", json_method(log, check_availability))
-    app.router.add_post("/reservation.Reservation/MakeReservation", json_method(log, make_reservation))
-    ready = all_of(tables_readable(database, "reservations", "capacity"), cache.check)
-    add_health_routes(app, ready_check=latched(ready))
-    add_metrics_route(app)
+    database, cache = Database.from_env(), Cache.from_env()
+    methods = {
+        "/reservation.Reservation/CheckAvailability": check_availability,
+        "/reservation.Reservation/MakeReservation": make_reservation,
+    }
+    ready = latched(all_of(tables_readable(database, "reservations", "capacity"), cache.check))
+    app = service_app(log, methods, ready_check=ready)
+    use_database(app, database)
+    use_cache(app, cache)
     return app
 
 

@@ -14,9 +14,7 @@ from aiohttp import web
 from remedlab.apps.hotel_reservation.rpc import answer_ids, answer_list
 from remedlab.apps.hotel_reservation.shared import latitude, longitude, stay_field
 from remedlab.apps.kit.client import UpstreamError
-from remedlab.apps.kit.health import add_health_routes
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CLIENT, json_method, serve, use_client
+from remedlab.apps.kit.rpc import CLIENT, serve, service_app, use_client
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "search"
@@ -56,11 +54,8 @@ async def nearby(app: web.Application, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_app() -> web.Application:
-    app = web.Application()
+    app = service_app(log, {"/search.Search/Nearby": nearby})
     use_client(app, log)
-    app.router.add_post("/search.Search/Nearby", json_method(log, nearby))
-    add_health_routes(app)
-    add_metrics_route(app)
     return app
 
 

@@ -14,9 +14,9 @@ from aiohttp import web
 
 from remedlab.apps.hotel_reservation.rpc import tables_readable
 from remedlab.apps.hotel_reservation.shared import text_field
-from remedlab.apps.kit.health import add_health_routes, latched
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import DATABASE, json_method, serve, use_database
+from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.health import latched
+from remedlab.apps.kit.rpc import DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
 
 SERVICE = "user"
@@ -43,11 +43,11 @@ async def check_user(app: web.Application, body: dict[str, Any]) -> dict[str, An
 
 
 def create_app() -> web.Application:
-    app = web.Application()
-    database = use_database(app)
-    app.router.add_post("/user.User/CheckUser", json_method(log, check_user))
-    add_health_routes(app, ready_check=latched(tables_readable(database, "users")))
-    add_metrics_route(app)
+    database = Database.from_env()
+    app = service_app(
+        log, {"/user.User/CheckUser": check_user}, ready_check=latched(tables_readable(database, "users"))
+    )
+    use_database(app, database)
     return app
 
 

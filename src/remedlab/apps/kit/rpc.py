@@ -147,9 +147,10 @@ def use_client(app: web.Application, log: Logger) -> None:
     app.cleanup_ctx.append(lifecycle)
 
 
-def use_database(app: web.Application) -> Database:
-    """The service's database (``DATABASE_*`` variables, ``app[DATABASE]``), closed when the app stops."""
-    database = Database.from_env()
+def use_database(app: web.Application, database: Database | None = None) -> Database:
+    """The service's database (by default the one ``DATABASE_*`` describe) as ``app[DATABASE]``, closed when
+    the app stops."""
+    database = database or Database.from_env()
     app[DATABASE] = database
 
     async def close(_: web.Application) -> None:
@@ -159,9 +160,10 @@ def use_database(app: web.Application) -> Database:
     return database
 
 
-def use_cache(app: web.Application) -> Cache:
-    """The service's memcached (``MEMCACHED_ADDR``, ``app[CACHE]``), closed when the app stops."""
-    cache = Cache.from_env()
+def use_cache(app: web.Application, cache: Cache | None = None) -> Cache:
+    """The service's memcached (by default the one ``MEMCACHED_ADDR`` names) as ``app[CACHE]``, closed when
+    the app stops."""
+    cache = cache or Cache.from_env()
     app[CACHE] = cache
 
     async def close(_: web.Application) -> None:
