@@ -9,13 +9,15 @@ from typing import Any
 
 from remedlab.apps.catalog import get_app
 from remedlab.observe.workload.generator import LoadProfile, Target, WorkloadRunner
-from remedlab.observe.workload.mix import load_app_mix
+from remedlab.observe.workload.mix import Mix, load_app_mix
 from remedlab.observe.workload.stats import Summary
 
 
 class BackgroundLoad:
-    def __init__(self, host: str, port: int, app: str, rate: float = 20.0, duration: float = 900.0) -> None:
-        mix = load_app_mix(get_app(app))
+    def __init__(
+        self, host: str, port: int, app: str, rate: float = 20.0, duration: float = 900.0, mix: Mix | None = None
+    ) -> None:
+        mix = mix or load_app_mix(get_app(app))
         self.runner = WorkloadRunner(Target(host, port), mix, LoadProfile(rate=rate, duration=duration, timeout=6.0))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

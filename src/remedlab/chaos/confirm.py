@@ -6,8 +6,8 @@ from typing import Any
 
 from remedlab.backends.base import Backend
 from remedlab.cluster.errors import NotFound
-from remedlab.cluster.quantity import cpu_millicores
 from remedlab.cluster.revisions import REVISION_ANNOTATION as REVISION
+from remedlab.quantity import cpu_millicores
 
 Obj = dict[str, Any]
 

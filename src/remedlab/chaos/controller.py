@@ -24,7 +24,7 @@ from remedlab.chaos.spec import CHAOS_MODELS
 from remedlab.cluster.errors import ClusterError, NotFound
 from remedlab.cluster.fault_parameters import parse_duration, parse_percent, parse_rate, parse_size
 from remedlab.cluster.kinds import BY_KIND, CHAOS_KINDS
-from remedlab.cluster.quantity import memory_bytes
+from remedlab.quantity import memory_bytes
 
 FINALIZER = "chaos.remedlab.io/records"
 PAUSE_IMAGE = "remedlab/pause:3.9"

@@ -11,7 +11,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from remedlab.cli.cluster_commands import fail
+from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError
 
 console = Console()

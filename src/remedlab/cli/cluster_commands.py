@@ -9,15 +9,10 @@ from rich.console import Console
 from rich.table import Table
 
 from remedlab.apps.catalog import UnknownApp, get_app, list_apps
+from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

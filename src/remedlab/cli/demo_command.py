@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from remedlab.apps.catalog import get_app
-from remedlab.cli.cluster_commands import fail
+from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 from remedlab.server.serve import server_record_path
 

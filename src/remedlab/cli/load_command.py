@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from remedlab.apps.catalog import UnknownApp, get_app
-from remedlab.cli.cluster_commands import err_console
+from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError
 from remedlab.observe.workload.generator import LoadProfile, Target, TargetRefused, WorkloadRunner
 from remedlab.observe.workload.mix import Mix, MixError, load_app_mix
@@ -27,12 +27,6 @@ MAX_DURATION = 3600.0
 MAX_TIMEOUT = 60.0
 MAX_PRINTED_SECONDS = 120
 LIVE_REFRESH = 0.25
-
-
-def fail(message: str) -> typer.Exit:
-    """Print a one-line error (never wrapped) and give the exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
 
 
 def check_options(rate: float, duration: float, timeout: float) -> str | None:

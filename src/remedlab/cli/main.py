@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from remedlab.cli import chaos_commands, cluster_commands, demo_command, load_command, observe_commands, serve_command
+from remedlab.cli import (
+    agents_command,
+    chaos_commands,
+    cluster_commands,
+    demo_command,
+    load_command,
+    observe_commands,
+    serve_command,
+)
 
 app = typer.Typer(
     name="remedlab",
@@ -19,6 +27,7 @@ demo_command.register(app)
 load_command.register(app)
 chaos_commands.register(app)
 observe_commands.register(app)
+agents_command.register(app)
 
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -13,18 +13,13 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError
 
 console = Console()
-err_console = Console(stderr=True)
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(1)
 
 
 def parse_duration(text: str) -> float:

@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from remedlab.cluster.images import CONTAINER_PATH
-from remedlab.cluster.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.store import Obj, Store
+from remedlab.quantity import cpu_millicores, memory_bytes
 
 BASE_ENV = {
     "PATH": CONTAINER_PATH,

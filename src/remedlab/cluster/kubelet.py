@@ -34,11 +34,11 @@ from remedlab.cluster.isolation.limits import ContainerLimits
 from remedlab.cluster.isolation.sandbox import ContainerSandbox, Isolation
 from remedlab.cluster.pod_state import parse_time
 from remedlab.cluster.probes import ProbeResult, run_probe
-from remedlab.cluster.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.store import Obj, Store, now_iso
 from remedlab.cluster.time_shift import build_shim, create_offset_file
 from remedlab.cluster.volume_controller import claim_dir
 from remedlab.cluster.volume_mounts import bind_mount, bind_mounts_available, mounts_under, remove_pod_dir, unmount_all
+from remedlab.quantity import cpu_millicores, memory_bytes
 
 EXEC_OUTPUT_LIMIT = 1 << 20
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from remedlab.cluster.quantity import QuantityError, parse_quantity
+from remedlab.quantity import QuantityError, parse_quantity
 
 
 class K8sModel(BaseModel):

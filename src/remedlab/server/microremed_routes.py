@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 from remedlab.apps.catalog import UnknownApp, get_app, list_apps
 from remedlab.chaos.catalog import load_catalog
 from remedlab.cluster.errors import ClusterError
-from remedlab.cluster.quantity import cpu_millicores, memory_bytes
+from remedlab.quantity import cpu_millicores, memory_bytes
 from remedlab.server.app_routes import APP_LABEL, apply_app
 from remedlab.server.chaos_routes import InjectRequest, chaos_objects, inject_fault, stop_fault
 from remedlab.server.cluster_routes import backend_of

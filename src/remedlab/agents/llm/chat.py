@@ -97,6 +97,12 @@ class Reply:
         return self.message.tool_calls
 
 
+def first_line(text: str) -> str:
+    """The first line of a provider's error text, for one-line messages."""
+    stripped = (text or "").strip()
+    return stripped.splitlines()[0][:300] if stripped else "no detail"
+
+
 class ChatError(Exception):
     """A call to the model failed for good (after retries); the message says why in one line."""
 

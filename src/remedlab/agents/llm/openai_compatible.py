@@ -13,7 +13,7 @@ from typing import Any
 
 import openai
 
-from remedlab.agents.llm.chat import ChatError, Message, Reply, ToolCall, ToolSpec, Usage
+from remedlab.agents.llm.chat import ChatError, Message, Reply, ToolCall, ToolSpec, Usage, first_line
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 3
@@ -48,11 +48,11 @@ class OpenAICompatible:
             raw = self._client.chat.completions.with_raw_response.create(**request)
             response = raw.parse()
         except openai.APIStatusError as exc:
-            raise ChatError(f"{self.model}: HTTP {exc.status_code}: {_first_line(exc.message)}") from exc
+            raise ChatError(f"{self.model}: HTTP {exc.status_code}: {first_line(exc.message)}") from exc
         except openai.APIConnectionError as exc:
-            raise ChatError(f"{self.model}: cannot reach the endpoint: {_first_line(str(exc))}") from exc
+            raise ChatError(f"{self.model}: cannot reach the endpoint: {first_line(str(exc))}") from exc
         except openai.APIError as exc:
-            raise ChatError(f"{self.model}: {_first_line(str(exc))}") from exc
+            raise ChatError(f"{self.model}: {first_line(str(exc))}") from exc
         seconds = time.monotonic() - started
         if not response.choices:
             raise ChatError(f"{self.model}: the answer has no choices")
@@ -79,7 +79,3 @@ class OpenAICompatible:
             attempts=int(raw.retries_taken) + 1,
             raw=response.model_dump(mode="json"),
         )
-
-
-def _first_line(text: str) -> str:
-    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else "no detail"

@@ -1,4 +1,4 @@
-"""Provider presets (data in presets.yaml): a name gives an OpenAI-compatible base URL and its key variable."""
+"""Provider presets (data in presets.yaml): a name gives the API, a base URL and the key's variable."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from importlib import resources
 import yaml
 
 API_KEY_ENV = "REMEDLAB_LLM_API_KEY"
+APIS = ("openai", "anthropic")
+TOOL_MODES = ("native", "text")
 
 
 class UnknownProvider(KeyError):
@@ -26,6 +28,8 @@ class Preset:
     name: str
     base_url: str
     key_env: str
+    api: str = "openai"
+    tools: str = "native"
 
     def api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """``$REMEDLAB_LLM_API_KEY``, else the provider's own variable."""
@@ -36,7 +40,16 @@ class Preset:
 def load_presets() -> dict[str, Preset]:
     text = resources.files("remedlab.agents.llm").joinpath("presets.yaml").read_text()
     raw = (yaml.safe_load(text) or {}).get("presets") or {}
-    return {name: Preset(name, str(entry["base_url"]), str(entry["key_env"])) for name, entry in raw.items()}
+    return {
+        name: Preset(
+            name,
+            str(entry["base_url"]),
+            str(entry["key_env"]),
+            str(entry.get("api", "openai")),
+            str(entry.get("tools", "native")),
+        )
+        for name, entry in raw.items()
+    }
 
 
 def get_preset(name: str) -> Preset:

@@ -1,0 +1,220 @@
+"""What looks wrong in a namespace, as an on-call SRE would judge it from what any agent may see
+(pods, events, rollout history, pod resources, service metrics), with no ground truth. Rules, in
+order of precedence:
+
+1. a deployment whose newest revision's pods are not available while an older revision exists:
+   the last change broke it → roll it back;
+2. a pod not Ready for a while, failing its probes, near its CPU or memory limit, or OOMKilled:
+   that instance is sick → replace the pod;
+3. a service its callers fail to reach, or slow itself while everything it calls is fine → replace
+   its pods.
+
+The thresholds are data (diagnosis.yaml). The baseline runbook acts on these findings; ThinkRemed
+uses them to check its own fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from remedlab.agents.signals import (
+    Snapshot,
+    cpu_limit_millicores,
+    created_at,
+    is_ready,
+    last_termination_reasons,
+    memory_limit_bytes,
+    name_of,
+    parse_time,
+    ready_changed_at,
+    revision_of,
+)
+
+UNDO, DELETE_POD, RESTART = "undo", "delete-pod", "restart"
+
+
+def load_thresholds() -> dict[str, float]:
+    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
+    return {str(k): float(v) for k, v in (yaml.safe_load(text) or {}).items()}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    deployment: str
+    evidence: str
+    action: str
+    pod: str | None = None
+    precedence: int = 2
+
+
+def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
+    """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
+    when the runbook last acted on it: service metrics older than the last action (plus time for
+    calls in flight to end) are not evidence any more."""
+    findings: list[Finding] = []
+    rolling: set[str] = set()
+    for deployment in snap.deployments:
+        name = name_of(deployment)
+        state = _rollout_state(snap, name, deployment, limits)
+        if state == "regressed" and name not in acted:
+            findings.append(_regression(snap, name, deployment))
+        if state in ("regressed", "rolling"):
+            rolling.add(name)
+    for pod in snap.pods:
+        owner = snap.deployment_of(pod)
+        if owner is None or owner in rolling or pod["metadata"].get("deletionTimestamp"):
+            continue
+        findings.extend(_pod_findings(snap, owner, pod, limits))
+    since = max(acted.values(), default=0.0) + limits["settle_seconds"] if acted else 0.0
+    findings.extend(_service_findings(snap, limits, since, {f.deployment for f in findings} | rolling))
+    return sorted(findings, key=lambda f: f.precedence)
+
+
+def _newest_pods(snap: Snapshot, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The replica sets of a deployment (oldest first) and the pods of the newest."""
+    sets = snap.replicasets_of(name)
+    if not sets:
+        return sets, []
+    uid = sets[-1]["metadata"]["uid"]
+    pods = [p for p in snap.pods if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])]
+    return sets, pods
+
+
+def _rollout_state(snap: Snapshot, name: str, deployment: dict[str, Any], limits: dict[str, float]) -> str:
+    """``settled``, ``rolling`` (a new revision still within its grace) or ``regressed``."""
+    sets, pods = _newest_pods(snap, name)
+    want = int(deployment["spec"].get("replicas", 1))
+    if len(sets) < 2 or want == 0:
+        return "settled"
+    if int((sets[-1].get("status") or {}).get("availableReplicas", 0)) >= want:
+        return "settled"
+    ages = [snap.taken - (created_at(p) or snap.taken) for p in pods]
+    if not pods or max(ages) < limits["rollout_grace_seconds"]:
+        return "rolling"
+    return "regressed"
+
+
+def _regression(snap: Snapshot, name: str, deployment: dict[str, Any]) -> Finding:
+    sets, pods = _newest_pods(snap, name)
+    want = int(deployment["spec"].get("replicas", 1))
+    available = int((sets[-1].get("status") or {}).get("availableReplicas", 0))
+    age = max(snap.taken - (created_at(p) or snap.taken) for p in pods)
+    return Finding(
+        "rollout-regression",
+        name,
+        f"revision {revision_of(sets[-1])} has {available}/{want} pods available after {age:.0f}s; "
+        f"revision {revision_of(sets[-2])} ran before it",
+        UNDO,
+        precedence=0,
+    )
+
+
+def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: dict[str, float]) -> list[Finding]:
+    name = name_of(pod)
+    born = created_at(pod) or snap.taken
+    if snap.taken - born < limits["startup_grace_seconds"]:
+        return []
+    found: list[str] = []
+    changed = ready_changed_at(pod)
+    if not is_ready(pod) and changed is not None and snap.taken - changed >= limits["not_ready_seconds"]:
+        found.append(f"not Ready for {snap.taken - changed:.0f}s")
+    failures = sum(
+        int(e.get("count", 1))
+        for e in snap.pod_events(pod, ("Unhealthy",), limits["probe_window_seconds"])
+        if (_first_seen(e) or 0) - born >= limits["startup_grace_seconds"]
+    )
+    if failures >= limits["probe_failures"]:
+        found.append(f"{failures} failed probes in the last {limits['probe_window_seconds']:.0f}s")
+    samples = snap.recent_pod_samples(pod, limits["cpu_window_seconds"])
+    cpu_limit = cpu_limit_millicores(pod)
+    cpu_at = limits["cpu_fraction"] * cpu_limit if cpu_limit else limits["cpu_no_limit_millicores"]
+    if len(samples) >= limits["cpu_min_samples"] and all(float(s["cpuMillicores"]) >= cpu_at for s in samples):
+        found.append(f"CPU at {float(samples[-1]['cpuMillicores']):.0f}m of a {cpu_limit or 'no'}m limit")
+    memory_limit = memory_limit_bytes(pod)
+    if samples and memory_limit and float(samples[-1]["memoryBytes"]) >= limits["memory_fraction"] * memory_limit:
+        found.append(f"memory at {float(samples[-1]['memoryBytes']) / memory_limit:.0%} of its limit")
+    if "OOMKilled" in last_termination_reasons(pod):
+        found.append("its container was OOMKilled")
+    if not found:
+        return []
+    return [Finding("sick-pod", deployment, f"pod {name}: " + "; ".join(found), DELETE_POD, pod=name, precedence=1)]
+
+
+def _first_seen(event: dict[str, Any]) -> float | None:
+    return parse_time(event.get("firstTimestamp") or event.get("lastTimestamp"))
+
+
+def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, already: set[str]) -> list[Finding]:
+    """Callers failing to reach a service, or a service slow on its own, from samples newer than ``since``."""
+    window = limits["service_window_seconds"]
+    failed_calls: dict[str, int] = {}
+    for service in snap.service_samples:
+        for sample in snap.recent_service_samples(service, window, since):
+            for callee, outcomes in (sample.get("upstreamErrors") or {}).items():
+                failed_calls[callee] = failed_calls.get(callee, 0) + sum(int(n) for n in outcomes.values())
+    failing = {callee for callee, count in failed_calls.items() if count >= limits["upstream_errors"]}
+    findings: list[Finding] = []
+    blamed = set(already)
+    for callee in sorted(failing):
+        deployment = snap.deployment_for_service(callee)
+        if deployment is None or deployment in blamed:
+            continue
+        # a callee that itself fails to reach something is a victim, not the cause
+        if any(other != callee and _calls(snap, callee, other, window, since) for other in failing):
+            continue
+        blamed.add(deployment)
+        findings.append(_replace(snap, deployment, f"callers failed {failed_calls[callee]} calls to {callee}"))
+    for service in sorted(snap.service_samples):
+        deployment = snap.deployment_for_service(service)
+        if deployment is None or deployment in blamed:
+            continue
+        samples = [s for s in snap.recent_service_samples(service, window, since) if s.get("p95Ms") is not None]
+        if len(samples) < 2 or any(_calls(snap, service, c, window, since) for c in failing):
+            continue
+        p95 = sorted(float(s["p95Ms"]) for s in samples)[len(samples) // 2]
+        if p95 < limits["slow_p95_ms"]:
+            continue
+        store = _slow_store(snap, service, limits)
+        if store is not None:
+            name, mean = store
+            culprit = snap.deployment_for_service(name)
+            if culprit is not None and culprit not in blamed:
+                blamed.add(culprit)
+                evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {name} ({mean:.0f} ms per call)"
+                findings.append(_replace(snap, culprit, evidence))
+            continue
+        blamed.add(deployment)
+        findings.append(_replace(snap, deployment, f"{service} answers slowly (p95 {p95:.0f} ms) on its own"))
+    return findings
+
+
+def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float] | None:
+    """The database or cache a slow service spends its time on, from the traces' call edges."""
+    edges = [
+        c
+        for c in snap.calls
+        if c.get("from") == service
+        and c.get("protocol") != "http"
+        and float(c.get("meanMs") or 0) >= limits["slow_store_fraction"] * limits["slow_p95_ms"]
+    ]
+    if not edges:
+        return None
+    slowest = max(edges, key=lambda c: float(c.get("meanMs") or 0))
+    return str(slowest["to"]), float(slowest["meanMs"])
+
+
+def _calls(snap: Snapshot, caller: str, callee: str, window: float, since: float) -> bool:
+    """Did ``caller`` see failed calls to ``callee`` recently?"""
+    return any(callee in (s.get("upstreamErrors") or {}) for s in snap.recent_service_samples(caller, window, since))
+
+
+def _replace(snap: Snapshot, deployment: str, evidence: str) -> Finding:
+    pods = snap.pods_of(deployment)
+    if len(pods) == 1:
+        return Finding("sick-service", deployment, evidence, DELETE_POD, pod=name_of(pods[0]), precedence=2)
+    return Finding("sick-service", deployment, evidence, RESTART, precedence=2)

@@ -1,0 +1,89 @@
+"""The baseline agent: a rule-based SRE runbook. It needs no model and gets no ground truth: it is
+not told the faulty service or the fault, only the namespace. It looks at the namespace (see
+``agents/diagnosis.py`` for the rules), acts on the strongest finding through a playbook sent to the
+server (the same channel and policy as any agent), one deployment per round, then looks again until
+the namespace looks clean twice in a row.
+"""
+
+from __future__ import annotations
+
+import time
+
+import yaml
+
+from remedlab.agents.diagnosis import RESTART, UNDO, Finding, diagnose, load_thresholds
+from remedlab.agents.episode import DONE, NO_ACTION, REFUSED, UNVERIFIED, AgentContext, AgentResult
+from remedlab.agents.methods.playbooks import run_playbook
+from remedlab.agents.signals import observe
+
+NAME = "baseline"
+
+
+def playbook_for(finding: Finding, namespace: str) -> str:
+    if finding.action == UNDO:
+        step = {
+            "name": f"roll back {finding.deployment}",
+            "command": f"kubectl rollout undo deployment/{finding.deployment} -n {namespace}",
+        }
+    elif finding.action == RESTART:
+        step = {
+            "name": f"replace the pods of {finding.deployment}",
+            "command": f"kubectl rollout restart deployment/{finding.deployment} -n {namespace}",
+        }
+    else:
+        step = {
+            "name": f"delete the sick pod {finding.pod}",
+            "command": f"kubectl delete pod {finding.pod} -n {namespace} --wait=false",
+        }
+    wait = {
+        "name": f"wait for {finding.deployment} to be available again",
+        "command": f"kubectl rollout status deployment/{finding.deployment} -n {namespace} --timeout=90s",
+    }
+    play = {
+        "name": f"baseline runbook: {finding.rule} on {finding.deployment} ({finding.evidence})",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [step, wait],
+    }
+    return str(yaml.safe_dump([play], sort_keys=False, width=200))
+
+
+class Baseline:
+    name = NAME
+    needs_model = False
+
+    def __init__(self, thresholds: dict[str, float] | None = None) -> None:
+        self.limits = {**load_thresholds(), **(thresholds or {})}
+
+    def run(self, ctx: AgentContext) -> AgentResult:
+        namespace = ctx.incident.namespace
+        limits = self.limits
+        acted: dict[str, float] = {}
+        clean = 0
+        deadline = time.time() + limits["observe_seconds"]
+        while True:
+            ctx.steps += 1
+            snap = observe(ctx.api, namespace, seconds=int(max(limits["service_window_seconds"], 20)))
+            findings = diagnose(snap, limits, acted)
+            ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
+            if findings:
+                clean = 0
+                if len(acted) >= limits["max_actions"] or ctx.attempts >= limits["max_actions"]:
+                    return ctx.finish(
+                        NAME, UNVERIFIED, f"still wrong after {ctx.attempts} actions: {findings[0].evidence}"
+                    )
+                top = findings[0]
+                why = f"{top.rule} on {top.deployment}: {top.evidence}"
+                answer = run_playbook(ctx, playbook_for(top, namespace), why=why)
+                if answer.get("refused"):
+                    return ctx.finish(NAME, REFUSED, str(answer["refused"]))
+                acted[top.deployment] = time.time()
+                time.sleep(limits["settle_seconds"])
+                continue
+            elif acted:
+                clean += 1
+                if clean >= limits["settle_checks"]:
+                    return ctx.finish(NAME, DONE, f"{ctx.attempts} action(s); the namespace looks healthy again")
+            elif time.time() >= deadline:
+                return ctx.finish(NAME, NO_ACTION, f"nothing looked wrong for {limits['observe_seconds']:.0f}s")
+            time.sleep(limits["interval_seconds"])

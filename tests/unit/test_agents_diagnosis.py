@@ -1,0 +1,161 @@
+"""The agent-side diagnosis (what the baseline acts on and ThinkRemed checks with) on snapshots built
+the way the server answers: a healthy namespace shows nothing; each rule fires on its evidence only."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from remedlab.agents.diagnosis import DELETE_POD, RESTART, UNDO, diagnose, load_thresholds
+from remedlab.agents.signals import Snapshot
+
+NOW = time.time()
+LIMITS = load_thresholds()
+
+
+def stamp(ago: float) -> str:
+    return datetime.fromtimestamp(NOW - ago, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "uid": f"d-{name}"},
+        "spec": {"replicas": replicas, "template": {"metadata": {"labels": {"app": name}}}},
+    }
+
+
+def replicaset(name: str, revision: int, available: int) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": f"{name}-r{revision}",
+            "uid": f"rs-{name}-{revision}",
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+            "ownerReferences": [{"kind": "Deployment", "name": name, "uid": f"d-{name}"}],
+        },
+        "status": {"availableReplicas": available},
+    }
+
+
+def pod(name: str, owner: str, revision: int = 1, age: float = 600, ready: bool = True, **extra: Any) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "uid": f"p-{name}",
+            "labels": {"app": owner},
+            "creationTimestamp": stamp(age),
+            "ownerReferences": [{"kind": "ReplicaSet", "uid": f"rs-{owner}-{revision}"}],
+        },
+        "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "500m", "memory": "2000Mi"}}}]},
+        "status": {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True" if ready else "False",
+                    "lastTransitionTime": extra.get("since", stamp(age)),
+                }
+            ],
+            "containerStatuses": [{"restartCount": 0, "lastState": extra.get("last_state", {})}],
+        },
+    }
+
+
+def service(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {"selector": {"app": name}}}
+
+
+def samples(**values: Any) -> list[dict[str, Any]]:
+    return [{"t": NOW - ago, **values} for ago in (6, 4, 2)]
+
+
+def snapshot(**changes: Any) -> Snapshot:
+    snap = Snapshot(
+        namespace="sm",
+        taken=NOW,
+        deployments=[deployment("hello"), deployment("time")],
+        replicasets=[replicaset("hello", 1, 1), replicaset("time", 1, 1)],
+        pods=[pod("hello-a", "hello"), pod("time-a", "time")],
+        services=[service("hello"), service("time")],
+        events=[],
+        pod_samples={"hello-a": samples(cpuMillicores=20, memoryBytes=40 << 20)},
+        service_samples={
+            "hello": samples(p95Ms=30.0, upstreamErrors={}),
+            "time": samples(p95Ms=5.0, upstreamErrors={}),
+        },
+    )
+    snap.pod_samples["time-a"] = samples(cpuMillicores=10, memoryBytes=30 << 20)
+    for key, value in changes.items():
+        setattr(snap, key, value)
+    return snap
+
+
+def test_a_healthy_namespace_shows_nothing() -> None:
+    assert diagnose(snapshot(), LIMITS, {}) == []
+
+
+def test_a_pod_at_its_cpu_limit_is_replaced() -> None:
+    snap = snapshot()
+    snap.pod_samples["time-a"] = samples(cpuMillicores=495, memoryBytes=30 << 20)
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.action, finding.pod) == ("time", DELETE_POD, "time-a")
+    assert "CPU at 495m" in finding.evidence
+
+
+def test_memory_oom_and_readiness_each_make_a_pod_sick() -> None:
+    snap = snapshot()
+    snap.pod_samples["time-a"] = samples(cpuMillicores=5, memoryBytes=1300 << 20)
+    assert "memory at 65%" in diagnose(snap, LIMITS, {})[0].evidence
+    oom = pod("time-a", "time", last_state={"terminated": {"reason": "OOMKilled"}})
+    assert "OOMKilled" in diagnose(snapshot(pods=[pod("hello-a", "hello"), oom]), LIMITS, {})[0].evidence
+    not_ready = pod("time-a", "time", ready=False, since=stamp(10))
+    assert "not Ready for 1" in diagnose(snapshot(pods=[pod("hello-a", "hello"), not_ready]), LIMITS, {})[0].evidence
+    starting = pod("time-a", "time", age=3, ready=False, since=stamp(3))
+    assert diagnose(snapshot(pods=[pod("hello-a", "hello"), starting]), LIMITS, {}) == []
+
+
+def test_probe_failures_count_only_recent_events_after_startup() -> None:
+    def unhealthy(count: int, first: float, last: float) -> dict[str, Any]:
+        return {
+            "involvedObject": {"kind": "Pod", "name": "time-a", "uid": "p-time-a"},
+            "reason": "Unhealthy",
+            "count": count,
+            "firstTimestamp": stamp(first),
+            "lastTimestamp": stamp(last),
+        }
+
+    assert diagnose(snapshot(events=[unhealthy(5, 15, 2)]), LIMITS, {})[0].pod == "time-a"
+    assert diagnose(snapshot(events=[unhealthy(5, 300, 200)]), LIMITS, {}) == []  # long ago
+    assert diagnose(snapshot(events=[unhealthy(2, 15, 2)]), LIMITS, {}) == []  # too few
+
+
+def test_a_broken_new_revision_is_rolled_back_once_past_its_grace() -> None:
+    sets = [replicaset("hello", 1, 1), replicaset("time", 1, 1), replicaset("time", 2, 0)]
+    pods = [pod("hello-a", "hello"), pod("time-a", "time"), pod("time-b", "time", revision=2, age=10, ready=False)]
+    (finding,) = diagnose(snapshot(replicasets=sets, pods=pods), LIMITS, {})
+    assert (finding.deployment, finding.action) == ("time", UNDO) and "revision 2 has 0/1" in finding.evidence
+    young = [*pods[:2], pod("time-b", "time", revision=2, age=2, ready=False)]
+    assert diagnose(snapshot(replicasets=sets, pods=young), LIMITS, {}) == []  # still rolling out
+    assert diagnose(snapshot(replicasets=sets, pods=pods), LIMITS, {"time": NOW - 5}) == []  # undone already
+
+
+def test_callers_failing_blame_the_callee_not_the_caller() -> None:
+    snap = snapshot()
+    snap.service_samples["hello"] = samples(p95Ms=2500.0, upstreamErrors={"time": {"timeout": 2}})
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.action) == ("time", DELETE_POD) and "6 calls to time" in finding.evidence
+    # evidence from before the last action (plus settling) does not count
+    assert diagnose(snap, LIMITS, {"time": NOW - 3}) == []
+
+
+def test_a_slow_service_blames_the_store_it_waits_on() -> None:
+    snap = snapshot(
+        deployments=[deployment("hello"), deployment("time"), deployment("db", replicas=2)],
+        replicasets=[replicaset("hello", 1, 1), replicaset("time", 1, 1), replicaset("db", 1, 2)],
+        services=[service("hello"), service("time"), service("db")],
+    )
+    snap.service_samples["time"] = samples(p95Ms=4800.0, upstreamErrors={})
+    assert diagnose(snap, LIMITS, {})[0].deployment == "time"  # slow on its own
+    snap.calls = [{"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 2400.0}]
+    snap.pods = [*snap.pods, pod("db-a", "db"), pod("db-b", "db")]
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.action) == ("db", RESTART) and "waiting on db" in finding.evidence
