@@ -43,7 +43,8 @@ def test_answers_take_their_task_shape() -> None:
     analysis = {"system_level": "Application", "fault_type": "Misconfiguration", "extra": 1}
     assert check_answer("analysis", [analysis], {}) == {"system_level": "Application", "fault_type": "Misconfiguration"}
     assert check_answer("mitigation", [], {}) is None
-    for task, args in [("detection", ["maybe"]), ("localization", [[]]), ("analysis", ["Application"])]:
+    bad: list[tuple[str, list[object]]] = [("detection", ["maybe"]), ("localization", [[]]), ("analysis", ["x"])]
+    for task, args in bad:
         with pytest.raises(CallError):
             check_answer(task, args, {})
 
