@@ -27,6 +27,7 @@ from remedlab.cluster.embedded import EmbeddedCluster
 from remedlab.cluster.errors import BadRequest
 from remedlab.cluster.http_faults import HttpAbortHook, HttpDelayHook
 from remedlab.cluster.io_fault_mount import IoFaultMount
+from remedlab.cluster.io_fault_shim import shim_entry, write_faults
 from remedlab.cluster.kubelet import ExecError
 from remedlab.cluster.network_faults import (
     BandwidthHook,
@@ -93,6 +94,7 @@ class LocalFaultRuntime:
         self._mounts: dict[str, IoFaultMount] = {}
         self._handles: dict[str, FaultHandle] = {}
         self._clocks: dict[str, Path] = {}
+        self._shim_faults: dict[str, tuple[str, list[bytes]]] = {}
 
     def _new_id(self, mechanism: str) -> str:
         return f"{mechanism}-{next(_ids)}"
@@ -166,12 +168,18 @@ class LocalFaultRuntime:
         available, reason = IoFaultMount.fuse_available()
         if not available:
             raise BadRequest(f"IO faults need FUSE, which this host lacks: {reason} (see `remedlab doctor`)")
+        shim_files = self.cluster.kubelet.io_fault_files(pod_uid)
+        reach = (
+            "files already open faulted by the pod shim"
+            if shim_files
+            else "files opened before injection bypass it (no pod shim on this host)"
+        )
         handle = FaultHandle(
             self._new_id("io"),
             "io",
             pod_uid,
-            "full",
-            f"FUSE pass-through over {params.volume_path}; files opened before injection bypass it",
+            "full" if shim_files else "degraded",
+            f"FUSE pass-through over {params.volume_path}; {reach}",
         )
         config = self.cluster.home / "faults" / f"{handle.id}.json"
         config.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +188,18 @@ class LocalFaultRuntime:
         mount.set_faults(list(params.faults))
         self._mounts[handle.id] = mount
         self._handles[handle.id] = handle
+        entries = [e for e in (shim_entry(f, host_path) for f in params.faults) if e is not None]
+        if shim_files and entries:
+            self._shim_faults[handle.id] = (pod_uid, entries)
+            self._write_shim_faults(pod_uid)
         return handle
+
+    def _write_shim_faults(self, pod_uid: str) -> None:
+        """Every IO fault of this pod into its containers' shim control files."""
+        entries = [e for uid, faults in self._shim_faults.values() if uid == pod_uid for e in faults]
+        for path in self.cluster.kubelet.io_fault_files(pod_uid):
+            with contextlib.suppress(OSError):
+                write_faults(path, entries)
 
     # ------------------------------------------------------------------ time
 
@@ -236,6 +255,9 @@ class LocalFaultRuntime:
         clock = self._clocks.pop(handle.id, None)
         if clock is not None and clock.exists():
             set_offset(clock, 0)
+        shimmed = self._shim_faults.pop(handle.id, None)
+        if shimmed is not None:
+            self._write_shim_faults(shimmed[0])
         mount = self._mounts.pop(handle.id, None)
         if mount is not None:
             await asyncio.to_thread(mount.stop)

@@ -9,9 +9,10 @@ The kernel's mount table is the record of every mount made here: each carries th
 ``fuse.remedlab-iofault`` and the source name ``remedlab-iofault.<pid>``, so after a crash
 :func:`cleanup_stale` finds and removes them (and their processes) under a directory.
 
-Limit: a process that opened files in the volume before the mount keeps using the directory underneath and
-sees no faults (Chaos Mesh swaps such descriptors; remedlab cannot). Mount before the target opens its files,
-e.g. before the pod starts or followed by a pod restart; the caller decides.
+A process that opened files in the volume before the mount keeps using the directory underneath, so the mount
+alone does not fault them (Chaos Mesh swaps such descriptors with ptrace). The pod shim does instead: the fault
+runtime also writes the fault into the containers' shim control files (io_fault_shim.py, native/iofault.c),
+which fault reads, writes and syncs on those descriptors.
 """
 
 from __future__ import annotations

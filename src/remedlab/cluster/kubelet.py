@@ -29,6 +29,7 @@ from remedlab.cluster.dataplane import Dataplane
 from remedlab.cluster.event_recorder import EventRecorder
 from remedlab.cluster.images import ExecutableNotFound, ImageRegistry, container_argv
 from remedlab.cluster.io_fault_mount import cleanup_stale
+from remedlab.cluster.io_fault_shim import create_control_file
 from remedlab.cluster.ipam import AddressPool
 from remedlab.cluster.isolation.limits import ContainerLimits
 from remedlab.cluster.isolation.sandbox import ContainerSandbox, Isolation
@@ -541,6 +542,9 @@ class PodWorker:
     def clock_file(self, container: str) -> Path:
         return Path(self.dir / "clock" / container)
 
+    def io_fault_file(self, container: str) -> Path:
+        return Path(self.dir / "iofault" / container)
+
     def env_for(self, c: ContainerRuntime, mounts: dict[str, str]) -> dict[str, str]:
         """The container's environment, plus the clock shim that lets a time fault reach it."""
         k = self.kubelet
@@ -552,6 +556,9 @@ class PodWorker:
             preload = env.get("LD_PRELOAD")
             env["LD_PRELOAD"] = f"{k.clock_shim}:{preload}" if preload else str(k.clock_shim)
             env["REMEDLAB_TIME_OFFSET_FILE"] = str(clock)
+            io_faults = self.io_fault_file(c.name)
+            create_control_file(io_faults)
+            env["REMEDLAB_IO_FAULT_FILE"] = str(io_faults)
         return env
 
     def _pod_view(self) -> Obj:
@@ -1000,6 +1007,13 @@ class Kubelet:
         path = worker.clock_file(c.name)
         create_offset_file(path)
         return path
+
+    def io_fault_files(self, pod_uid: str) -> list[Path]:
+        """The shim's IO-fault control files of every container of a running pod (see io_fault_shim.py)."""
+        worker = self.workers.get(pod_uid)
+        if worker is None or worker.gone or self.clock_shim is None:
+            return []
+        return [worker.io_fault_file(name) for name in worker.containers if worker.io_fault_file(name).exists()]
 
     def container_names(self, pod_uid: str) -> list[str]:
         worker = self.workers.get(pod_uid)

@@ -1,7 +1,8 @@
 """Per-container clock offsets (TimeChaos) through remedlab's preloaded pod shim.
 
-The shim (native/timeshift.c, and native/podbind.c which binds a pod's
-loopback connections to its pod IP) is compiled once per state directory with
+The shim (native/timeshift.c, native/podbind.c which binds a pod's
+loopback connections to its pod IP, and native/iofault.c which faults files a
+container opened before an IOChaos) is compiled once per state directory with
 the host's C compiler and preloaded into every container process; each
 container gets an 8-byte offset file that the shim maps. Setting an offset shifts the
 CLOCK_REALTIME that running processes read, at once. Statically linked
@@ -22,7 +23,7 @@ from pathlib import Path
 SHIM_NAME = "libremedlab_timeshift"
 
 
-SHIM_SOURCES = ("timeshift.c", "podbind.c")
+SHIM_SOURCES = ("timeshift.c", "podbind.c", "iofault.c")
 
 
 def shim_sources() -> dict[str, str]:
