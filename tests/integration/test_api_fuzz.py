@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES_PER_OPERATION = 25
 # these wait by design (up to their timeout parameter) for pods to become Ready: exercised in their own tests
-WAITING = frozenset({"/check_status", "/deploy_env", "/restore_by_original_manifest", "/v1/apps/{name}/deploy"})
+WAITING = frozenset(
+    {"/check_status", "/deploy_env", "/restore_by_original_manifest", "/v1/apps/{name}/deploy", "/v1/grade"}
+)
 MICROREMED = frozenset(
     {"/inject_failure", "/stop_injection", "/execute_playbook", "/execute_probe", *WAITING} - {"/v1/apps/{name}/deploy"}
 )

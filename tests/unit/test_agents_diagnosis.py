@@ -159,3 +159,16 @@ def test_a_slow_service_blames_the_store_it_waits_on() -> None:
     snap.pods = [*snap.pods, pod("db-a", "db"), pod("db-b", "db")]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.action) == ("db", RESTART) and "waiting on db" in finding.evidence
+
+
+def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store() -> None:
+    snap = snapshot(
+        deployments=[deployment("hello"), deployment("time"), deployment("db")],
+        replicasets=[replicaset("hello", 1, 1), replicaset("time", 1, 1), replicaset("db", 1, 1)],
+        services=[service("hello"), service("time"), service("db")],
+        pods=[pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db")],
+    )
+    snap.service_samples["hello"] = samples(p95Ms=3000.0, upstreamErrors={"time": {"timeout": 2}})
+    snap.calls = [{"from": "time", "to": "db", "protocol": "postgresql", "calls": 4, "errors": 0, "meanMs": 2500.0}]
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.pod) == ("db", "db-a") and "waits on db" in finding.evidence

@@ -167,8 +167,17 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
         # a callee that itself fails to reach something is a victim, not the cause
         if any(other != callee and _calls(snap, callee, other, window, since) for other in failing):
             continue
+        evidence = f"callers failed {failed_calls[callee]} calls to {callee}"
+        store = _slow_store(snap, callee, limits)
+        culprit = snap.deployment_for_service(store[0]) if store is not None else None
+        if store is not None and culprit is not None:
+            # the callee is slow because it waits on its database or cache: that is the sick one
+            evidence += f", which waits on {store[0]} ({store[1]:.0f} ms per call)"
+            deployment = culprit
+        if deployment in blamed:
+            continue
         blamed.add(deployment)
-        findings.append(_replace(snap, deployment, f"callers failed {failed_calls[callee]} calls to {callee}"))
+        findings.append(_replace(snap, deployment, evidence))
     for service in sorted(snap.service_samples):
         deployment = snap.deployment_for_service(service)
         if deployment is None or deployment in blamed:

@@ -25,6 +25,11 @@ class AppInfo:
     manifests: str
     description: str
     entry: dict[str, Any]
+    targets: dict[str, list[str]]
+
+    def targets_for(self, fault: str) -> list[str]:
+        """The deployments a fault of this type may be drawn onto."""
+        return list(self.targets.get(fault) or self.targets.get("default") or [])
 
 
 def _catalog() -> dict[str, Any]:
@@ -40,6 +45,7 @@ def list_apps() -> list[AppInfo]:
             manifests=str(entry["manifests"]),
             description=str(entry.get("description", "")),
             entry=dict(entry.get("entry") or {}),
+            targets={str(k): [str(t) for t in v] for k, v in (entry.get("targets") or {}).items()},
         )
         for name, entry in _catalog().items()
     ]

@@ -1,67 +1,60 @@
-"""`remedlab demo`: the main job, end to end on this machine."""
+"""`remedlab demo`: the main job, end to end on this machine: the embedded cluster, an app, a suite
+of fault episodes against the baseline agent, the results table and the HTML report."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
+from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from remedlab.apps.catalog import get_app
-from remedlab.cli.output import fail
+from remedlab.agents.server_api import AgentApi, AgentApiError
+from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.episode import EpisodeSettings
+from remedlab.bench.plan import SuiteError
+from remedlab.bench.runner import RunRequest, start_run
+from remedlab.cli.output import console, fail
+from remedlab.cli.run_command import play, print_report
 from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 from remedlab.server.serve import server_record_path
-
-console = Console()
-
-
-def _kubectl(*args: str) -> None:
-    console.print(f"[dim]$ kubectl {' '.join(args)}[/dim]")
-    subprocess.run([sys.executable, "-m", "remedlab.cli.entry", "kubectl", *args], check=False)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def demo(app_name: str = typer.Option("simple-micro", "--app", help="The app to show.")) -> None:
-        """Bring an app up on the embedded cluster, show it working, and take it down."""
-        info = get_app(app_name)
+    def demo(
+        app_name: str = typer.Option("hotel-reservation", "--app", help="The app to run the suite on."),
+        suite: str = typer.Option("easy", "--suite", help="The suite (see `remedlab run --help`)."),
+        method: str = typer.Option("baseline", "--method", help="The remediation method."),
+        seed: int = typer.Option(0, "--seed", help="Seeds the target draws."),
+        experiments: int | None = typer.Option(None, "--experiments", min=1, help="Play only the first N."),
+        out: Path | None = typer.Option(None, "--out", help="The run's directory (default runs/demo-...)."),
+    ) -> None:
+        """Start the embedded cluster, deploy an app, run a suite against the baseline agent, and report."""
         client = ServerClient(timeout=180)
         try:
             started_server = ensure_server(client)
-            console.rule(f"remedlab demo: {app_name}")
-            begin = time.monotonic()
-            result = client.request("POST", f"/v1/apps/{app_name}/deploy", json={"wait": True})
-            if not result["ready"]:
-                raise fail(f"{app_name} did not become Ready: see `remedlab kubectl get pods -n {info.namespace}`")
-            console.print(f"[green]{app_name} Ready in {result['seconds']:.2f}s[/green] (server: {client.url})")
-            ns = result["namespace"]
-            _kubectl("get", "pods,services", "-n", ns, "-o", "wide")
-            entry = info.entry
-            if entry:
-                svc = client.request("GET", f"/v1/namespaces/{ns}/services/{entry['service']}")
-                url = f"http://{svc['spec']['clusterIP']}:{entry['port']}{entry['path']}"
-                console.print(f"[dim]$ curl {url}[/dim]")
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    console.print(json.dumps(json.loads(response.read()), indent=2))
-            _kubectl("top", "pods", "-n", ns)
-            console.print("[dim]$ remedlab down[/dim]")
-            client.request("DELETE", f"/v1/apps/{app_name}", params={"namespace": ns})
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if ns not in [n["name"] for n in client.request("GET", "/v1/status")["namespaces"]]:
-                    break
-                time.sleep(0.1)
-            console.print(f"[green]{app_name} removed[/green]; demo took {time.monotonic() - begin:.1f}s")
-            if started_server:
-                _stop_server()
         except ServerError as exc:
             raise fail(str(exc)) from None
+        console.rule(f"remedlab demo: {suite} suite on {app_name} with {method}")
+        folder = out or Path("runs") / time.strftime(f"demo-{app_name}-{suite}-%Y%m%d-%H%M%S")
+        admin = AdminApi.admin_from_env(client.url)
+        agent_api = AgentApi.from_env(client.url)
+        try:
+            begin = time.monotonic()
+            settings = EpisodeSettings(method=method, seed=seed)
+            request = RunRequest(app=app_name, suite=suite, method=method, seed=seed, experiments=experiments)
+            start_run(admin, folder, request, settings)
+            play(admin, agent_api, folder)
+            print_report(folder, None)
+            console.print(f"demo took {time.monotonic() - begin:.0f}s")
+        except (AgentApiError, SuiteError, ValueError) as exc:
+            raise fail(str(exc)) from None
+        finally:
+            if started_server:
+                _stop_server()
 
 
 def _stop_server() -> None:

@@ -11,6 +11,7 @@ from remedlab.cli import (
     demo_command,
     load_command,
     observe_commands,
+    run_command,
     serve_command,
 )
 
@@ -28,6 +29,7 @@ load_command.register(app)
 chaos_commands.register(app)
 observe_commands.register(app)
 agents_command.register(app)
+run_command.register(app)
 
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -21,6 +21,7 @@ from remedlab.server import (
     app_routes,
     chaos_routes,
     cluster_routes,
+    grading_routes,
     metrics_routes,
     microremed_routes,
     remediation_routes,
@@ -69,6 +70,7 @@ def create_app(
         try:
             yield
         finally:
+            await grading_routes.stop_workloads(grading_routes.workloads_of_app(app))
             if receiver is not None:
                 await receiver.stop()
             await service_metrics.stop()
@@ -102,6 +104,7 @@ def create_app(
 
     app.include_router(app_routes.router)
     app.include_router(chaos_routes.router)
+    app.include_router(grading_routes.router)
     app.include_router(metrics_routes.router)
     app.include_router(remediation_routes.router)
     app.include_router(microremed_routes.router)

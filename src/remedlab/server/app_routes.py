@@ -34,7 +34,24 @@ def _app(name: str) -> Any:
 
 @router.get("/apps")
 def apps() -> dict[str, Any]:
-    return {"apps": [{"name": a.name, "namespace": a.namespace, "description": a.description} for a in list_apps()]}
+    return {
+        "apps": [
+            {"name": a.name, "namespace": a.namespace, "description": a.description, "targets": a.targets}
+            for a in list_apps()
+        ]
+    }
+
+
+def app_of_namespace(backend: Backend, namespace: str) -> str:
+    """The app deployed in a namespace (by the label deploy puts on its objects, else by its default namespace)."""
+    for obj in backend.list_objects("deployments", namespace):
+        name = (obj["metadata"].get("labels") or {}).get(APP_LABEL)
+        if name:
+            return str(name)
+    for app in list_apps():
+        if app.namespace == namespace:
+            return app.name
+    raise NotFound(f"no remedlab environment is deployed in namespace {namespace}")
 
 
 def apply_app(backend: Backend, app: AppInfo, namespace: str) -> None:

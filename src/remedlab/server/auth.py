@@ -49,7 +49,7 @@ def required_scope(method: str, path: str) -> str | None:
         return "admin"
     if rest[:1] == ["apps"] and method != "GET":
         return "admin"
-    if rest[:1] == ["grade"]:
+    if rest[:1] in (["grade"], ["workloads"]):
         return "admin"
     if rest and _names_chaos(rest[0]):
         return "admin"

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from remedlab.backends.base import Backend
 from remedlab.chaos.catalog import build_chaos, load_catalog
 from remedlab.chaos.confirm import confirm
 from remedlab.cluster.errors import BadRequest, NotFound
@@ -28,10 +29,9 @@ class InjectRequest(BaseModel):
     seed: int | None = None
 
 
-def chaos_objects(request: Request, namespace: str | None, fault: str | None = None) -> list[dict[str, Any]]:
+def chaos_objects(backend: Backend, namespace: str | None, fault: str | None = None) -> list[dict[str, Any]]:
     """The chaos objects of a namespace (of every namespace for None), only those of catalog fault
     ``fault`` when given."""
-    backend = backend_of(request)
     out: list[dict[str, Any]] = []
     for kind in sorted(CHAOS_KINDS):
         out.extend(backend.list_objects(BY_KIND[kind].plural, namespace))
@@ -40,8 +40,8 @@ def chaos_objects(request: Request, namespace: str | None, fault: str | None = N
     return out
 
 
-def _find(request: Request, namespace: str, name: str) -> dict[str, Any]:
-    for obj in chaos_objects(request, namespace):
+def find_chaos(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
+    for obj in chaos_objects(backend, namespace):
         if obj["metadata"]["name"] == name:
             return obj
     raise NotFound(f'chaos "{name}" not found in namespace {namespace}')
@@ -91,18 +91,18 @@ async def inject_fault(request: Request, body: InjectRequest) -> dict[str, Any]:
 
 @router.get("/chaos")
 def list_chaos(request: Request, namespace: str | None = None) -> dict[str, Any]:
-    return {"items": chaos_objects(request, namespace)}
+    return {"items": chaos_objects(backend_of(request), namespace)}
 
 
 @router.get("/chaos/{namespace}/{name}")
 def get_chaos(request: Request, namespace: str, name: str) -> dict[str, Any]:
-    obj = _find(request, namespace, name)
+    obj = find_chaos(backend_of(request), namespace, name)
     return {**obj, "confirm": confirm(backend_of(request), obj)}
 
 
 @router.delete("/chaos/{namespace}/{name}")
 async def stop_chaos(request: Request, namespace: str, name: str, wait: bool = True) -> dict[str, Any]:
-    return await stop_fault(request, _find(request, namespace, name), wait)
+    return await stop_fault(request, find_chaos(backend_of(request), namespace, name), wait)
 
 
 async def stop_fault(request: Request, obj: dict[str, Any], wait: bool = True) -> dict[str, Any]:

@@ -33,11 +33,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from remedlab.apps.catalog import UnknownApp, get_app, list_apps
+from remedlab.apps.catalog import UnknownApp, get_app
 from remedlab.chaos.catalog import load_catalog
 from remedlab.cluster.errors import ClusterError
 from remedlab.quantity import cpu_millicores, memory_bytes
-from remedlab.server.app_routes import APP_LABEL, apply_app
+from remedlab.server.app_routes import app_of_namespace, apply_app
 from remedlab.server.chaos_routes import InjectRequest, chaos_objects, inject_fault, stop_fault
 from remedlab.server.cluster_routes import backend_of
 from remedlab.server.remediation_routes import execute_playbook as run_playbook_action
@@ -90,18 +90,6 @@ def _message(value: Any, status: int = 200) -> JSONResponse:
     return JSONResponse({"message": value}, status_code=status)
 
 
-def _app_of_namespace(request: Request, namespace: str) -> str:
-    """The app deployed in a namespace (by the label deploy puts on its objects, else by its default namespace)."""
-    for obj in backend_of(request).list_objects("deployments", namespace):
-        name = (obj["metadata"].get("labels") or {}).get(APP_LABEL)
-        if name:
-            return str(name)
-    for app in list_apps():
-        if app.namespace == namespace:
-            return app.name
-    raise ClusterError(f"no remedlab environment is deployed in namespace {namespace}")
-
-
 @router.post("/deploy_env")
 async def deploy_env(request: Request, body: DeployEnv) -> JSONResponse:
     try:
@@ -141,7 +129,7 @@ async def inject_failure(request: Request, body: InjectFailure) -> JSONResponse:
 @router.post("/stop_injection")
 async def stop_injection(request: Request, body: StopInjection) -> JSONResponse:
     try:
-        found = chaos_objects(request, body.target_namespace, body.failure_type)
+        found = chaos_objects(backend_of(request), body.target_namespace, body.failure_type)
         for obj in found:
             await stop_fault(request, obj)
     except ClusterError as exc:
@@ -154,7 +142,7 @@ async def stop_injection(request: Request, body: StopInjection) -> JSONResponse:
 async def restore_by_original_manifest(request: Request, body: RestoreManifest) -> JSONResponse:
     backend = backend_of(request)
     try:
-        app = get_app(_app_of_namespace(request, body.target_namespace))
+        app = get_app(app_of_namespace(backend_of(request), body.target_namespace))
         apply_app(backend, app, body.target_namespace)
         ready = await backend.wait_namespace_ready(body.target_namespace, READY_WAIT_DEFAULT)
     except (ClusterError, UnknownApp) as exc:

@@ -13,7 +13,7 @@ from typing import Any
 
 import anthropic
 
-from remedlab.agents.llm.chat import ChatError, Message, Reply, ToolCall, ToolSpec, Usage, first_line
+from remedlab.agents.llm.chat import Message, Reply, ToolCall, ToolSpec, Usage, call_failed
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 3
@@ -88,12 +88,8 @@ class AnthropicNative:
         try:
             raw = self._client.messages.with_raw_response.create(**request)
             response: Any = raw.parse()
-        except anthropic.APIStatusError as exc:
-            raise ChatError(f"{self.model}: HTTP {exc.status_code}: {first_line(exc.message)}") from exc
-        except anthropic.APIConnectionError as exc:
-            raise ChatError(f"{self.model}: cannot reach the endpoint: {first_line(str(exc))}") from exc
         except anthropic.APIError as exc:
-            raise ChatError(f"{self.model}: {first_line(str(exc))}") from exc
+            raise call_failed(self.model, exc) from exc
         seconds = time.monotonic() - started
         text: list[str] = []
         calls: list[ToolCall] = []

@@ -107,6 +107,17 @@ class ChatError(Exception):
     """A call to the model failed for good (after retries); the message says why in one line."""
 
 
+def call_failed(model: str, exc: Exception) -> ChatError:
+    """One line for an SDK's failure: the HTTP status and the provider's message, or why it could not
+    be reached (both SDKs' errors carry ``status_code`` and ``message`` alike)."""
+    status = getattr(exc, "status_code", None)
+    if status is not None:
+        return ChatError(f"{model}: HTTP {status}: {first_line(str(getattr(exc, 'message', exc)))}")
+    if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+        return ChatError(f"{model}: cannot reach the endpoint: {first_line(str(exc))}")
+    return ChatError(f"{model}: {first_line(str(exc))}")
+
+
 class ChatModel(Protocol):
     """A chat model with tool calling."""
 

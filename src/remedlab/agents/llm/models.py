@@ -44,23 +44,13 @@ def build_model(options: ModelOptions) -> ChatModel:
     if base_url is None:
         raise ModelOptionsError("say where the model is: --provider NAME (see `remedlab agents`) or --base-url URL")
     key = options.api_key or (preset.api_key() if preset else os.environ.get(API_KEY_ENV))
-    model: ChatModel
-    if api == "anthropic":
-        model = AnthropicNative(
-            options.model,
-            base_url=base_url,
-            api_key=key,
-            timeout=options.timeout,
-            max_retries=options.max_retries,
-            temperature=options.temperature,
-        )
-    else:
-        model = OpenAICompatible(
-            options.model,
-            base_url=base_url,
-            api_key=key,
-            timeout=options.timeout,
-            max_retries=options.max_retries,
-            temperature=options.temperature,
-        )
+    provider = AnthropicNative if api == "anthropic" else OpenAICompatible
+    model: ChatModel = provider(
+        options.model,
+        base_url=base_url,
+        api_key=key,
+        timeout=options.timeout,
+        max_retries=options.max_retries,
+        temperature=options.temperature,
+    )
     return TextToolCalling(model) if tools == "text" else model

@@ -13,7 +13,7 @@ from typing import Any
 
 import openai
 
-from remedlab.agents.llm.chat import ChatError, Message, Reply, ToolCall, ToolSpec, Usage, first_line
+from remedlab.agents.llm.chat import ChatError, Message, Reply, ToolCall, ToolSpec, Usage, call_failed
 
 DEFAULT_TIMEOUT = 120.0
 DEFAULT_RETRIES = 3
@@ -47,12 +47,8 @@ class OpenAICompatible:
         try:
             raw = self._client.chat.completions.with_raw_response.create(**request)
             response = raw.parse()
-        except openai.APIStatusError as exc:
-            raise ChatError(f"{self.model}: HTTP {exc.status_code}: {first_line(exc.message)}") from exc
-        except openai.APIConnectionError as exc:
-            raise ChatError(f"{self.model}: cannot reach the endpoint: {first_line(str(exc))}") from exc
         except openai.APIError as exc:
-            raise ChatError(f"{self.model}: {first_line(str(exc))}") from exc
+            raise call_failed(self.model, exc) from exc
         seconds = time.monotonic() - started
         if not response.choices:
             raise ChatError(f"{self.model}: the answer has no choices")

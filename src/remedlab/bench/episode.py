@@ -1,0 +1,175 @@
+"""One benchmark episode, as MicroRemed runs them with remedlab's oracle: health gate (redeploy when
+unhealthy, and say so), baseline measurement, injection and its confirmation within the injection
+timeout, the agent's turn, grading, then stop the fault, restore the original manifests and check
+the app is healthy again."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from remedlab.agents.episode import Incident
+from remedlab.agents.llm.chat import ChatModel
+from remedlab.agents.llm.pricing import PriceTable
+from remedlab.agents.llm.session import Budget
+from remedlab.agents.run import run_agent
+from remedlab.agents.server_api import AgentApi, AgentApiError
+from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.plan import EpisodeSpec
+
+SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
+
+
+@dataclass
+class EpisodeSettings:
+    method: str
+    oracle: str = "remedlab"  # or "microremed"
+    model: ChatModel | None = None
+    budget: Budget | None = None
+    prices: PriceTable | None = None
+    seed: int = 0
+    rate: float = 10.0
+    baseline_seconds: float = 5.0
+    wait_interval: float = 1.0
+    injection_timeout: float = 30.0
+    settle_seconds: float = 15.0
+    grade_timeout: float = 120.0
+    max_steps: int = 20
+    max_attempts: int = 2
+    strict_restart: bool = False
+    deploy_timeout: float = 180.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _pods_ready(api: AgentApi, namespace: str) -> bool:
+    pods = api.objects("pods", namespace)
+    return bool(pods) and all(
+        not p["metadata"].get("deletionTimestamp")
+        and any(c.get("type") == "Ready" and c.get("status") == "True" for c in p["status"].get("conditions") or [])
+        for p in pods
+    )
+
+
+def wait_ready(api: AgentApi, namespace: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _pods_ready(api, namespace):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def health_gate(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -> bool:
+    """Make sure the app is up and healthy; True when it had to be (re)deployed."""
+    if not settings.strict_restart and _pods_ready(admin, spec.namespace):
+        return False
+    if admin.objects("deployments", spec.namespace):
+        admin.delete_app(spec.app, spec.namespace)
+    answer = admin.deploy(spec.app, spec.namespace, settings.deploy_timeout)
+    if not answer.get("ready"):
+        raise AgentApiError(f"{spec.app} did not get Ready in {spec.namespace} within {settings.deploy_timeout:g}s")
+    admin.start_workload(spec.namespace, settings.rate, settings.seed)
+    time.sleep(settings.baseline_seconds)
+    return True
+
+
+def confirm_injection(admin: AdminApi, spec: EpisodeSpec, name: str, settings: EpisodeSettings) -> dict[str, Any]:
+    """Poll until the fault shows, or the injection timeout ends; the last confirmation."""
+    deadline = time.monotonic() + settings.injection_timeout
+    while True:
+        seen = dict(admin.chaos(spec.namespace, name).get("confirm") or {})
+        if seen.get("observable") or time.monotonic() >= deadline:
+            return seen
+        time.sleep(settings.wait_interval)
+
+
+def grade(
+    admin: AdminApi, spec: EpisodeSpec, chaos: str, baseline: dict[str, Any], settings: EpisodeSettings
+) -> dict[str, Any]:
+    if settings.oracle == "microremed":
+        passed = admin.check_status(spec.namespace, spec.target, spec.fault, timeout=settings.grade_timeout)
+        return {"passed": passed, "oracle": "microremed", "reasons": [] if passed else ["check_status said no"]}
+    body = {
+        "namespace": spec.namespace,
+        "target": spec.target,
+        "chaos": chaos,
+        "baseline": {"successRate": baseline["success_rate"], "p95Ms": baseline["p95_ms"]},
+        "settleSeconds": settings.settle_seconds,
+        "timeoutSeconds": settings.grade_timeout,
+    }
+    return {**admin.grade(body), "oracle": "remedlab"}
+
+
+def run_episode(
+    admin: AdminApi, agent_api: AgentApi, spec: EpisodeSpec, settings: EpisodeSettings, folder: Path
+) -> dict[str, Any]:
+    started = time.monotonic()
+    if folder.exists():
+        shutil.rmtree(folder)  # a resumed run redoes an unfinished episode from scratch
+    folder.mkdir(parents=True)
+    record: dict[str, Any] = {**spec.to_dict(), "method": settings.method, "seed": settings.seed, "agent": None}
+    chaos_name: str | None = None
+    agent_seconds = 0.0
+    try:
+        record["redeployed"] = health_gate(admin, spec, settings)
+        window = admin.workload(spec.namespace, settings.baseline_seconds)["window"]
+        record["baseline"] = {k: window[k] for k in ("requests", "success_rate", "p50_ms", "p95_ms")}
+        injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
+        chaos_name = str(injected["metadata"]["name"])
+        seen = confirm_injection(admin, spec, chaos_name, settings)
+        record["confirm"] = seen
+        record["confirm_seconds"] = round(time.monotonic() - started, 3)
+        if not seen.get("observable"):
+            record["status"] = INJECTION_FAILURE
+        else:
+            incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
+            result = run_agent(
+                settings.method,
+                incident,
+                agent_api,
+                model=settings.model,
+                budget=settings.budget,
+                prices=settings.prices,
+                out_dir=folder,
+                max_steps=settings.max_steps,
+                max_attempts=settings.max_attempts,
+            )
+            agent_seconds = result.seconds
+            record["agent"] = result.to_dict()
+            verdict = grade(admin, spec, chaos_name, record["baseline"], settings)
+            record["verdict"] = verdict
+            record["status"] = SUCCESS if verdict.get("passed") else FAILURE
+    except AgentApiError as exc:
+        record["status"] = ERROR
+        record["error"] = str(exc)
+    finally:
+        record["cleanup"] = _clean_up(admin, spec, chaos_name)
+    total = time.monotonic() - started
+    record["total_seconds"] = round(total, 3)
+    record["remediation_seconds"] = round(agent_seconds, 3)
+    record["harness_seconds"] = round(total - agent_seconds, 3)
+    agent = record.get("agent") or {}
+    record["metadata"] = {  # MicroRemed's per-experiment metadata
+        "final_status": record["status"] == SUCCESS,
+        "retries": max(int(agent.get("attempts", 0)) - 1, 0),
+        "token_count": int((agent.get("usage") or {}).get("total_tokens", 0)),
+        "remediation_time": record["remediation_seconds"],
+    }
+    return record
+
+
+def _clean_up(admin: AdminApi, spec: EpisodeSpec, chaos_name: str | None) -> dict[str, Any]:
+    """Stop the fault, restore the app's original manifests, and check it is healthy again."""
+    outcome: dict[str, Any] = {}
+    try:
+        if chaos_name is not None:
+            admin.stop_chaos(spec.namespace, chaos_name)
+        outcome["restore"] = admin.restore(spec.namespace, spec.target)
+        outcome["healthy"] = wait_ready(admin, spec.namespace, 60.0)
+    except AgentApiError as exc:
+        outcome["error"] = str(exc)
+        outcome["healthy"] = False
+    return outcome

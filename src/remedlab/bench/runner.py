@@ -1,0 +1,148 @@
+"""A benchmark run: plan a suite against an app, then play its episodes one after another, appending
+each result as it ends; a run that was interrupted resumes where it stopped, never redoing or losing
+a finished episode."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from remedlab.agents.llm.models import ModelOptions, build_model
+from remedlab.agents.llm.pricing import PriceTable
+from remedlab.agents.llm.session import Budget
+from remedlab.agents.server_api import AgentApi
+from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.episode import EpisodeSettings, run_episode
+from remedlab.bench.plan import EpisodeSpec, draw_plan, read_suite
+from remedlab.bench.results import append_result, episode_dir, read_results, read_run, write_run
+
+SETTING_KEYS = (
+    "oracle",
+    "seed",
+    "rate",
+    "baseline_seconds",
+    "wait_interval",
+    "injection_timeout",
+    "settle_seconds",
+    "grade_timeout",
+    "max_steps",
+    "max_attempts",
+    "strict_restart",
+)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    app: str
+    suite: str
+    method: str
+    namespace: str | None = None
+    seed: int = 0
+    experiments: int | None = None
+    model: ModelOptions | None = None
+    max_tokens: int | None = None
+    max_dollars: float | None = None
+    prices: str | None = None
+    manifest_path: str | None = None
+
+
+def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) -> dict[str, Any]:
+    """The run's record: what was asked, the settings, and the seeded plan."""
+    apps = {a["name"]: a for a in admin.apps()}
+    if request.app not in apps:
+        raise ValueError(f"unknown app {request.app!r}: choose one of {', '.join(sorted(apps))}")
+    app = apps[request.app]
+    known = {f["name"] for f in admin.request("GET", "/v1/faults").get("faults") or []}
+    faults = read_suite(request.suite, known)
+    namespace = request.namespace or str(app["namespace"])
+    plan = draw_plan(faults, dict(app.get("targets") or {}), request.app, namespace, request.seed, request.experiments)
+    model = asdict(request.model) if request.model is not None else None
+    if model is not None:
+        model.pop("api_key", None)  # keys stay in the environment, never in the run's files
+    return {
+        "app": request.app,
+        "namespace": namespace,
+        "suite": request.suite,
+        "method": request.method,
+        "model": model,
+        "budget": {"max_tokens": request.max_tokens, "max_dollars": request.max_dollars},
+        "prices": request.prices,
+        "manifest_path": request.manifest_path,
+        "settings": {k: getattr(settings, k) for k in SETTING_KEYS},
+        "parallel": 1,
+        "created": time.time(),
+        "plan": [s.to_dict() for s in plan],
+    }
+
+
+def settings_of(run: dict[str, Any]) -> EpisodeSettings:
+    """The episode settings a run was planned with, and its model (built anew: the key is in the env)."""
+    model_options = run.get("model")
+    model = build_model(ModelOptions(**model_options)) if model_options else None
+    budget = run.get("budget") or {}
+    prices = PriceTable.load(Path(run["prices"])) if run.get("prices") else None
+    return EpisodeSettings(
+        method=run["method"],
+        model=model,
+        budget=Budget(budget.get("max_tokens"), budget.get("max_dollars")),
+        prices=prices,
+        **run["settings"],
+    )
+
+
+def prepare(admin: AdminApi, run: dict[str, Any], settings: EpisodeSettings) -> None:
+    """The app deployed (when it is not), no fault left from an interrupted run, and the workload
+    running, warmed up for a baseline."""
+    namespace = run["namespace"]
+    leftovers = admin.chaos_list(namespace)
+    for chaos in leftovers:
+        admin.stop_chaos(namespace, chaos["metadata"]["name"])
+    if leftovers:
+        admin.restore(namespace, "")
+    if not admin.objects("deployments", namespace):
+        answer = admin.deploy(run["app"], namespace, settings.deploy_timeout)
+        if not answer.get("ready"):
+            raise RuntimeError(f"{run['app']} did not get Ready in {namespace}")
+    admin.start_workload(namespace, settings.rate, settings.seed)
+    time.sleep(settings.baseline_seconds)
+
+
+def run_plan(
+    admin: AdminApi,
+    agent_api: AgentApi,
+    out: Path,
+    on_episode: Callable[[EpisodeSpec, dict[str, Any] | None], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Play every planned episode that has no result yet; all results, in plan order."""
+    run = read_run(out)
+    settings = settings_of(run)
+    done = {int(r["index"]) for r in read_results(out)}
+    todo = [EpisodeSpec(**s) for s in run["plan"] if int(s["index"]) not in done]
+    if todo:
+        prepare(admin, run, settings)
+    try:
+        for spec in todo:
+            if on_episode is not None:
+                on_episode(spec, None)
+            record = run_episode(
+                admin, agent_api, spec, settings, episode_dir(out, spec.index, spec.fault, spec.target)
+            )
+            append_result(out, record)
+            if on_episode is not None:
+                on_episode(spec, record)
+    finally:
+        if todo:
+            try:
+                admin.stop_workload(run["namespace"])
+            except Exception:
+                pass
+    return sorted(read_results(out), key=lambda r: int(r["index"]))
+
+
+def start_run(admin: AdminApi, out: Path, request: RunRequest, settings: EpisodeSettings) -> dict[str, Any]:
+    run = plan_run(admin, request, settings)
+    write_run(out, run)
+    return run

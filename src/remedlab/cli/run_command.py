@@ -1,0 +1,182 @@
+"""`remedlab run`: play a suite of fault episodes against a remediation method and report how it did
+(with MicroRemed's flags, same meanings); `remedlab report DIR`: the figures of finished runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from remedlab.agents.llm.models import ModelOptions, ModelOptionsError, build_model
+from remedlab.agents.llm.presets import UnknownProvider
+from remedlab.agents.llm.pricing import PriceTable, PriceTableError
+from remedlab.agents.methods.registry import UnknownMethod, method_info
+from remedlab.agents.server_api import AgentApi, AgentApiError
+from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.episode import EpisodeSettings
+from remedlab.bench.plan import EpisodeSpec, SuiteError
+from remedlab.bench.report import figures, summary_table, write_html
+from remedlab.bench.results import RunDirError, read_results, read_run
+from remedlab.bench.runner import RunRequest, run_plan, start_run
+from remedlab.cli.output import console, fail
+
+REPORT_FILE = "report.html"
+
+
+def print_report(out: Path, html: Path | None) -> None:
+    run = read_run(out)
+    records = read_results(out)
+    label = f"{run['method']} on {run['app']} ({run['suite']}, seed {run['settings']['seed']})"
+    console.print(summary_table(figures(records, label), label))
+    target = html or out / REPORT_FILE
+    write_html(target, [(label, run, records)])
+    console.print(f"results: {out / 'results.jsonl'}   report: {target}")
+
+
+def play(admin: AdminApi, agent_api: AgentApi, folder: Path) -> None:
+    """Play a planned run's remaining episodes with a progress bar and a line per episode."""
+    plan = read_run(folder)["plan"]
+    done = len(read_results(folder))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("episodes", total=len(plan), completed=done)
+
+        def on_episode(spec: EpisodeSpec, record: dict[str, Any] | None) -> None:
+            if record is None:
+                progress.update(task, description=f"#{spec.index} {spec.fault} on {spec.target}")
+                return
+            mark = {"success": "[green]ok[/]", "failure": "[red]failed[/]"}.get(record["status"], record["status"])
+            progress.console.print(
+                f"#{spec.index:<3} {spec.fault:<16} {spec.target:<22} {mark}  "
+                f"agent {record['remediation_seconds']:.1f}s  harness {record['harness_seconds']:.1f}s"
+            )
+            progress.advance(task)
+
+        run_plan(admin, agent_api, folder, on_episode)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        env: str | None = typer.Option(
+            None, "--env", help="The app: simple-micro, hotel-reservation, online-boutique."
+        ),
+        suite: str | None = typer.Option(
+            None, "--suite", "--experiment-path", help="easy, medium, hard, a fault type, or a suite file."
+        ),
+        method: str = typer.Option("baseline", "--method", "--remediate-method", help="See `remedlab agents`."),
+        model: str | None = typer.Option(None, "--model", help="The model, for LLM methods."),
+        provider: str | None = typer.Option(None, "--provider", help="A provider preset (see `remedlab agents`)."),
+        base_url: str | None = typer.Option(None, "--base-url", help="The model endpoint's base URL."),
+        api: str | None = typer.Option(None, "--api", help="openai or anthropic."),
+        tools: str | None = typer.Option(None, "--tools", help="native or text tool calls."),
+        server_url: str | None = typer.Option(None, "--server-url", help="The remedlab server."),
+        seed: int = typer.Option(0, "--seed", help="Seeds the target draws (same seed, same plan)."),
+        out: Path | None = typer.Option(None, "--out", "--save-path", help="The run's directory."),
+        resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run in this directory."),
+        experiments: int | None = typer.Option(None, "--experiments", min=1, help="Play only the first N episodes."),
+        namespace: str | None = typer.Option(None, "--namespace", help="The app's namespace (default: its own)."),
+        wait_interval: float = typer.Option(1.0, "--wait-interval", min=0.1, help="Seconds between fault checks."),
+        injection_timeout: float = typer.Option(
+            30.0, "--injection-timeout", min=1, help="Seconds for a fault to show, else an injection failure."
+        ),
+        manifest_path: str | None = typer.Option(
+            None, "--manifest-path", help="Accepted for MicroRemed; the app's own manifests are restored."
+        ),
+        strict_restart: bool = typer.Option(
+            False, "--enable-strict-restart", help="Redeploy the app before every episode, healthy or not."
+        ),
+        oracle: str = typer.Option("remedlab", "--oracle", help="remedlab, or microremed (its check_status)."),
+        settle: float = typer.Option(15.0, "--settle", min=1, help="Seconds the fix must hold to pass."),
+        grade_timeout: float = typer.Option(120.0, "--grade-timeout", min=1, help="Seconds to wait for the fix."),
+        rate: float = typer.Option(10.0, "--rate", min=0.1, help="Workload requests per second."),
+        max_steps: int = typer.Option(20, "--max-steps", min=1, help="ThinkRemed's probes / ReAct's turns."),
+        max_attempts: int = typer.Option(2, "--max-attempts", min=1, help="ThinkRemed's playbook attempts."),
+        max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Token budget per episode."),
+        max_dollars: float | None = typer.Option(None, "--max-dollars", min=0, help="Dollar budget per episode."),
+        prices: Path | None = typer.Option(None, "--prices", help="A price table (YAML)."),
+    ) -> None:
+        """Run a suite of fault episodes against a method; print the results and write the HTML report."""
+        admin = AdminApi.admin_from_env(server_url)
+        agent_api = AgentApi.from_env(server_url)
+        try:
+            if resume is not None:
+                folder = resume
+                read_run(folder)
+            else:
+                if env is None or suite is None:
+                    raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
+                info = method_info(method)
+                if oracle not in ("remedlab", "microremed"):
+                    raise fail(f"unknown --oracle {oracle!r}: choose remedlab or microremed")
+                options = None
+                if info.needs_model:
+                    options = ModelOptions(
+                        model=model or "", provider=provider, base_url=base_url, api=api, tools=tools
+                    )
+                    build_model(options)  # fails now, before anything runs, when the options do not fit
+                if prices is not None:
+                    PriceTable.load(prices)
+                settings = EpisodeSettings(
+                    method=info.name,
+                    oracle=oracle,
+                    seed=seed,
+                    rate=rate,
+                    wait_interval=wait_interval,
+                    injection_timeout=injection_timeout,
+                    settle_seconds=settle,
+                    grade_timeout=grade_timeout,
+                    max_steps=max_steps,
+                    max_attempts=max_attempts,
+                    strict_restart=strict_restart,
+                )
+                folder = out or Path("runs") / time.strftime(
+                    f"{env}-{suite.replace('/', '_')}-{info.name}-%Y%m%d-%H%M%S"
+                )
+                if (folder / "run.json").exists():
+                    raise fail(f"{folder} already holds a run: continue it with --resume {folder}, or choose --out")
+                request = RunRequest(
+                    app=env,
+                    suite=suite,
+                    method=info.name,
+                    namespace=namespace,
+                    seed=seed,
+                    experiments=experiments,
+                    model=options,
+                    max_tokens=max_tokens,
+                    max_dollars=max_dollars,
+                    prices=str(prices) if prices else None,
+                    manifest_path=manifest_path,
+                )
+                start_run(admin, folder, request, settings)
+            play(admin, agent_api, folder)
+        except (UnknownMethod, ModelOptionsError, UnknownProvider, PriceTableError, SuiteError, RunDirError) as exc:
+            raise fail(str(exc)) from None
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        except AgentApiError as exc:
+            raise fail(f"{exc} (is `remedlab serve` running? resume with --resume)") from None
+        print_report(folder, None)
+
+    @app.command("report")
+    def report(
+        runs: list[Path] = typer.Argument(..., help="One or more run directories."),
+        html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
+    ) -> None:
+        """Print the figures of finished runs; the HTML report compares them side by side."""
+        loaded = []
+        try:
+            for folder in runs:
+                run = read_run(folder)
+                records = read_results(folder)
+                label = f"{folder.name}: {run['method']} on {run['app']} ({run['suite']})"
+                console.print(summary_table(figures(records, label), label))
+                loaded.append((label, run, records))
+        except RunDirError as exc:
+            raise fail(str(exc)) from None
+        target = html or runs[0] / REPORT_FILE
+        write_html(target, loaded)
+        console.print(f"report: {target}")

@@ -1,0 +1,213 @@
+"""The oracle: was the fault remediated, as a user would feel it?
+
+It passes only when, for a whole settle window (default 15 s), at once:
+
+- the target's pods are all Ready, as many as its deployment wants, and none restarts;
+- the workload's success rate is back within a tolerance of the baseline measured before the
+  injection, and its p95 latency too;
+- the fault no longer acts: no live pod instance the fault was injected into is still affected
+  (a stressor, a network or IO fault, a pause image), and the deployment no longer carries a
+  faulty configuration that was patched into it.
+
+A fix still in back-off is therefore not failed by one snapshot (the window may start late, up
+to the grading timeout), and a flapping system is not passed by one (any lapse restarts it). A
+no-op agent never passes: the fault-specific check fails while the fault is in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from remedlab.backends.base import Backend
+from remedlab.chaos.confirm import confirm
+from remedlab.cluster.errors import NotFound
+from remedlab.observe.workload.generator import WorkloadRunner
+from remedlab.observe.workload.stats import Summary
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The workload before the fault: its success rate and p95 latency."""
+
+    success_rate: float
+    p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class GradeSettings:
+    settle_seconds: float = 15.0
+    timeout_seconds: float = 120.0
+    success_tolerance: float = 0.05  # the success rate may be this much below the baseline's
+    latency_factor: float = 1.5  # p95 may be this many times the baseline's ...
+    latency_slack_ms: float = 50.0  # ... plus this much
+    interval_seconds: float = 1.0
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    reasons: list[str]
+    seconds: float
+    held_seconds: float = 0.0
+    window: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "reasons": self.reasons,
+            "seconds": round(self.seconds, 3),
+            "heldSeconds": round(self.held_seconds, 3),
+            "window": self.window,
+        }
+
+
+def _ready(pod: Obj) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def _restarts(pod: Obj) -> int:
+    return sum(int(s.get("restartCount", 0)) for s in (pod.get("status") or {}).get("containerStatuses") or [])
+
+
+def target_deployment(backend: Backend, namespace: str, target: str) -> Obj | None:
+    """The deployment named ``target``, or the one behind the Service named ``target``."""
+    try:
+        return backend.get("deployments", namespace, target)
+    except NotFound:
+        pass
+    try:
+        service = backend.get("services", namespace, target)
+    except NotFound:
+        return None
+    selector = (service.get("spec") or {}).get("selector") or {}
+    for deployment in backend.list_objects("deployments", namespace):
+        labels = ((deployment["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}
+        if selector and all(labels.get(k) == v for k, v in selector.items()):
+            return deployment
+    return None
+
+
+def target_pods(backend: Backend, deployment: Obj) -> list[Obj]:
+    namespace = deployment["metadata"]["namespace"]
+    labels = (deployment["spec"].get("selector") or {}).get("matchLabels") or {}
+    selector = ",".join(f"{k}={v}" for k, v in labels.items())
+    return [
+        p
+        for p in backend.list_objects("pods", namespace, selector or None)
+        if not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def pod_problems(backend: Backend, namespace: str, target: str) -> tuple[list[str], dict[str, int]]:
+    """What is wrong with the target's pods, and each pod's restart count."""
+    deployment = target_deployment(backend, namespace, target)
+    if deployment is None:
+        return [f"no deployment {target} in {namespace}"], {}
+    pods = target_pods(backend, deployment)
+    want = int(deployment["spec"].get("replicas", 1))
+    problems = [f"pod {p['metadata']['name']} is not Ready" for p in pods if not _ready(p)]
+    if len(pods) < want:
+        problems.append(f"{target} has {len(pods)} of {want} pods")
+    return problems, {p["metadata"]["name"]: _restarts(p) for p in pods}
+
+
+def fault_problems(backend: Backend, chaos: Obj | None) -> list[str]:
+    """Does the fault still act? (None: a no-fault control, nothing to check.)"""
+    if chaos is None:
+        return []
+    seen = confirm(backend, chaos)
+    problems = [f"the fault still acts: {seen['detail']}"] if seen["injected"] and seen["observable"] else []
+    spec = chaos.get("spec") or {}
+    if spec.get("action") == "pod-config-error":
+        problems.extend(_config_problems(backend, chaos))
+    return problems
+
+
+def _config_problems(backend: Backend, chaos: Obj) -> list[str]:
+    spec = chaos["spec"]
+    records = ((chaos.get("status") or {}).get("experiment") or {}).get("containerRecords") or []
+    namespace = chaos["metadata"]["namespace"]
+    problems = []
+    for record in records:
+        name = record.get("deployment")
+        if not name:
+            continue
+        try:
+            deployment = backend.get("deployments", namespace, name)
+        except NotFound:
+            problems.append(f"deployment {name} is gone")
+            continue
+        containers = deployment["spec"]["template"]["spec"].get("containers") or []
+        resources = (containers[0].get("resources") or {}) if containers else {}
+        faulty = {"requests": spec.get("requests") or {}, "limits": spec.get("limits") or {}}
+        if all(resources.get(kind, {}).get(k) == v for kind, values in faulty.items() for k, v in values.items()):
+            problems.append(f"deployment {name} still has the faulty resources {faulty}")
+    return problems
+
+
+def workload_problems(summary: Summary, baseline: Baseline, settings: GradeSettings) -> list[str]:
+    if summary.requests == 0:
+        return ["no workload request completed in the window"]
+    problems = []
+    floor = baseline.success_rate - settings.success_tolerance
+    if summary.success_rate < floor:
+        problems.append(f"success rate {summary.success_rate:.1%} below {floor:.1%}")
+    if baseline.p95_ms is not None and summary.p95_ms is not None:
+        ceiling = baseline.p95_ms * settings.latency_factor + settings.latency_slack_ms
+        if summary.p95_ms > ceiling:
+            problems.append(f"p95 {summary.p95_ms:.0f} ms above {ceiling:.0f} ms")
+    return problems
+
+
+async def judge(
+    backend: Backend,
+    namespace: str,
+    target: str,
+    chaos: Obj | None,
+    workload: WorkloadRunner | None,
+    baseline: Baseline | None,
+    settings: GradeSettings,
+    fetch_chaos: Callable[[], Obj | None] | None = None,
+) -> Verdict:
+    """Watch until every check has held for the settle window (pass) or the timeout ends (fail).
+
+    ``fetch_chaos`` re-reads the chaos object each round (its records change as pods go)."""
+    started = time.monotonic()
+    streak_since: float | None = None
+    streak_second = 0
+    streak_restarts: dict[str, int] = {}
+    reasons: list[str] = ["not judged yet"]
+    window: dict[str, Any] = {}
+    while True:
+        now = time.monotonic()
+        current = fetch_chaos() if fetch_chaos is not None else chaos
+        problems, restarts = pod_problems(backend, namespace, target)
+        problems += fault_problems(backend, current)
+        second = workload.generator.complete_seconds() if workload is not None else 0
+        if streak_since is not None and any(restarts.get(p, n) != n for p, n in streak_restarts.items()):
+            problems.append("a target pod restarted")
+        if not problems and streak_since is not None and workload is not None and baseline is not None:
+            summary = workload.summarize(streak_second, second)
+            window = asdict(summary)
+            if second > streak_second:
+                problems += workload_problems(summary, baseline, settings)
+        if problems:
+            reasons = problems
+            streak_since = None
+        elif streak_since is None:
+            streak_since, streak_second, streak_restarts = now, second, restarts
+        elif now - streak_since >= settings.settle_seconds:
+            return Verdict(True, [], now - started, now - streak_since, window)
+        if now - started >= settings.timeout_seconds:
+            held = 0.0 if streak_since is None else now - streak_since
+            return Verdict(False, reasons, now - started, held, window)
+        await asyncio.sleep(settings.interval_seconds)

@@ -1,0 +1,33 @@
+"""Clusters running at once on one host never draw the same loopback ranges: each holds a host-wide
+lock on its ranges for as long as its process lives."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from remedlab.cluster import ipam
+
+HOLDER = """
+import sys, time
+from remedlab.cluster import ipam
+print(ipam.claim_range(int(sys.argv[1])), flush=True)
+time.sleep(30)
+"""
+
+
+def test_a_range_held_by_a_live_process_is_not_claimed_and_is_freed_when_it_ends() -> None:
+    second = 248
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(second)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        assert ipam.claim_range(second) is False
+    finally:
+        holder.kill()
+        holder.wait(10)
+    deadline = time.monotonic() + 5
+    while not ipam.claim_range(second):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert ipam.claim_range(second)  # held by this process now: claiming again is fine
