@@ -34,8 +34,13 @@ def server() -> Iterator[ServerProcess]:
 
 
 def baseline(server: ServerProcess) -> dict[str, Any]:
-    window = server.ok("GET", f"/v1/workloads/{NS}?seconds=3")["window"]
-    assert window["success_rate"] == 1.0, window
+    """The workload's last 3 s once they are clean again (after an earlier fault)."""
+    window = server.wait_for(
+        lambda: (w := server.ok("GET", f"/v1/workloads/{NS}?seconds=3")["window"])["success_rate"] == 1.0 and w,
+        timeout=30,
+        interval=0.5,
+        what="a clean workload window",
+    )
     return {"successRate": window["success_rate"], "p95Ms": window["p95_ms"]}
 
 
@@ -80,7 +85,6 @@ def test_a_no_op_is_never_judged_a_success(server: ServerProcess) -> None:
         finally:
             server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)
             wait_ready(server)
-            time.sleep(3)  # the workload's window is clean again
 
 
 def test_the_oracle_passes_a_healthy_control_and_a_real_fix(server: ServerProcess) -> None:
@@ -131,7 +135,10 @@ def test_a_run_is_seeded_resumes_after_a_kill_and_reports(server: ServerProcess,
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
             assert time.monotonic() < deadline, "no episode finished in time"
             time.sleep(0.2)
-        time.sleep(2)  # into the second episode
+        while not list((out / "episodes").glob("001-*")):  # the second episode has begun
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1)
         os.killpg(first.pid, signal.SIGKILL)
     finally:
         first.wait(10)

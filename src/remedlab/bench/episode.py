@@ -113,15 +113,27 @@ def run_episode(
     record: dict[str, Any] = {**spec.to_dict(), "method": settings.method, "seed": settings.seed, "agent": None}
     chaos_name: str | None = None
     agent_seconds = 0.0
+    phases: dict[str, float] = {}
+    record["phases"] = phases
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = time.monotonic()
+        phases[name] = round(now - mark, 3)
+        mark = now
+
     try:
         record["redeployed"] = health_gate(admin, spec, settings)
         window = admin.workload(spec.namespace, settings.baseline_seconds)["window"]
         record["baseline"] = {k: window[k] for k in ("requests", "success_rate", "p50_ms", "p95_ms")}
+        phase("gate")
         injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
         chaos_name = str(injected["metadata"]["name"])
         seen = confirm_injection(admin, spec, chaos_name, settings)
         record["confirm"] = seen
         record["confirm_seconds"] = round(time.monotonic() - started, 3)
+        phase("inject")
         if not seen.get("observable"):
             record["status"] = INJECTION_FAILURE
         else:
@@ -139,14 +151,17 @@ def run_episode(
             )
             agent_seconds = result.seconds
             record["agent"] = result.to_dict()
+            phase("agent")
             verdict = grade(admin, spec, chaos_name, record["baseline"], settings)
             record["verdict"] = verdict
+            phase("grade")
             record["status"] = SUCCESS if verdict.get("passed") else FAILURE
     except AgentApiError as exc:
         record["status"] = ERROR
         record["error"] = str(exc)
     finally:
         record["cleanup"] = _clean_up(admin, spec, chaos_name)
+        phase("cleanup")
     total = time.monotonic() - started
     record["total_seconds"] = round(total, 3)
     record["remediation_seconds"] = round(agent_seconds, 3)

@@ -107,7 +107,7 @@ def _runner(request: Request, namespace: str) -> WorkloadRunner:
 
 
 @router.get("/workloads/{namespace}")
-def workload_window(request: Request, namespace: str, seconds: float = 10.0) -> dict[str, Any]:
+async def workload_window(request: Request, namespace: str, seconds: float = 10.0) -> dict[str, Any]:
     runner = _runner(request, namespace)
     if not 0 < seconds <= 24 * 3600:
         raise BadRequest("seconds must be between 0 and 86400")
