@@ -141,14 +141,14 @@ class ServerProcess:
             time.sleep(interval)
         raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, timeout: float = 30.0) -> str:
         """Run `remedlab ARGS` against this server; its output (the command must succeed)."""
         done = subprocess.run(
             [sys.executable, "-m", "remedlab.cli.main", *args],
             env={**self.env, "COLUMNS": "200"},
             capture_output=True,
             text=True,
-            timeout=30,
+            timeout=timeout,
             check=False,
         )
         assert done.returncode == 0, done.stderr

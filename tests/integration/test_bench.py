@@ -167,3 +167,50 @@ def test_a_run_is_seeded_resumes_after_a_kill_and_reports(server: ServerProcess,
     assert (out / "report.html").exists()
     report = server.cli("report", str(out), "--html", str(tmp_path / "r.html"))
     assert "success rate" in report and (tmp_path / "r.html").read_text().count("<svg") == 3
+
+
+def test_parallel_episodes_run_in_their_own_app_instances(server: ServerProcess, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.txt"
+    suite.write_text("cpu-stress\npod-fail\n")
+    out = tmp_path / "run"
+    try:
+        text = server.cli(
+            "run", "--env", NS, "--suite", str(suite), "--method", "baseline", "--seed", "2",
+            "--parallel", "2", "--settle", "3", "--grade-timeout", "60", "--out", str(out), timeout=300,
+        )  # fmt: skip
+        records = sorted(_results(out), key=lambda r: r["index"])
+        assert [r["namespace"] for r in records] == [f"{NS}-1", f"{NS}-2"]
+        for record in records:
+            assert record["status"] == "success", record
+            assert record["baseline"]["success_rate"] == 1.0  # the other instance's fault did not reach it
+        assert json.loads((out / RUN_FILE).read_text())["parallel"] == 2 and "2 at once" in text
+    finally:
+        for lane in ("1", "2"):
+            server.request("DELETE", f"/v1/apps/{NS}?namespace={NS}-{lane}")
+
+
+def test_a_detection_task_with_a_no_fault_control(server: ServerProcess, tmp_path: Path) -> None:
+    from tests.scripted_llm import Reply, scripted_llm
+
+    def look(_: dict[str, Any]) -> dict[str, Any]:
+        return {"content": f'```\nexec_shell("kubectl get pods -n {NS}")\n```'}
+
+    def decide(request: dict[str, Any]) -> dict[str, Any]:
+        seen = str(request["messages"][-1]["content"])
+        return {"content": f'```\nsubmit("{"Yes" if "0/1" in seen else "No"}")\n```'}
+
+    suite = tmp_path / "suite.txt"
+    suite.write_text("pod-fail\n")
+    replies: list[Reply] = [look, decide, look, decide]
+    out = tmp_path / "run"
+    with scripted_llm(replies) as (_, url):
+        server.cli(
+            "run", "--env", NS, "--suite", str(suite), "--method", "ReAct", "--task", "detection",
+            "--model", "gpt-4o-mini", "--base-url", url, "--seed", "1", "--out", str(out), timeout=240,
+        )  # fmt: skip
+    records = sorted(_results(out), key=lambda r: r["index"])
+    assert sorted(r["fault"] for r in records) == ["none", "pod-fail"]
+    for record in records:
+        assert record["status"] == "success", record
+        assert record["verdict"]["expected"] == ("No" if record["fault"] == "none" else "Yes")
+        assert record["agent"]["usage"]["total_tokens"] > 0

@@ -100,3 +100,32 @@ def test_html_report_compares_runs_with_plots() -> None:
     assert page.count("<svg") == 6 and "<th>baseline</th><th>ThinkRemed</th>" in page
     assert "100.0%" in page and "0.0%" in page
     assert json.dumps(runs)  # plain data in, nothing else needed
+
+
+def test_answers_are_graded_as_aiopslab_does() -> None:
+    from remedlab.bench.answers import grade_answer
+
+    truth = {"system_level": "Virtualization", "fault_type": "Operation Error"}
+    assert grade_answer("detection", "Yes", "pod-fail", "geo", truth)["passed"]
+    assert not grade_answer("detection", "Yes", "none", "", {})["passed"]  # a no-fault control
+    assert grade_answer("detection", "no", "none", "", {})["passed"]
+    one = grade_answer("localization", ["geo"], "pod-fail", "geo", truth)
+    assert one["passed"] and one["score"] == 100.0
+    two = grade_answer("localization", ["rate", "geo"], "pod-fail", "geo", truth)
+    assert not two["passed"] and two["score"] == 50.0
+    assert grade_answer("localization", "geo", "pod-fail", "geo", truth)["score"] == 0.0  # not a list
+    assert grade_answer(
+        "analysis", {"system_level": "virtualization", "fault_type": "Operation Error"}, "x", "", truth
+    )["passed"]
+    assert not grade_answer(
+        "analysis", {"system_level": "Application", "fault_type": "Operation Error"}, "x", "", truth
+    )["passed"]
+
+
+def test_no_fault_controls_take_seeded_places() -> None:
+    plan = draw_plan(["cpu-stress"] * 4, TARGETS, "app", "ns", seed=3, controls=2)
+    assert [s.fault for s in plan].count("none") == 2 and len(plan) == 6
+    assert plan == draw_plan(["cpu-stress"] * 4, TARGETS, "app", "ns", seed=3, controls=2)
+    assert all(s.target == "" for s in plan if s.fault == "none")
+    lanes = draw_plan(["cpu-stress"] * 4, TARGETS, "app", "ns", seed=3, parallel=2)
+    assert [s.namespace for s in lanes] == ["ns-1", "ns-2", "ns-1", "ns-2"]

@@ -18,7 +18,8 @@ from remedlab.agents.llm.session import Budget
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.bench.admin_api import AdminApi
-from remedlab.bench.plan import EpisodeSpec
+from remedlab.bench.answers import ANSWER_TASKS, grade_answer
+from remedlab.bench.plan import NO_FAULT, EpisodeSpec
 
 SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
 
@@ -40,6 +41,8 @@ class EpisodeSettings:
     max_steps: int = 20
     max_attempts: int = 2
     strict_restart: bool = False
+    task: str = "mitigation"
+    truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,7 +90,7 @@ def confirm_injection(admin: AdminApi, spec: EpisodeSpec, name: str, settings: E
 
 
 def grade(
-    admin: AdminApi, spec: EpisodeSpec, chaos: str, baseline: dict[str, Any], settings: EpisodeSettings
+    admin: AdminApi, spec: EpisodeSpec, chaos: str | None, baseline: dict[str, Any], settings: EpisodeSettings
 ) -> dict[str, Any]:
     if settings.oracle == "microremed":
         passed = admin.check_status(spec.namespace, spec.target, spec.fault, timeout=settings.grade_timeout)
@@ -128,16 +131,22 @@ def run_episode(
         window = admin.workload(spec.namespace, settings.baseline_seconds)["window"]
         record["baseline"] = {k: window[k] for k in ("requests", "success_rate", "p50_ms", "p95_ms")}
         phase("gate")
-        injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
-        chaos_name = str(injected["metadata"]["name"])
-        seen = confirm_injection(admin, spec, chaos_name, settings)
+        if spec.fault == NO_FAULT:
+            seen: dict[str, Any] = {"injected": False, "observable": True, "detail": "a no-fault control"}
+        else:
+            injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
+            chaos_name = str(injected["metadata"]["name"])
+            seen = confirm_injection(admin, spec, chaos_name, settings)
         record["confirm"] = seen
         record["confirm_seconds"] = round(time.monotonic() - started, 3)
         phase("inject")
         if not seen.get("observable"):
             record["status"] = INJECTION_FAILURE
         else:
-            incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
+            if settings.task == "mitigation" and settings.method != "ReAct":
+                incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
+            else:  # AIOpsLab's tasks tell the agent the namespace only
+                incident = Incident(spec.namespace, spec.app, task=settings.task)
             result = run_agent(
                 settings.method,
                 incident,
@@ -152,7 +161,13 @@ def run_episode(
             agent_seconds = result.seconds
             record["agent"] = result.to_dict()
             phase("agent")
-            verdict = grade(admin, spec, chaos_name, record["baseline"], settings)
+            if settings.task in ANSWER_TASKS:
+                truth = settings.truths.get(spec.fault, {})
+                verdict = grade_answer(settings.task, result.answer, spec.fault, spec.target, truth)
+            elif spec.fault == NO_FAULT:
+                verdict = {"passed": True, "reasons": [], "oracle": "no fault: nothing to mitigate"}
+            else:
+                verdict = grade(admin, spec, chaos_name, record["baseline"], settings)
             record["verdict"] = verdict
             phase("grade")
             record["status"] = SUCCESS if verdict.get("passed") else FAILURE

@@ -22,6 +22,7 @@ MICROREMED_FAULTS = (
     "pod-config-error",
 )
 PER_TYPE_CASES = 15
+NO_FAULT = "none"
 
 
 class SuiteError(ValueError):
@@ -70,15 +71,36 @@ def read_suite(suite: str, known_faults: set[str] | None = None) -> list[str]:
     return faults
 
 
+def namespaces_for(namespace: str, parallel: int) -> list[str]:
+    """The namespaces of a run: the app's own, or one instance per parallel lane (``ns-1``, ``ns-2``…)."""
+    return [namespace] if parallel <= 1 else [f"{namespace}-{lane}" for lane in range(1, parallel + 1)]
+
+
 def draw_plan(
-    faults: list[str], targets: dict[str, list[str]], app: str, namespace: str, seed: int, limit: int | None = None
+    faults: list[str],
+    targets: dict[str, list[str]],
+    app: str,
+    namespace: str,
+    seed: int,
+    limit: int | None = None,
+    parallel: int = 1,
+    controls: int = 0,
 ) -> list[EpisodeSpec]:
-    """One episode per suite line (the first ``limit`` lines), its target drawn with ``seed``."""
+    """One episode per suite line (the first ``limit`` lines), its target drawn with ``seed``; with
+    ``parallel`` lanes, episodes go round-robin to one app instance per lane. ``controls`` no-fault
+    episodes (fault ``none``) are spread through the plan at seeded places."""
     rng = random.Random(seed)
+    lanes = namespaces_for(namespace, parallel)
+    chosen = list(faults[:limit] if limit else faults)
+    for _ in range(controls):
+        chosen.insert(rng.randrange(len(chosen) + 1), NO_FAULT)
     plan = []
-    for index, fault in enumerate(faults[:limit] if limit else faults):
+    for index, fault in enumerate(chosen):
+        if fault == NO_FAULT:
+            plan.append(EpisodeSpec(index, fault, "", lanes[index % len(lanes)], app))
+            continue
         choices = targets.get(fault) or targets.get("default") or []
         if not choices:
             raise SuiteError(f"{app} has no fault targets for {fault}")
-        plan.append(EpisodeSpec(index, fault, rng.choice(sorted(choices)), namespace, app))
+        plan.append(EpisodeSpec(index, fault, rng.choice(sorted(choices)), lanes[index % len(lanes)], app))
     return plan

@@ -4,8 +4,11 @@ a finished episode."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from typing import Any
 from remedlab.agents.llm.models import ModelOptions, build_model
 from remedlab.agents.llm.pricing import PriceTable
 from remedlab.agents.llm.session import Budget
-from remedlab.agents.server_api import AgentApi
+from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.episode import EpisodeSettings, run_episode
 from remedlab.bench.plan import EpisodeSpec, draw_plan, read_suite
@@ -47,6 +50,9 @@ class RunRequest:
     max_dollars: float | None = None
     prices: str | None = None
     manifest_path: str | None = None
+    parallel: int = 1
+    task: str = "mitigation"
+    controls: int | None = None  # no-fault episodes (detection); None: one per five episodes
 
 
 def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) -> dict[str, Any]:
@@ -58,7 +64,14 @@ def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) ->
     known = {f["name"] for f in admin.request("GET", "/v1/faults").get("faults") or []}
     faults = read_suite(request.suite, known)
     namespace = request.namespace or str(app["namespace"])
-    plan = draw_plan(faults, dict(app.get("targets") or {}), request.app, namespace, request.seed, request.experiments)
+    targets = dict(app.get("targets") or {})
+    count = min(len(faults), request.experiments or len(faults))
+    controls = (
+        request.controls if request.controls is not None else (max(1, count // 5) if request.task == "detection" else 0)
+    )
+    plan = draw_plan(
+        faults, targets, request.app, namespace, request.seed, request.experiments, request.parallel, controls
+    )
     model = asdict(request.model) if request.model is not None else None
     if model is not None:
         model.pop("api_key", None)  # keys stay in the environment, never in the run's files
@@ -72,7 +85,9 @@ def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) ->
         "prices": request.prices,
         "manifest_path": request.manifest_path,
         "settings": {k: getattr(settings, k) for k in SETTING_KEYS},
-        "parallel": 1,
+        "task": request.task,
+        "truths": {f["name"]: f["truth"] for f in admin.request("GET", "/v1/faults").get("faults") or []},
+        "parallel": request.parallel,
         "created": time.time(),
         "plan": [s.to_dict() for s in plan],
     }
@@ -86,6 +101,8 @@ def settings_of(run: dict[str, Any]) -> EpisodeSettings:
     prices = PriceTable.load(Path(run["prices"])) if run.get("prices") else None
     return EpisodeSettings(
         method=run["method"],
+        task=run.get("task", "mitigation"),
+        truths=dict(run.get("truths") or {}),
         model=model,
         budget=Budget(budget.get("max_tokens"), budget.get("max_dollars")),
         prices=prices,
@@ -93,10 +110,9 @@ def settings_of(run: dict[str, Any]) -> EpisodeSettings:
     )
 
 
-def prepare(admin: AdminApi, run: dict[str, Any], settings: EpisodeSettings) -> None:
-    """The app deployed (when it is not), no fault left from an interrupted run, and the workload
-    running, warmed up for a baseline."""
-    namespace = run["namespace"]
+def prepare(admin: AdminApi, run: dict[str, Any], namespace: str, settings: EpisodeSettings) -> None:
+    """The app deployed in ``namespace`` (when it is not), no fault left from an interrupted run, and
+    the workload running, warmed up for a baseline."""
     leftovers = admin.chaos_list(namespace)
     for chaos in leftovers:
         admin.stop_chaos(namespace, chaos["metadata"]["name"])
@@ -120,25 +136,38 @@ def run_plan(
     run = read_run(out)
     settings = settings_of(run)
     done = {int(r["index"]) for r in read_results(out)}
-    todo = [EpisodeSpec(**s) for s in run["plan"] if int(s["index"]) not in done]
-    if todo:
-        prepare(admin, run, settings)
-    try:
-        for spec in todo:
-            if on_episode is not None:
-                on_episode(spec, None)
-            record = run_episode(
-                admin, agent_api, spec, settings, episode_dir(out, spec.index, spec.fault, spec.target)
-            )
-            append_result(out, record)
-            if on_episode is not None:
-                on_episode(spec, record)
-    finally:
-        if todo:
-            try:
-                admin.stop_workload(run["namespace"])
-            except Exception:
-                pass
+    lanes: dict[str, list[EpisodeSpec]] = {}
+    for entry in run["plan"]:
+        if int(entry["index"]) not in done:
+            spec = EpisodeSpec(**entry)
+            lanes.setdefault(spec.namespace, []).append(spec)
+    lock = threading.Lock()
+
+    def play_lane(namespace: str, specs: list[EpisodeSpec]) -> None:
+        lane_settings = settings_of(run) if len(lanes) > 1 else settings  # a model client per lane
+        prepare(admin, run, namespace, lane_settings)
+        try:
+            for spec in specs:
+                if on_episode is not None:
+                    with lock:
+                        on_episode(spec, None)
+                folder = episode_dir(out, spec.index, spec.fault, spec.target)
+                record = run_episode(admin, agent_api, spec, lane_settings, folder)
+                with lock:
+                    append_result(out, record)
+                    if on_episode is not None:
+                        on_episode(spec, record)
+        finally:
+            with contextlib.suppress(AgentApiError):
+                admin.stop_workload(namespace)
+
+    if len(lanes) <= 1:
+        for namespace, specs in lanes.items():
+            play_lane(namespace, specs)
+    else:
+        with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="remedlab-lane") as pool:
+            for future in [pool.submit(play_lane, ns, specs) for ns, specs in lanes.items()]:
+                future.result()
     return sorted(read_results(out), key=lambda r: int(r["index"]))
 
 

@@ -10,12 +10,14 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from remedlab.agents.episode import TASKS
 from remedlab.agents.llm.models import ModelOptions, ModelOptionsError, build_model
 from remedlab.agents.llm.presets import UnknownProvider
 from remedlab.agents.llm.pricing import PriceTable, PriceTableError
 from remedlab.agents.methods.registry import UnknownMethod, method_info
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.answers import ANSWER_TASKS
 from remedlab.bench.episode import EpisodeSettings
 from remedlab.bench.plan import EpisodeSpec, SuiteError
 from remedlab.bench.report import figures, summary_table, write_html
@@ -29,7 +31,10 @@ REPORT_FILE = "report.html"
 def print_report(out: Path, html: Path | None) -> None:
     run = read_run(out)
     records = read_results(out)
-    label = f"{run['method']} on {run['app']} ({run['suite']}, seed {run['settings']['seed']})"
+    label = (
+        f"{run['method']} on {run['app']} ({run['suite']}, {run.get('task', 'mitigation')}, "
+        f"seed {run['settings']['seed']}, {run.get('parallel', 1)} at once)"
+    )
     console.print(summary_table(figures(records, label), label))
     target = html or out / REPORT_FILE
     write_html(target, [(label, run, records)])
@@ -78,6 +83,15 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "--save-path", help="The run's directory."),
         resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run in this directory."),
         experiments: int | None = typer.Option(None, "--experiments", min=1, help="Play only the first N episodes."),
+        task: str = typer.Option(
+            "mitigation", "--task", help="AIOpsLab's task: detection, localization, analysis or mitigation."
+        ),
+        controls: int | None = typer.Option(
+            None, "--controls", min=0, help="No-fault episodes (default for detection: one per five episodes)."
+        ),
+        parallel: int = typer.Option(
+            1, "--parallel", min=1, max=16, help="Episodes at once, each in its own app instance (namespace)."
+        ),
         namespace: str | None = typer.Option(None, "--namespace", help="The app's namespace (default: its own)."),
         wait_interval: float = typer.Option(1.0, "--wait-interval", min=0.1, help="Seconds between fault checks."),
         injection_timeout: float = typer.Option(
@@ -110,6 +124,10 @@ def register(app: typer.Typer) -> None:
                 if env is None or suite is None:
                     raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
                 info = method_info(method)
+                if task not in TASKS:
+                    raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
+                if task in ANSWER_TASKS and info.name != "ReAct":
+                    raise fail(f"--task {task} needs an agent that submits answers: use --method ReAct")
                 if oracle not in ("remedlab", "microremed"):
                     raise fail(f"unknown --oracle {oracle!r}: choose remedlab or microremed")
                 options = None
@@ -150,6 +168,9 @@ def register(app: typer.Typer) -> None:
                     max_dollars=max_dollars,
                     prices=str(prices) if prices else None,
                     manifest_path=manifest_path,
+                    parallel=parallel,
+                    task=task,
+                    controls=controls,
                 )
                 start_run(admin, folder, request, settings)
             play(admin, agent_api, folder)
