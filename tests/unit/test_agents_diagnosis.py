@@ -25,8 +25,9 @@ def deployment(name: str, replicas: int = 1) -> dict[str, Any]:
     }
 
 
-def replicaset(name: str, revision: int, available: int) -> dict[str, Any]:
+def replicaset(name: str, revision: int, available: int, replicas: int = 1) -> dict[str, Any]:
     return {
+        "spec": {"replicas": replicas},
         "metadata": {
             "name": f"{name}-r{revision}",
             "uid": f"rs-{name}-{revision}",
@@ -136,6 +137,11 @@ def test_a_broken_new_revision_is_rolled_back_once_past_its_grace() -> None:
     young = [*pods[:2], pod("time-b", "time", revision=2, age=2, ready=False)]
     assert diagnose(snapshot(replicasets=sets, pods=young), LIMITS, {}) == []  # still rolling out
     assert diagnose(snapshot(replicasets=sets, pods=pods), LIMITS, {"time": NOW - 5}) == []  # undone already
+    # a finished rollout (the old revision scaled to zero) whose pod fell sick later is a pod problem
+    done = [replicaset("hello", 1, 1), replicaset("time", 1, 0, replicas=0), replicaset("time", 2, 0)]
+    sick = [pods[0], pod("time-b", "time", revision=2, ready=False, since=stamp(10))]
+    (finding,) = diagnose(snapshot(replicasets=done, pods=sick), LIMITS, {})
+    assert (finding.action, finding.pod) == (DELETE_POD, "time-b")
 
 
 def test_callers_failing_blame_the_callee_not_the_caller() -> None:

@@ -93,6 +93,8 @@ def _rollout_state(snap: Snapshot, name: str, deployment: dict[str, Any], limits
         return "settled"
     if int((sets[-1].get("status") or {}).get("availableReplicas", 0)) >= want:
         return "settled"
+    if not any(int((rs.get("spec") or {}).get("replicas", 0)) > 0 for rs in sets[:-1]):
+        return "settled"  # the rollout finished earlier: a pod of it fell sick since, not the change
     ages = [snap.taken - (created_at(p) or snap.taken) for p in pods]
     if not pods or max(ages) < limits["rollout_grace_seconds"]:
         return "rolling"

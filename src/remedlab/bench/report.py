@@ -72,7 +72,7 @@ def _num(value: float | None, unit: str = "", digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def summary_table(fig: Figures, title: str) -> Table:
+def summary_table(fig: Figures, title: str, parallel: int = 1) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -87,6 +87,7 @@ def summary_table(fig: Figures, title: str) -> Table:
         ("mean tokens", _num(fig.mean_tokens, digits=0)),
         ("cost", "-" if fig.total_cost is None else f"${fig.total_cost:.4f}"),
         ("median harness time per episode", _num(fig.median_harness_seconds, " s")),
+        ("episodes at once", str(parallel)),
     ]
     for name, value in rows:
         table.add_row(name, value)
