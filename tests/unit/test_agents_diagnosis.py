@@ -178,3 +178,30 @@ def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store
     snap.calls = [{"from": "time", "to": "db", "protocol": "postgresql", "calls": 4, "errors": 0, "meanMs": 2500.0}]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.pod) == ("db", "db-a") and "waits on db" in finding.evidence
+
+
+def test_a_pod_answering_not_ready_because_its_store_fails_blames_the_store() -> None:
+    def unhealthy(message: str) -> dict[str, Any]:
+        return {
+            "involvedObject": {"kind": "Pod", "name": "time-a", "uid": "p-time-a"},
+            "reason": "Unhealthy",
+            "count": 4,
+            "message": message,
+            "firstTimestamp": stamp(12),
+            "lastTimestamp": stamp(1),
+        }
+
+    base = {
+        "deployments": [deployment("hello"), deployment("time"), deployment("db")],
+        "replicasets": [replicaset("hello", 1, 1), replicaset("time", 1, 1), replicaset("db", 1, 1)],
+        "services": [service("hello"), service("time"), service("db")],
+        "pods": [pod("hello-a", "hello"), pod("time-a", "time", ready=False, since=stamp(10)), pod("db-a", "db")],
+    }
+    edge = {"from": "time", "to": "db", "protocol": "postgresql", "calls": 10, "errors": 3, "meanMs": 40.0}
+    answers = snapshot(**base, events=[unhealthy("HTTP probe failed with statuscode: 503")], calls=[edge])
+    (finding,) = diagnose(answers, LIMITS, {})
+    assert (finding.deployment, finding.pod) == ("db", "db-a") and "waits on db" in finding.evidence
+    # a pod that cannot answer in time is itself sick (its own network, CPU), whatever its store does
+    silent = snapshot(**base, events=[unhealthy("Get ...: context deadline exceeded")], calls=[edge])
+    (finding,) = diagnose(silent, LIMITS, {})
+    assert (finding.deployment, finding.pod) == ("time", "time-a")

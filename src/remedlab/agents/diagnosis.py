@@ -35,6 +35,7 @@ from remedlab.agents.signals import (
 )
 
 UNDO, DELETE_POD, RESTART = "undo", "delete-pod", "restart"
+SICK_SERVICE = "sick-service"
 
 
 def load_thresholds() -> dict[str, float]:
@@ -50,6 +51,7 @@ class Finding:
     action: str
     pod: str | None = None
     precedence: int = 2
+    readiness_only: bool = False  # the pod answers its probes "not ready" and shows nothing else wrong
 
 
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
@@ -70,6 +72,7 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) 
         if owner is None or owner in rolling or pod["metadata"].get("deletionTimestamp"):
             continue
         findings.extend(_pod_findings(snap, owner, pod, limits))
+    findings = [_blame_store_behind(snap, f, limits) for f in findings]
     since = max(acted.values(), default=0.0) + limits["settle_seconds"] if acted else 0.0
     findings.extend(_service_findings(snap, limits, since, {f.deployment for f in findings} | rolling))
     return sorted(findings, key=lambda f: f.precedence)
@@ -144,7 +147,15 @@ def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: 
         found.append("its container was OOMKilled")
     if not found:
         return []
-    return [Finding("sick-pod", deployment, f"pod {name}: " + "; ".join(found), DELETE_POD, pod=name, precedence=1)]
+    # the pod answers its probes, only to say it is not ready: what it depends on is failing
+    answers_not_ready = any(
+        "statuscode" in str(e.get("message", "")) for e in snap.pod_events(pod, ("Unhealthy",), 60)
+    ) and not any("deadline" in str(e.get("message", "")) for e in snap.pod_events(pod, ("Unhealthy",), 10))
+    only_readiness = answers_not_ready and all(f.startswith(("not Ready", f"{failures} failed probes")) for f in found)
+    evidence = f"pod {name}: " + "; ".join(found)
+    return [
+        Finding("sick-pod", deployment, evidence, DELETE_POD, pod=name, precedence=1, readiness_only=only_readiness)
+    ]
 
 
 def _first_seen(event: dict[str, Any]) -> float | None:
@@ -204,15 +215,30 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
     return findings
 
 
+def _blame_store_behind(snap: Snapshot, finding: Finding, limits: dict[str, float]) -> Finding:
+    """A pod that answers its probes "not ready" (it is up, but what it needs is not) while its service
+    waits on a sick database or cache is not the sick one: replacing it would not help."""
+    if not finding.readiness_only:
+        return finding
+    for service in snap.services_of(finding.deployment):
+        store = _slow_store(snap, service, limits)
+        culprit = snap.deployment_for_service(store[0]) if store is not None else None
+        if store is not None and culprit is not None and culprit != finding.deployment:
+            evidence = f"{finding.evidence}, and {service} waits on {store[0]} ({store[1]:.0f} ms per call)"
+            return _replace(snap, culprit, evidence)
+    return finding
+
+
 def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float] | None:
-    """The database or cache a slow service spends its time on, from the traces' call edges."""
-    edges = [
-        c
-        for c in snap.calls
-        if c.get("from") == service
-        and c.get("protocol") != "http"
-        and float(c.get("meanMs") or 0) >= limits["slow_store_fraction"] * limits["slow_p95_ms"]
-    ]
+    """The database or cache a service waits on or fails at, from the traces' call edges: calls slow on
+    average, or a tenth of them failing."""
+
+    def sick(edge: dict[str, Any]) -> bool:
+        calls, errors = int(edge.get("calls") or 0), int(edge.get("errors") or 0)
+        slow = float(edge.get("meanMs") or 0) >= limits["slow_store_fraction"] * limits["slow_p95_ms"]
+        return slow or (errors >= 2 and errors >= 0.1 * calls)
+
+    edges = [c for c in snap.calls if c.get("from") == service and c.get("protocol") != "http" and sick(c)]
     if not edges:
         return None
     slowest = max(edges, key=lambda c: float(c.get("meanMs") or 0))
@@ -227,5 +253,5 @@ def _calls(snap: Snapshot, caller: str, callee: str, window: float, since: float
 def _replace(snap: Snapshot, deployment: str, evidence: str) -> Finding:
     pods = snap.pods_of(deployment)
     if len(pods) == 1:
-        return Finding("sick-service", deployment, evidence, DELETE_POD, pod=name_of(pods[0]), precedence=2)
-    return Finding("sick-service", deployment, evidence, RESTART, precedence=2)
+        return Finding(SICK_SERVICE, deployment, evidence, DELETE_POD, pod=name_of(pods[0]), precedence=2)
+    return Finding(SICK_SERVICE, deployment, evidence, RESTART, precedence=2)

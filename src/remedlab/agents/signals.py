@@ -138,6 +138,10 @@ class Snapshot:
                 names.append(name_of(deployment))
         return names
 
+    def services_of(self, deployment: str) -> list[str]:
+        """The Services that select this deployment's pods."""
+        return [name_of(s) for s in self.services if deployment in self.deployments_behind(s)]
+
     def deployment_for_service(self, name: str) -> str | None:
         """The deployment behind a Service name (or a deployment of that name)."""
         for service in self.services:

@@ -25,6 +25,7 @@ class Figures:
     attempts_per_success: float | None = None
     mean_remediation_seconds: float | None = None
     mean_tokens: float | None = None
+    mean_steps: float | None = None
     total_cost: float | None = None
     median_harness_seconds: float | None = None
     by_fault: dict[str, tuple[int, int]] = field(default_factory=dict)  # fault -> (successes, judged)
@@ -53,6 +54,7 @@ def figures(records: list[dict[str, Any]], label: str = "") -> Figures:
     out.attempts_per_success = _mean(attempts)
     out.mean_remediation_seconds = _mean([float(r.get("remediation_seconds", 0)) for r in judged])
     out.mean_tokens = _mean([float(((r.get("agent") or {}).get("usage") or {}).get("total_tokens", 0)) for r in judged])
+    out.mean_steps = _mean([float((r.get("agent") or {}).get("steps", 0)) for r in judged])
     costs = [(r.get("agent") or {}).get("cost") for r in judged]
     known = [float(c) for c in costs if c is not None]
     out.total_cost = sum(known) if known and len(known) == len(costs) else None
@@ -72,7 +74,15 @@ def _num(value: float | None, unit: str = "", digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}{unit}"
 
 
-def summary_table(fig: Figures, title: str, parallel: int = 1) -> Table:
+TIME_NAMES = {
+    "detection": "mean time to detect (TTD)",
+    "localization": "mean time to localize (TTL)",
+    "analysis": "mean time to analyse (TTA)",
+    "mitigation": "mean remediation time (TTM)",
+}
+
+
+def summary_table(fig: Figures, title: str, parallel: int = 1, task: str = "mitigation") -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -83,7 +93,8 @@ def summary_table(fig: Figures, title: str, parallel: int = 1) -> Table:
         ("successes", str(fig.successes)),
         ("success rate", _pct(fig.success_rate)),
         ("attempts per success", _num(fig.attempts_per_success, digits=2)),
-        ("mean remediation time", _num(fig.mean_remediation_seconds, " s")),
+        (TIME_NAMES.get(task, TIME_NAMES["mitigation"]), _num(fig.mean_remediation_seconds, " s")),
+        ("mean agent steps", _num(fig.mean_steps)),
         ("mean tokens", _num(fig.mean_tokens, digits=0)),
         ("cost", "-" if fig.total_cost is None else f"${fig.total_cost:.4f}"),
         ("median harness time per episode", _num(fig.median_harness_seconds, " s")),

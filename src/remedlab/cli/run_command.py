@@ -35,7 +35,9 @@ def print_report(out: Path, html: Path | None) -> None:
         f"{run['method']} on {run['app']} ({run['suite']}, {run.get('task', 'mitigation')}, "
         f"seed {run['settings']['seed']}, {run.get('parallel', 1)} at once)"
     )
-    console.print(summary_table(figures(records, label), label, int(run.get("parallel", 1))))
+    console.print(
+        summary_table(figures(records, label), label, int(run.get("parallel", 1)), run.get("task", "mitigation"))
+    )
     target = html or out / REPORT_FILE
     write_html(target, [(label, run, records)])
     console.print(f"results: {out / 'results.jsonl'}   report: {target}")
@@ -194,7 +196,11 @@ def register(app: typer.Typer) -> None:
                 run = read_run(folder)
                 records = read_results(folder)
                 label = f"{folder.name}: {run['method']} on {run['app']} ({run['suite']})"
-                console.print(summary_table(figures(records, label), label, int(run.get("parallel", 1))))
+                console.print(
+                    summary_table(
+                        figures(records, label), label, int(run.get("parallel", 1)), run.get("task", "mitigation")
+                    )
+                )
                 loaded.append((label, run, records))
         except RunDirError as exc:
             raise fail(str(exc)) from None

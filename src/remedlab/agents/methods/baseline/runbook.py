@@ -11,7 +11,7 @@ import time
 
 import yaml
 
-from remedlab.agents.diagnosis import RESTART, UNDO, Finding, diagnose, load_thresholds
+from remedlab.agents.diagnosis import RESTART, SICK_SERVICE, UNDO, Finding, diagnose, load_thresholds
 from remedlab.agents.episode import DONE, NO_ACTION, REFUSED, UNVERIFIED, AgentContext, AgentResult
 from remedlab.agents.methods.playbooks import run_playbook
 from remedlab.agents.signals import observe
@@ -60,30 +60,37 @@ class Baseline:
         limits = self.limits
         acted: dict[str, float] = {}
         clean = 0
+        suspected: set[str] = set()
         deadline = time.time() + limits["observe_seconds"]
         while True:
             ctx.steps += 1
             snap = observe(ctx.api, namespace, seconds=int(max(limits["service_window_seconds"], 20)))
             findings = diagnose(snap, limits, acted)
             ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
+            # evidence from other services (callers' failures, latency) must hold for two looks in a row, so
+            # that the traces and metrics of the real cause have time to show; a pod's own state is enough
+            actionable = [f for f in findings if f.rule != SICK_SERVICE or f.deployment in suspected]
+            suspected = {f.deployment for f in findings if f.rule == SICK_SERVICE}
             if findings:
                 clean = 0
+            if actionable:
                 if len(acted) >= limits["max_actions"] or ctx.attempts >= limits["max_actions"]:
                     return ctx.finish(
-                        NAME, UNVERIFIED, f"still wrong after {ctx.attempts} actions: {findings[0].evidence}"
+                        NAME, UNVERIFIED, f"still wrong after {ctx.attempts} actions: {actionable[0].evidence}"
                     )
-                top = findings[0]
+                top = actionable[0]
                 why = f"{top.rule} on {top.deployment}: {top.evidence}"
                 answer = run_playbook(ctx, playbook_for(top, namespace), why=why)
                 if answer.get("refused"):
                     return ctx.finish(NAME, REFUSED, str(answer["refused"]))
                 acted[top.deployment] = time.time()
+                suspected = set()
                 time.sleep(limits["settle_seconds"])
                 continue
-            elif acted:
+            if not findings and acted:
                 clean += 1
                 if clean >= limits["settle_checks"]:
                     return ctx.finish(NAME, DONE, f"{ctx.attempts} action(s); the namespace looks healthy again")
-            elif time.time() >= deadline:
+            elif not findings and time.time() >= deadline:
                 return ctx.finish(NAME, NO_ACTION, f"nothing looked wrong for {limits['observe_seconds']:.0f}s")
             time.sleep(limits["interval_seconds"])
