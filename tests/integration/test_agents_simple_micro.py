@@ -25,21 +25,13 @@ from remedlab.agents.llm.openai_compatible import OpenAICompatible
 from remedlab.agents.llm.session import Budget
 from remedlab.agents.llm.text_tools import TextToolCalling
 from remedlab.agents.run import CONVERSATION_FILE, RESULT_FILE, run_agent
+from remedlab.bench.plan import MICROREMED_FAULTS
 from tests.integration.agent_episodes import FaultLab, fault_lab
 from tests.scripted_llm import Reply, scripted_llm
 
 pytestmark = pytest.mark.integration
 
 NS = "simple-micro"
-MICROREMED_FAULTS = [
-    "cpu-stress",
-    "memory-stress",
-    "network-delay",
-    "network-loss",
-    "disk-io",
-    "pod-fail",
-    "pod-config-error",
-]
 REPLACE_TIME_SERVICE = f"""- name: replace the faulty time-service pod
   hosts: localhost
   connection: local

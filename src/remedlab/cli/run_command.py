@@ -28,18 +28,27 @@ from remedlab.cli.output import console, fail
 REPORT_FILE = "report.html"
 
 
+def show_runs(folders: list[Path], html: Path | None) -> Path:
+    """Print each run's table and write one HTML report comparing them; where it was written."""
+    loaded = []
+    for folder in folders:
+        run = read_run(folder)
+        records = read_results(folder)
+        task = run.get("task", "mitigation")
+        parallel = int(run.get("parallel", 1))
+        label = (
+            f"{folder.name}: {run['method']} on {run['app']} ({run['suite']}, {task}, "
+            f"seed {run['settings']['seed']}, {parallel} at once)"
+        )
+        console.print(summary_table(figures(records, label), label, parallel, task))
+        loaded.append((label, run, records))
+    target = html or folders[0] / REPORT_FILE
+    write_html(target, loaded)
+    return target
+
+
 def print_report(out: Path, html: Path | None) -> None:
-    run = read_run(out)
-    records = read_results(out)
-    label = (
-        f"{run['method']} on {run['app']} ({run['suite']}, {run.get('task', 'mitigation')}, "
-        f"seed {run['settings']['seed']}, {run.get('parallel', 1)} at once)"
-    )
-    console.print(
-        summary_table(figures(records, label), label, int(run.get("parallel", 1)), run.get("task", "mitigation"))
-    )
-    target = html or out / REPORT_FILE
-    write_html(target, [(label, run, records)])
+    target = show_runs([out], html)
     console.print(f"results: {out / 'results.jsonl'}   report: {target}")
 
 
@@ -190,20 +199,8 @@ def register(app: typer.Typer) -> None:
         html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
     ) -> None:
         """Print the figures of finished runs; the HTML report compares them side by side."""
-        loaded = []
         try:
-            for folder in runs:
-                run = read_run(folder)
-                records = read_results(folder)
-                label = f"{folder.name}: {run['method']} on {run['app']} ({run['suite']})"
-                console.print(
-                    summary_table(
-                        figures(records, label), label, int(run.get("parallel", 1)), run.get("task", "mitigation")
-                    )
-                )
-                loaded.append((label, run, records))
+            target = show_runs(runs, html)
         except RunDirError as exc:
             raise fail(str(exc)) from None
-        target = html or runs[0] / REPORT_FILE
-        write_html(target, loaded)
         console.print(f"report: {target}")
