@@ -148,9 +148,9 @@ def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: 
     if not found:
         return []
     # the pod answers its probes, only to say it is not ready: what it depends on is failing
-    answers_not_ready = any(
-        "statuscode" in str(e.get("message", "")) for e in snap.pod_events(pod, ("Unhealthy",), 60)
-    ) and not any("deadline" in str(e.get("message", "")) for e in snap.pod_events(pod, ("Unhealthy",), 10))
+    messages = [(str(e.get("message", "")), e) for e in snap.pod_events(pod, ("Unhealthy",), 60)]
+    recent = [m for m, e in messages if snap.taken - (parse_time(e.get("lastTimestamp")) or 0) <= 10]
+    answers_not_ready = any("statuscode" in m for m, _ in messages) and not any("deadline" in m for m in recent)
     only_readiness = answers_not_ready and all(f.startswith(("not Ready", f"{failures} failed probes")) for f in found)
     evidence = f"pod {name}: " + "; ".join(found)
     return [

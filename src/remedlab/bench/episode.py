@@ -17,6 +17,7 @@ from remedlab.agents.llm.pricing import PriceTable
 from remedlab.agents.llm.session import Budget
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi, AgentApiError
+from remedlab.agents.signals import is_ready, is_terminating
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.answers import ANSWER_TASKS, grade_answer
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec
@@ -44,16 +45,11 @@ class EpisodeSettings:
     task: str = "mitigation"
     truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _pods_ready(api: AgentApi, namespace: str) -> bool:
     pods = api.objects("pods", namespace)
-    return bool(pods) and all(
-        not p["metadata"].get("deletionTimestamp")
-        and any(c.get("type") == "Ready" and c.get("status") == "True" for c in p["status"].get("conditions") or [])
-        for p in pods
-    )
+    return bool(pods) and all(not is_terminating(p) and is_ready(p) for p in pods)
 
 
 def wait_ready(api: AgentApi, namespace: str, timeout: float) -> bool:

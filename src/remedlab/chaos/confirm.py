@@ -12,7 +12,7 @@ from remedlab.quantity import cpu_millicores
 Obj = dict[str, Any]
 
 
-def _ready(pod: Obj) -> bool:
+def pod_ready(pod: Obj) -> bool:
     return any(
         c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions") or []
     )
@@ -72,7 +72,7 @@ def _record_observable(backend: Backend, obj: Obj, kind: str, namespace: str, re
     if pod is None or pod["metadata"].get("deletionTimestamp"):
         return False, "the pod instance is gone"
     if mechanism == "pod-failure":
-        return (not _ready(pod)), "pod not Ready" if not _ready(pod) else "pod still Ready"
+        return (not pod_ready(pod)), "pod not Ready" if not pod_ready(pod) else "pod still Ready"
     if mechanism == "container-kill":
         restarted = any(
             s.get("restartCount", 0) > 0 or "running" not in (s.get("state") or {})

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from remedlab.backends.base import Backend
-from remedlab.chaos.confirm import confirm
+from remedlab.chaos.confirm import confirm, pod_ready
 from remedlab.cluster.errors import NotFound
 from remedlab.observe.workload.generator import WorkloadRunner
 from remedlab.observe.workload.stats import Summary
@@ -67,13 +67,6 @@ class Verdict:
         }
 
 
-def _ready(pod: Obj) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in (pod.get("status") or {}).get("conditions") or []
-    )
-
-
 def _restarts(pod: Obj) -> int:
     return sum(int(s.get("restartCount", 0)) for s in (pod.get("status") or {}).get("containerStatuses") or [])
 
@@ -114,7 +107,7 @@ def pod_problems(backend: Backend, namespace: str, target: str) -> tuple[list[st
         return [f"no deployment {target} in {namespace}"], {}
     pods = target_pods(backend, deployment)
     want = int(deployment["spec"].get("replicas", 1))
-    problems = [f"pod {p['metadata']['name']} is not Ready" for p in pods if not _ready(p)]
+    problems = [f"pod {p['metadata']['name']} is not Ready" for p in pods if not pod_ready(p)]
     if len(pods) < want:
         problems.append(f"{target} has {len(pods)} of {want} pods")
     return problems, {p["metadata"]["name"]: _restarts(p) for p in pods}

@@ -41,8 +41,7 @@ class ModelSession:
         self.usage = Usage()
         self.calls = 0
         self.seconds = 0.0
-        self.priced = self.prices.price_of(model.name) is not None
-        if self.budget.max_dollars is not None and not self.priced:
+        if self.budget.max_dollars is not None and self.prices.price_of(model.name) is None:
             raise ChatError(f"--max-dollars needs a price for {model.name!r}: add it to a price file (--prices FILE)")
 
     @property
