@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, cast
 
-from remedlab.cluster.dataplane import Dataplane, Endpoint, PassthroughHook, ServicePortMap
+from remedlab.cluster.dataplane.dataplane import Dataplane, Endpoint, PassthroughHook, ServicePortMap
 
 BACKEND_UID = "bench-backend"
 REQUEST_TIMEOUT = 2.0

@@ -21,7 +21,7 @@ from typing import Any
 
 import psutil
 
-from remedlab.cluster.volume_mounts import mounts_under, unmount_all
+from remedlab.cluster.node.volume_mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from remedlab.cluster.isolation import ContainerLimits, ContainerSandbox, Isolation
+from remedlab.cluster.node.isolation import ContainerLimits, ContainerSandbox, Isolation
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from remedlab.cluster.dataplane import ConnectionInfo, Dataplane, Endpoint, ServicePortMap
+from remedlab.cluster.dataplane.dataplane import ConnectionInfo, Dataplane, Endpoint, ServicePortMap
 
 Runner = Callable[[Callable[[], Coroutine[Any, Any, None]]], None]
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

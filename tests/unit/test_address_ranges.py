@@ -7,11 +7,11 @@ import subprocess
 import sys
 import time
 
-from remedlab.cluster import ipam
+from remedlab.cluster.dataplane import ipam
 
 HOLDER = """
 import sys, time
-from remedlab.cluster import ipam
+from remedlab.cluster.dataplane import ipam
 print(ipam.claim_range(int(sys.argv[1])), flush=True)
 time.sleep(30)
 """

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
+from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
+from remedlab.api.errors import BadRequest, Invalid
 from remedlab.chaos.catalog import apply_overrides, get_fault, load_catalog, parse_override
 from remedlab.chaos.controller import register_validators
 from remedlab.chaos.selection import choose
-from remedlab.cluster.errors import BadRequest, Invalid
-from remedlab.cluster.fault_parameters import parse_duration, parse_percent, parse_rate, parse_size
-from remedlab.cluster.validation import validate_object
+from remedlab.cluster.apiserver.validation import validate_object
 
 register_validators()
 

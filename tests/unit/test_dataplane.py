@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from remedlab.cluster.dataplane import (
+from remedlab.cluster.dataplane.dataplane import (
     ConnectionInfo,
     ConnectionRefused,
     Endpoint,

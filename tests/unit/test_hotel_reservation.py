@@ -38,7 +38,7 @@ from remedlab.apps.kit.client import UpstreamError
 from remedlab.apps.kit.rpc import BadRequest, answer
 from remedlab.apps.kit.store_calls import StoreError
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.cluster.validation import validate_object
+from remedlab.cluster.apiserver.validation import validate_object
 from remedlab.observe.workload.mix import load_app_mix
 
 APP = get_app("hotel-reservation")

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from remedlab.cluster.dataplane import ConnectionInfo, ConnectionRefused, FlowDirection
-from remedlab.cluster.http_faults import HttpAbortHook, HttpDelayHook
+from remedlab.cluster.dataplane.dataplane import ConnectionInfo, ConnectionRefused, FlowDirection
+from remedlab.cluster.dataplane.http_faults import HttpAbortHook, HttpDelayHook
 from tests.unit.dataplane_lab import echo, exchange, get, http_call, http_server, info, is_closed_by_peer, lab, run
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from remedlab.cluster.io_fault_shim import create_control_file, shim_entry, write_faults
-from remedlab.cluster.time_shift import build_shim
+from remedlab.cluster.node.io_fault_shim import create_control_file, shim_entry, write_faults
+from remedlab.cluster.node.time_shift import build_shim
 
 READER = r"""
 import os, sys, time

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from remedlab.cluster.io_fault_fs import (
+from remedlab.cluster.node.io_fault_fs import (
     FSNAME_PREFIX,
     FSTYPE,
     RELOAD_INTERVAL,
@@ -33,7 +33,7 @@ from remedlab.cluster.io_fault_fs import (
     parse_fault,
     parse_faults,
 )
-from remedlab.cluster.io_fault_mount import (
+from remedlab.cluster.node.io_fault_mount import (
     IoFaultMount,
     cleanup_stale,
     iofault_mounts,

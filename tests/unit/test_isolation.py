@@ -18,7 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
-from remedlab.cluster.isolation import (
+from remedlab.cluster.node.isolation import (
     ContainerLimits,
     ContainerSandbox,
     FidelityCheck,
@@ -26,7 +26,7 @@ from remedlab.cluster.isolation import (
     fuse_check,
     network_fault_check,
 )
-from remedlab.cluster.isolation.cgroupfs import (
+from remedlab.cluster.node.isolation.cgroupfs import (
     REMEDLAB_DIR,
     CgroupMount,
     cgroup_dir,
@@ -34,11 +34,11 @@ from remedlab.cluster.isolation.cgroupfs import (
     check_component,
     parse_identifier,
 )
-from remedlab.cluster.isolation.cgroups_v1 import CgroupV1Hierarchy
-from remedlab.cluster.isolation.cgroups_v2 import CgroupV2Group
-from remedlab.cluster.isolation.limits import cfs_quota_us, cpu_shares, cpu_weight
-from remedlab.cluster.isolation.pod_user import PLACEMENT_FIX, POD_USER, interpreter_runs_as, resolve_pod_user
-from remedlab.cluster.kubelet import container_limits
+from remedlab.cluster.node.isolation.cgroups_v1 import CgroupV1Hierarchy
+from remedlab.cluster.node.isolation.cgroups_v2 import CgroupV2Group
+from remedlab.cluster.node.isolation.limits import cfs_quota_us, cpu_shares, cpu_weight
+from remedlab.cluster.node.isolation.pod_user import PLACEMENT_FIX, POD_USER, interpreter_runs_as, resolve_pod_user
+from remedlab.cluster.node.kubelet import container_limits
 
 IS_ROOT = os.geteuid() == 0
 MiB = 2**20
@@ -324,7 +324,7 @@ def test_pdeathsig_kills_child_of_dead_parent(cgroup_isolation: Isolation, clust
     script = textwrap.dedent(
         f"""
         import os, subprocess, sys
-        from remedlab.cluster.isolation import ContainerLimits, Isolation
+        from remedlab.cluster.node.isolation import ContainerLimits, Isolation
         sandbox = Isolation.detect({cluster_id!r}).sandbox("pod-d", "main", ContainerLimits())
         child = subprocess.Popen({SLEEPER!r}, preexec_fn=sandbox.preexec)
         print(child.pid, flush=True)

@@ -29,7 +29,7 @@ from remedlab.apps.kit.metrics import UPSTREAM_REQUESTS
 from remedlab.apps.kit.redis_store import RedisStore
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError
 from remedlab.apps.kit.tracing import SpanKind, StatusCode, span
-from remedlab.cluster.time_shift import build_shim
+from remedlab.cluster.node.time_shift import build_shim
 from tests.unit.test_kit import serving
 from tests.unit.test_kit_tracing import Collect, loopback
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from remedlab.cluster.dataplane import ConnectionRefused, FlowDirection
-from remedlab.cluster.network_faults import (
+from remedlab.cluster.dataplane.dataplane import ConnectionRefused, FlowDirection
+from remedlab.cluster.dataplane.network_faults import (
     BandwidthHook,
     CorruptHook,
     DelayHook,

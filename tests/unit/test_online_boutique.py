@@ -43,7 +43,7 @@ from remedlab.apps.online_boutique.pages import CartLine, Chrome, cart_page, err
 from remedlab.apps.online_boutique.rpc import peer_name, rpc_path
 from remedlab.apps.online_boutique.storefront import storefront
 from remedlab.apps.online_boutique.templates import Html, TemplateFieldError, escape, placeholders, render
-from remedlab.cluster.validation import validate_object
+from remedlab.cluster.apiserver.validation import validate_object
 from remedlab.observe.workload.mix import load_app_mix
 
 NAMESPACE = "online-boutique"

@@ -1,4 +1,4 @@
-"""Unit tests of remedlab.cluster.patching."""
+"""Unit tests of remedlab.cluster.apiserver.patching."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from remedlab.cluster.patching import (
+from remedlab.cluster.apiserver.patching import (
     MERGE_KEYS,
     Obj,
     PatchError,

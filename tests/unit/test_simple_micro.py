@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from remedlab.cluster.objects import Deployment, Namespace, PersistentVolumeClaim, Service
+from remedlab.api.objects import Deployment, Namespace, PersistentVolumeClaim, Service
 
 HELLO_MODULE = "remedlab.apps.simple_micro.hello"
 TIME_MODULE = "remedlab.apps.simple_micro.time_service"

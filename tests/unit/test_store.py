@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from remedlab.cluster.errors import AlreadyExists, Conflict, NotFound
-from remedlab.cluster.store import Store
+from remedlab.api.errors import AlreadyExists, Conflict, NotFound
+from remedlab.cluster.apiserver.store import Store
 
 
 def _cm(name: str, value: str = "1") -> dict[str, object]:

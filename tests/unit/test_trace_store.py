@@ -18,11 +18,11 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from remedlab.api.client import Backend
+from remedlab.api.errors import ClusterError
 from remedlab.apps.kit.otlp_export import export_request
 from remedlab.apps.kit.tracing import Span, SpanKind, TraceContext
-from remedlab.backends.base import Backend
-from remedlab.cluster.errors import ClusterError
-from remedlab.cluster.ipam import AddressPool, node_address
+from remedlab.cluster.dataplane.ipam import AddressPool, node_address
 from remedlab.observe.otlp_json import OtlpFormatError, parse_export
 from remedlab.observe.otlp_receiver import OtlpReceiver
 from remedlab.observe.trace_store import SpanRecord, TraceQuery, TraceStore

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from remedlab.cluster.errors import BadRequest, Invalid
-from remedlab.cluster.validation import validate_object
+from remedlab.api.errors import BadRequest, Invalid
+from remedlab.cluster.apiserver.validation import validate_object
 
 
 def _deployment(**container: Any) -> dict[str, Any]:

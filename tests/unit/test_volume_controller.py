@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from remedlab.cluster.event_recorder import EventRecorder
-from remedlab.cluster.store import Store
-from remedlab.cluster.volume_controller import PROTECTION, VolumeController, claim_dir
+from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.volume_controller import PROTECTION, VolumeController, claim_dir
 
 NS = "shop"
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from remedlab.agents.server_api import AgentApi
-from remedlab.quantity import QuantityError, cpu_millicores, memory_bytes
+from remedlab.api.quantity import QuantityError, cpu_millicores, memory_bytes
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"

@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from remedlab.backends.base import Backend
-from remedlab.cluster.errors import BadRequest, NotFound
-from remedlab.cluster.kinds import BY_KIND
+from remedlab.api.client import Backend
+from remedlab.api.errors import BadRequest, NotFound
+from remedlab.api.kinds import BY_KIND
 
 
 @dataclass(frozen=True)

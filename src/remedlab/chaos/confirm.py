@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from remedlab.backends.base import Backend
-from remedlab.cluster.errors import NotFound
-from remedlab.cluster.revisions import REVISION_ANNOTATION as REVISION
-from remedlab.quantity import cpu_millicores
+from remedlab.api.client import Backend
+from remedlab.api.errors import NotFound
+from remedlab.api.quantity import cpu_millicores
+from remedlab.cluster.controllers.revisions import REVISION_ANNOTATION as REVISION
 
 Obj = dict[str, Any]
 

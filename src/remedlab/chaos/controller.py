@@ -17,14 +17,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from remedlab.backends.base import Backend
-from remedlab.backends.faults import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
+from remedlab.api.client import Backend
+from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
+from remedlab.api.errors import ClusterError, NotFound
+from remedlab.api.fault_runtime import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
+from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
+from remedlab.api.quantity import memory_bytes
 from remedlab.chaos.selection import candidate_pods, choose
 from remedlab.chaos.spec import CHAOS_MODELS
-from remedlab.cluster.errors import ClusterError, NotFound
-from remedlab.cluster.fault_parameters import parse_duration, parse_percent, parse_rate, parse_size
-from remedlab.cluster.kinds import BY_KIND, CHAOS_KINDS
-from remedlab.quantity import memory_bytes
 
 FINALIZER = "chaos.remedlab.io/records"
 PAUSE_IMAGE = "remedlab/pause:3.9"
@@ -499,7 +499,7 @@ def _io_params(spec: Obj) -> IoParams:
 
 def register_validators() -> None:
     """Teach the cluster to validate the chaos kinds (a CRD's schema, in Kubernetes terms)."""
-    from remedlab.cluster.validation import register_kind_validator
+    from remedlab.cluster.apiserver.validation import register_kind_validator
 
     for kind, model in CHAOS_MODELS.items():
         register_kind_validator(kind, model.model_validate)

@@ -6,7 +6,7 @@ import math
 import random
 from typing import Any
 
-from remedlab.backends.base import Backend
+from remedlab.api.client import Backend
 
 Obj = dict[str, Any]
 

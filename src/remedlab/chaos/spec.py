@@ -12,8 +12,8 @@ from typing import Any, ClassVar, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from remedlab.cluster.fault_parameters import parse_duration, parse_percent, parse_rate, parse_size
-from remedlab.cluster.objects import ObjectMeta
+from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
+from remedlab.api.objects import ObjectMeta
 
 CHAOS_MESH: Final = "chaos-mesh.org/v1alpha1"
 REMEDLAB_CHAOS: Final = "chaos.remedlab.io/v1alpha1"

@@ -108,10 +108,10 @@ def register(app: typer.Typer) -> None:
             source = f"server at {client.url}"
         else:
             from remedlab import paths
-            from remedlab.backends.local import host_checks
-            from remedlab.cluster.isolation.sandbox import Isolation
-            from remedlab.cluster.time_shift import build_shim
-            from remedlab.cluster.volume_mounts import bind_mounts_available
+            from remedlab.cluster.local_backend import host_checks
+            from remedlab.cluster.node.isolation.sandbox import Isolation
+            from remedlab.cluster.node.time_shift import build_shim
+            from remedlab.cluster.node.volume_mounts import bind_mounts_available
 
             home = paths.ensure_home()
             shim, note = build_shim(home)

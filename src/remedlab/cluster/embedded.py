@@ -15,21 +15,23 @@ from typing import Any, Protocol
 import psutil
 
 from remedlab import __version__
-from remedlab.cluster.dataplane import Dataplane, Endpoint, ServicePortMap
-from remedlab.cluster.deployment_controller import DeploymentController
-from remedlab.cluster.endpoints_controller import EndpointsController
-from remedlab.cluster.event_recorder import EventRecorder
-from remedlab.cluster.garbage_collector import GarbageCollector
-from remedlab.cluster.images import ImageRegistry
-from remedlab.cluster.ipam import AddressPool, cluster_ranges, node_address
-from remedlab.cluster.isolation.sandbox import Isolation
-from remedlab.cluster.kubelet import Kubelet, KubeletConfig
-from remedlab.cluster.metrics_sampler import MetricsSampler
-from remedlab.cluster.object_api import ObjectAPI
-from remedlab.cluster.replicaset_controller import ReplicaSetController
-from remedlab.cluster.scheduler import Scheduler
-from remedlab.cluster.store import Obj, Store, now_iso
-from remedlab.cluster.volume_controller import VolumeController
+from remedlab.api.kinds import Obj
+from remedlab.api.times import now_iso
+from remedlab.cluster.apiserver.registry import ObjectAPI
+from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.deployment_controller import DeploymentController
+from remedlab.cluster.controllers.endpoints_controller import EndpointsController
+from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.garbage_collector import GarbageCollector
+from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
+from remedlab.cluster.controllers.scheduler import Scheduler
+from remedlab.cluster.controllers.volume_controller import VolumeController
+from remedlab.cluster.dataplane.dataplane import Dataplane, Endpoint, ServicePortMap
+from remedlab.cluster.dataplane.ipam import AddressPool, cluster_ranges, node_address
+from remedlab.cluster.node.images import ImageRegistry
+from remedlab.cluster.node.isolation.sandbox import Isolation
+from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
+from remedlab.cluster.node.metrics_sampler import MetricsSampler
 
 KUBERNETES_VERSION = "v1.30.0-remedlab"
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from remedlab.backends.base import Backend, Obj
+from remedlab.api.client import Backend, Obj
 from remedlab.observe.prometheus_text import MetricFamily, PrometheusFormatError, parse
 
 log = logging.getLogger(__name__)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from remedlab.backends.base import Backend
+from remedlab.api.client import Backend
+from remedlab.api.errors import NotFound
 from remedlab.chaos.confirm import confirm, pod_ready
-from remedlab.cluster.errors import NotFound
 from remedlab.observe.workload.generator import WorkloadRunner
 from remedlab.observe.workload.stats import Summary
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from remedlab.cluster.container_process import kill_tree
+from remedlab.cluster.node.container_process import kill_tree
 from remedlab.remediate.command_policy import Allowed, CommandRefused, check_probe
 
 PROBE_TIMEOUT = 10.0

@@ -11,9 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from remedlab import __version__
-from remedlab.backends.base import Backend
+from remedlab.api.client import Backend
+from remedlab.api.errors import BadRequest, ClusterError
 from remedlab.chaos.controller import ChaosController, register_validators
-from remedlab.cluster.errors import BadRequest, ClusterError
 from remedlab.observe.otlp_receiver import OtlpReceiver
 from remedlab.observe.service_metrics import ServiceMetricsScraper
 from remedlab.observe.trace_store import TraceStore

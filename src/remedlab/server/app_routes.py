@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from remedlab.api.client import Backend
+from remedlab.api.errors import BadRequest, NotFound
+from remedlab.api.kinds import container_images
 from remedlab.apps.catalog import AppInfo, UnknownApp, app_manifests, get_app, list_apps
-from remedlab.backends.base import Backend
-from remedlab.cluster.errors import BadRequest, NotFound
+from remedlab.apps.stores.store_binaries import missing_store_programs
 from remedlab.server.cluster_routes import backend_of
 
 APP_LABEL = "app.remedlab.io/name"
@@ -60,7 +62,9 @@ def apply_app(backend: Backend, app: AppInfo, namespace: str) -> None:
     docs = app_manifests(app, namespace)
     for doc in docs:
         doc.setdefault("metadata", {}).setdefault("labels", {})[APP_LABEL] = app.name
-    missing = backend.missing_requirements(docs)
+    missing = (
+        missing_store_programs([i for doc in docs for i in container_images(doc)]) if backend.name == "local" else []
+    )
     if missing:
         raise BadRequest(f"{app.name} cannot run on this host: {'; '.join(missing)}")
     backend.apply(docs, namespace)

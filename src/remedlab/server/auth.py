@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from remedlab.cluster.kinds import CHAOS_KINDS, KINDS
+from remedlab.api.kinds import CHAOS_KINDS, KINDS
 from remedlab.tokens import scope_of
 
 OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})

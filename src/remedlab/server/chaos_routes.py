@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from remedlab.backends.base import Backend
+from remedlab.api.client import Backend
+from remedlab.api.errors import BadRequest, NotFound
+from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
 from remedlab.chaos.catalog import build_chaos, load_catalog
 from remedlab.chaos.confirm import confirm
-from remedlab.cluster.errors import BadRequest, NotFound
-from remedlab.cluster.kinds import BY_KIND, CHAOS_KINDS
 from remedlab.server.cluster_routes import backend_of
 
 router = APIRouter(prefix="/v1")

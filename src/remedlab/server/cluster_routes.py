@@ -12,10 +12,10 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from remedlab import __version__
-from remedlab.backends.base import Backend
+from remedlab.api.client import Backend
+from remedlab.api.errors import Forbidden
+from remedlab.api.kinds import CHAOS_KINDS
 from remedlab.cluster.embedded import KUBERNETES_VERSION
-from remedlab.cluster.errors import Forbidden
-from remedlab.cluster.kinds import CHAOS_KINDS
 from remedlab.server.auth import scope_of_request
 
 router = APIRouter(prefix="/v1")

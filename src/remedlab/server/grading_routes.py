@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from remedlab.api.errors import BadRequest, NotFound
 from remedlab.apps.catalog import get_app
-from remedlab.cluster.errors import BadRequest, NotFound
 from remedlab.observe.workload.generator import LoadProfile, Target, TargetRefused, WorkloadRunner
 from remedlab.observe.workload.mix import MixError, load_app_mix
 from remedlab.oracle.judge import Baseline, GradeSettings, judge, target_deployment

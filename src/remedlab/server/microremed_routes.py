@@ -33,10 +33,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from remedlab.api.errors import ClusterError
+from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.apps.catalog import UnknownApp, get_app
 from remedlab.chaos.catalog import load_catalog
-from remedlab.cluster.errors import ClusterError
-from remedlab.quantity import cpu_millicores, memory_bytes
 from remedlab.server.app_routes import app_of_namespace, apply_app
 from remedlab.server.chaos_routes import InjectRequest, chaos_objects, inject_fault, stop_fault
 from remedlab.server.cluster_routes import backend_of

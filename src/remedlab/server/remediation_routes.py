@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from remedlab.cluster.errors import ClusterError
+from remedlab.api.errors import ClusterError
 from remedlab.remediate.audit_log import AuditLog
 from remedlab.remediate.command_runner import PROBE_TIMEOUT, Sandbox, run_probe
 from remedlab.remediate.playbook_runner import PLAYBOOK_TIMEOUT, run_playbook

@@ -12,9 +12,9 @@ from pathlib import Path
 import uvicorn
 
 from remedlab import paths
-from remedlab.backends.local import LocalBackend
 from remedlab.cluster.embedded import ClusterConfig
-from remedlab.cluster.kubelet import KubeletConfig
+from remedlab.cluster.local_backend import LocalBackend
+from remedlab.cluster.node.kubelet import KubeletConfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
 from remedlab.server.app import create_app

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from remedlab.cluster.errors import BadRequest, NotFound
+from remedlab.api.errors import BadRequest, NotFound
 from remedlab.observe.trace_store import MAX_LIMIT, TraceQuery, TraceStore
 from remedlab.server.cluster_routes import backend_of
 

@@ -208,3 +208,13 @@ def check_store_image(image: str) -> str | None:
     except MissingBinary as exc:
         return str(exc)
     return None
+
+
+def missing_store_programs(images: Sequence[str]) -> list[str]:
+    """What this host lacks to run containers of ``images``: one line per missing store program."""
+    problems: list[str] = []
+    for image in sorted(set(images)):
+        problem = check_store_image(image)
+        if problem is not None and problem not in problems:
+            problems.append(problem)
+    return problems

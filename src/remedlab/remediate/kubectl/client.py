@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from remedlab import paths
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError, ServerUnreachable
 from remedlab.remediate.kubectl.fields import JsonObject
 from remedlab.tokens import client_token

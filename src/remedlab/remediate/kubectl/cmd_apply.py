@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from remedlab.cluster.kinds import BY_KIND, BY_PLURAL, KindInfo, resolve
+from remedlab.api.kinds import BY_KIND, BY_PLURAL, KindInfo, resolve
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError
 from remedlab.remediate.kubectl.fields import JsonObject, get_dicts, get_str

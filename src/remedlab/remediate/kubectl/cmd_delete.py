@@ -6,7 +6,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from remedlab.cluster.kinds import BY_KIND, KindInfo, resolve
+from remedlab.api.kinds import BY_KIND, KindInfo, resolve
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError
 from remedlab.remediate.kubectl.field_selectors import matches_field_selector, parse_field_selector

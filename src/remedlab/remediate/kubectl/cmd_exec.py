@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 import sys
 
-from remedlab.cluster.kinds import BY_PLURAL
+from remedlab.api.kinds import BY_PLURAL
 from remedlab.remediate.kubectl.client import object_path
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import CommandError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError
 from remedlab.remediate.kubectl.field_selectors import matches_field_selector, parse_field_selector
@@ -161,7 +161,7 @@ def _print_groups(
 
 def run_events(ctx: CommandContext, args: ParsedArgs) -> int:
     """`kubectl events`: the namespace's events, oldest first."""
-    from remedlab.cluster.kinds import BY_PLURAL
+    from remedlab.api.kinds import BY_PLURAL
     from remedlab.remediate.kubectl.describe_parts import sort_events
     from remedlab.remediate.kubectl.fields import get_str
     from remedlab.remediate.kubectl.resource_args import resolve_kind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from remedlab.cluster.kinds import KINDS
+from remedlab.api.kinds import KINDS
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import CommandError
 from remedlab.remediate.kubectl.flags import ParsedArgs, parse_bool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remedlab.cluster.kinds import BY_PLURAL
+from remedlab.api.kinds import BY_PLURAL
 from remedlab.remediate.kubectl.client import QueryValue, object_path
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError

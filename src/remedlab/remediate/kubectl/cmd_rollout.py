@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.client import object_path
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.describe import TEMPLATE_HASH_LABEL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.edit_patches import (
     container_names,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import ApiStatusError, CommandError
 from remedlab.remediate.kubectl.fields import JsonObject, get_dicts, get_str, name_of

@@ -6,7 +6,7 @@ import base64
 import binascii
 from collections.abc import Callable
 
-from remedlab.cluster.kinds import BY_PLURAL, KindInfo
+from remedlab.api.kinds import BY_PLURAL, KindInfo
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.describe_parts import (
     DescribeWriter,

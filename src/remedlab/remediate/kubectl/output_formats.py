@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.errors import CommandError
 from remedlab.remediate.kubectl.fields import JsonObject, name_of
 from remedlab.remediate.kubectl.jsonpath import (

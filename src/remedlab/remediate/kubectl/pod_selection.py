@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remedlab.cluster.kinds import BY_PLURAL
+from remedlab.api.kinds import BY_PLURAL
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import CommandError
 from remedlab.remediate.kubectl.fields import JsonObject, dig, get_dict, get_dicts, get_str, name_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from remedlab.cluster.kinds import BY_PLURAL, KindInfo, resolve
+from remedlab.api.kinds import BY_PLURAL, KindInfo, resolve
 from remedlab.remediate.kubectl.errors import CommandError
 
 ALL_PLURALS = ("pods", "services", "deployments", "replicasets")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from remedlab.cluster.kinds import KindInfo
+from remedlab.api.kinds import KindInfo
 from remedlab.remediate.kubectl.context import CommandContext
 from remedlab.remediate.kubectl.errors import CommandError
 from remedlab.remediate.kubectl.fields import name_of

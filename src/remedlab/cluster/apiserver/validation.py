@@ -1,0 +1,181 @@
+"""Validation of objects sent to the cluster, with one-line errors naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from remedlab.api import objects as o
+from remedlab.api.errors import BadRequest, Invalid
+from remedlab.api.kinds import BY_KIND, pod_spec_of
+from remedlab.api.labels import matches_label_selector
+
+MODELS: dict[str, type[BaseModel]] = {
+    "Pod": o.Pod,
+    "Deployment": o.Deployment,
+    "ReplicaSet": o.ReplicaSet,
+    "Service": o.Service,
+    "Endpoints": o.Endpoints,
+    "ConfigMap": o.ConfigMap,
+    "Secret": o.Secret,
+    "Namespace": o.Namespace,
+    "Node": o.Node,
+    "Event": o.Event,
+    "PersistentVolumeClaim": o.PersistentVolumeClaim,
+}
+
+# Validators of kinds whose schema lives outside the cluster (custom resources such
+# as the chaos kinds), registered by their owners when the server starts.
+CustomValidator = Callable[[dict[str, Any]], BaseModel]
+_CUSTOM: dict[str, CustomValidator] = {}
+
+
+def register_kind_validator(kind: str, validator: CustomValidator) -> None:
+    _CUSTOM[kind] = validator
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # union members (int | str) add their type name to the location: drop it
+    loc = tuple(p for p in loc if p not in ("int", "str", "float", "bool", "list[str]", "dict[str,str]"))
+    field = _loc(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f'{field}: unknown field "{loc[-1]}"' if loc else "unknown field"
+    if kind == "missing":
+        return f"{field}: Required value"
+    if kind == "literal_error":
+        return f"{field}: Unsupported value: {error.get('input')!r}: {error['msg']}"
+    return f"{field}: Invalid value: {error.get('input')!r}: {error['msg']}"
+
+
+def prune_empty(value: Any) -> Any:
+    """Drop empty lists and maps, as the API server omits unset optional fields."""
+    if isinstance(value, dict):
+        pruned = {k: prune_empty(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in ({}, []) or k in _KEEP_EMPTY}
+    if isinstance(value, list):
+        return [prune_empty(v) for v in value]
+    return value
+
+
+_KEEP_EMPTY = {"metadata", "spec", "status", "containers"}
+
+
+def object_title(doc: dict[str, Any]) -> str:
+    kind = doc.get("kind") or "object"
+    name = (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None
+    return f'{kind} "{name}"' if name else str(kind)
+
+
+def validate_object(doc: Any, default_namespace: str | None = None) -> dict[str, Any]:
+    """Validate one manifest document; return it normalised (defaults filled in).
+
+    Raises Invalid/BadRequest with a one-line message naming the offending field.
+    """
+    if not isinstance(doc, dict):
+        raise BadRequest(f"expected an object (a YAML/JSON mapping), got {type(doc).__name__}")
+    kind = doc.get("kind")
+    if not kind or not doc.get("apiVersion"):
+        raise BadRequest(
+            f"{'kind' if not kind else 'apiVersion'} is missing in the manifest: "
+            "every document needs apiVersion and kind"
+        )
+    info = BY_KIND.get(str(kind))
+    if info is None:
+        raise BadRequest(
+            f'no matches for kind "{kind}" in version "{doc.get("apiVersion", "")}": '
+            f"remedlab serves {', '.join(sorted(BY_KIND))}"
+        )
+    if doc.get("apiVersion") != info.api_version:
+        raise BadRequest(
+            f'{object_title(doc)}: apiVersion "{doc.get("apiVersion")}" is not served for kind {kind}; '
+            f'use "{info.api_version}"'
+        )
+    try:
+        custom = _CUSTOM.get(info.kind)
+        if custom is not None:
+            parsed = custom(doc)
+        elif info.kind in MODELS:
+            parsed = MODELS[info.kind].model_validate(doc)
+        else:
+            raise BadRequest(f"{object_title(doc)}: kind {info.kind} is not served by this server")
+    except ValidationError as exc:
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        first = errors[0]
+        raise Invalid(f"{object_title(doc)} is invalid: {_describe(dict(first))}") from None
+    out = prune_empty(parsed.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    meta = out["metadata"]
+    name = meta.get("name") or ""
+    if not name:
+        raise Invalid(f"{kind} is invalid: metadata.name: Required value: name or generateName is required")
+    pattern = _DNS_LABEL if info.kind in ("Namespace", "Service") else _DNS_SUBDOMAIN
+    if len(name) > 253 or not pattern.match(name):
+        raise Invalid(
+            f'{object_title(doc)} is invalid: metadata.name: Invalid value: "{name}": a lowercase RFC 1123 '
+            "name must consist of lower case alphanumeric characters, '-' or '.'"
+        )
+    if info.namespaced:
+        meta["namespace"] = meta.get("namespace") or default_namespace or "default"
+    else:
+        meta.pop("namespace", None)
+    _check_kind_rules(out)
+    return dict(out)
+
+
+def _check_kind_rules(obj: dict[str, Any]) -> None:
+    title = object_title(obj)
+    if obj["kind"] in ("Deployment", "ReplicaSet"):
+        spec = obj["spec"]
+        selector = spec["selector"]
+        labels = spec["template"].get("metadata", {}).get("labels") or {}
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            raise Invalid(f"{title} is invalid: spec.selector: Invalid value: empty selector is invalid")
+        if not matches_label_selector(selector, labels):
+            raise Invalid(
+                f"{title} is invalid: spec.template.metadata.labels: Invalid value: {labels!r}: "
+                "`selector` does not match template `labels`"
+            )
+    if obj["kind"] in ("Deployment", "ReplicaSet", "Pod"):
+        spec = pod_spec_of(obj) or {}
+        prefix = "spec.template.spec" if obj["kind"] != "Pod" else "spec"
+        names: set[str] = set()
+        for group in ("initContainers", "containers"):
+            for i, container in enumerate(spec.get(group) or []):
+                if container["name"] in names:
+                    raise Invalid(
+                        f'{title} is invalid: {prefix}.{group}[{i}].name: Duplicate value: "{container["name"]}"'
+                    )
+                names.add(container["name"])
+        volume_names = {v["name"] for v in spec.get("volumes") or []}
+        for group in ("initContainers", "containers"):
+            for i, container in enumerate(spec.get(group) or []):
+                for j, mount in enumerate(container.get("volumeMounts") or []):
+                    if mount["name"] not in volume_names:
+                        raise Invalid(
+                            f"{title} is invalid: {prefix}.{group}[{i}].volumeMounts[{j}].name: "
+                            f'Not found: "{mount["name"]}"'
+                        )
+    if obj["kind"] == "Service":
+        for i, port in enumerate(obj["spec"].get("ports") or []):
+            if port.get("targetPort") is None:
+                port["targetPort"] = port["port"]
+            if len(obj["spec"]["ports"]) > 1 and not port.get("name"):
+                raise Invalid(f"{title} is invalid: spec.ports[{i}].name: Required value")

@@ -1,0 +1,218 @@
+"""The `local` backend: the embedded, container-free cluster in this process."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from remedlab.api.errors import BadRequest
+from remedlab.api.fault_runtime import StressParams
+from remedlab.api.labels import matches_selector_string
+from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
+from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
+from remedlab.cluster.node.isolation.fidelity import fuse_check, network_fault_check
+from remedlab.cluster.node.isolation.sandbox import Isolation
+from remedlab.cluster.node.kubelet import ExecError
+
+Obj = dict[str, Any]
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self.cluster = EmbeddedCluster(config)
+        self.api = self.cluster.api
+        self.faults = LocalFaultRuntime(self.cluster)
+
+    def fault_runtime(self) -> LocalFaultRuntime:
+        return self.faults
+
+    async def start(self) -> None:
+        await self.cluster.start()
+
+    async def stop(self) -> None:
+        await self.cluster.stop()
+
+    # ------------------------------------------------------------------ objects
+
+    def list_objects(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        return self.api.list_objects(resource, namespace, label_selector, field_selector)
+
+    def get(self, resource: str, namespace: str | None, name: str) -> Obj:
+        return self.api.get(resource, namespace, name)
+
+    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
+        return self.api.create(obj, namespace)
+
+    def replace(self, obj: Obj, namespace: str | None = None) -> Obj:
+        return self.api.replace(obj, namespace)
+
+    def apply(self, objects: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
+        return self.api.apply(objects, namespace, dry_run)
+
+    def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj:
+        return self.api.patch(resource, namespace, name, patch_type, patch)
+
+    def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
+        return self.api.delete(resource, namespace, name, grace_seconds)
+
+    def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
+        return self.api.update_status(resource, namespace, name, status)
+
+    # ------------------------------------------------------------------ deployments
+
+    def scale(self, namespace: str, name: str, replicas: int) -> Obj:
+        return self.api.scale(namespace, name, replicas)
+
+    def rollout_restart(self, namespace: str, name: str) -> Obj:
+        return self.api.restart(namespace, name)
+
+    def rollout_undo(self, namespace: str, name: str, to_revision: int = 0) -> Obj:
+        return self.api.undo(namespace, name, to_revision)
+
+    def rollout_history(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        return self.api.history(namespace, name)
+
+    # ------------------------------------------------------------------ pods
+
+    def logs(
+        self,
+        namespace: str,
+        name: str,
+        container: str | None = None,
+        previous: bool = False,
+        tail: int | None = None,
+        since_seconds: float | None = None,
+        timestamps: bool = False,
+    ) -> str:
+        try:
+            return self.cluster.kubelet.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
+        except ExecError as exc:
+            raise BadRequest(str(exc)) from None
+
+    async def exec(
+        self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
+    ) -> tuple[str, str, int]:
+        try:
+            return await self.cluster.kubelet.exec(namespace, name, container, command, timeout)
+        except ExecError as exc:
+            raise BadRequest(str(exc)) from None
+
+    # ------------------------------------------------------------------ metrics
+
+    def top_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]:
+        items = []
+        for series in self.cluster.sampler.latest(namespace):
+            if label_selector:
+                pod = self.cluster.store.get("Pod", series.namespace, series.name)
+                if pod is None or not matches_selector_string(label_selector, pod["metadata"].get("labels") or {}):
+                    continue
+            sample = series.samples[-1]
+            items.append(
+                {
+                    "namespace": series.namespace,
+                    "name": series.name,
+                    "cpuMillicores": round(sample.cpu_millicores, 1),
+                    "memoryBytes": sample.memory_bytes,
+                    "containers": [
+                        {
+                            "name": n,
+                            "cpuMillicores": round(c.cpu_millicores, 1),
+                            "memoryBytes": c.memory_bytes,
+                        }
+                        for n, c in sample.containers.items()
+                    ],
+                }
+            )
+        return sorted(items, key=lambda i: (i["namespace"], i["name"]))
+
+    def top_nodes(self) -> list[dict[str, Any]]:
+        used, cap, mem_used, mem_total = self.cluster.sampler.node_usage()
+        return [
+            {
+                "name": self.cluster.config.node_name,
+                "cpuMillicores": round(used),
+                "cpuPercent": round(used / cap * 100),
+                "memoryBytes": mem_used,
+                "memoryPercent": round(mem_used / mem_total * 100),
+            }
+        ]
+
+    def pod_metrics(self, namespace: str | None, name: str | None, seconds: float) -> list[dict[str, Any]]:
+        cutoff = time.time() - seconds
+        out = []
+        for series in self.cluster.sampler.latest(namespace):
+            if name and series.name != name:
+                continue
+            out.append(
+                {
+                    "namespace": series.namespace,
+                    "name": series.name,
+                    "samples": [s.to_dict() for s in series.samples if s.t >= cutoff],
+                }
+            )
+        return out
+
+    # ------------------------------------------------------------------ health
+
+    def action_user(self) -> tuple[int, int] | None:
+        """The (uid, gid) agents' commands run as: the pods' unprivileged user when the server is root."""
+        return self.cluster.isolation.run_as()
+
+    def doctor(self) -> list[dict[str, str]]:
+        kubelet = self.cluster.kubelet
+        return host_checks(self.cluster.isolation, kubelet.bind_mounts, kubelet.clock_shim, kubelet.clock_shim_note)
+
+    async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
+        return await self.cluster.wait_namespace_ready(namespace, timeout)
+
+    def namespace_ready(self, namespace: str) -> tuple[int, int]:
+        return self.cluster.namespace_ready(namespace)
+
+
+def host_checks(
+    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str
+) -> list[dict[str, str]]:
+    """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
+    checks = [*isolation.report(), fuse_check(), network_fault_check()]
+    out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
+    out.append(
+        {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}
+        if bind_mounts
+        else {
+            "mechanism": "io fault scope",
+            "level": "degraded",
+            "detail": "no bind mounts (not root): an IO fault binds to the volume, so a new pod on it inherits it",
+        }
+    )
+    _argv, tool = stress_argv(StressParams(cpu_workers=1))
+    out.append({"mechanism": "stress faults", "level": "full" if tool == "stress-ng" else "degraded", "detail": tool})
+    out.append(
+        {"mechanism": "time faults", "level": "full", "detail": f"clock shim {clock_shim} (CLOCK_REALTIME)"}
+        if clock_shim is not None
+        else {"mechanism": "time faults", "level": "none", "detail": clock_shim_note}
+    )
+    user = isolation.run_as()
+    out.append(
+        {
+            "mechanism": "agent actions",
+            "level": "full",
+            "detail": f"probes and playbooks run as uid {user[0]} in their own directory, no shell, time-limited",
+        }
+        if user is not None
+        else {
+            "mechanism": "agent actions",
+            "level": "degraded",
+            "detail": "probes and playbooks run as the server's own user (not root: no user to switch to); "
+            "the allowlist still applies",
+        }
+    )
+    return out

@@ -1,0 +1,153 @@
+"""The user containers run as, and whether that user can actually run remedlab's interpreter."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from remedlab.cluster.node.isolation.fidelity import FidelityCheck
+
+POD_USER = "remedlab-pod"
+FALLBACK_POD_USER = "nobody"
+PLACEMENT_FIX = "place the checkout and REMEDLAB_HOME in a world-readable path"
+_CHECK_TIMEOUT_S = 30.0
+
+# (uid, gid) -> None when the interpreter runs as that user, else the reason it does not.
+InterpreterCheck = Callable[[int, int], str | None]
+
+
+@dataclass(frozen=True)
+class PodUser:
+    """The resolved pod user and the fidelity check describing it."""
+
+    uid: int | None  # None: containers run as the server's own user
+    gid: int | None
+    name: str
+    check: FidelityCheck
+
+    def run_as(self) -> tuple[int, int] | None:
+        if self.uid is None or self.gid is None:
+            return None
+        return (self.uid, self.gid)
+
+
+_check_lock = threading.Lock()
+_check_cache: dict[tuple[str, int, int], str | None] = {}
+
+
+def interpreter_runs_as(uid: int, gid: int, state_dir: str | None = None) -> str | None:
+    """Run ``python -c "import remedlab"`` as uid/gid; None if it works, else the reason.
+
+    Cached per interpreter and user for the life of the process: the answer only changes when
+    files move or permissions change, which needs a restart anyway.
+    """
+    key = (f"{sys.executable}:{state_dir or ''}", uid, gid)
+    with _check_lock:
+        if key not in _check_cache:
+            _check_cache[key] = _run_import_check(uid, gid, state_dir)
+        return _check_cache[key]
+
+
+_ACCESS_CHECK = (
+    "import os, sys, remedlab; "
+    "p = sys.argv[1] if len(sys.argv) > 1 else ''; "
+    "sys.exit(0 if not p or os.access(p, os.R_OK | os.X_OK) else 3)"
+)
+
+
+def _run_import_check(uid: int, gid: int, state_dir: str | None = None) -> str | None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/", "LANG": "C.UTF-8"}
+    if "PYTHONPATH" in os.environ:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _ACCESS_CHECK, *([state_dir] if state_dir else [])],
+            user=uid,
+            group=gid,
+            extra_groups=[],
+            cwd="/",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_CHECK_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"cannot start {sys.executable} as uid {uid}: {exc}"
+    if done.returncode == 0:
+        return None
+    if done.returncode == 3:
+        return f"the state directory {state_dir} is not reachable by uid {uid}"
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    last = lines[-1] if lines else f"exit code {done.returncode}"
+    return f"{sys.executable} -c 'import remedlab' fails as uid {uid}: {last}"
+
+
+def _lookup(name: str) -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
+
+
+def resolve_pod_user(
+    *,
+    euid: int | None = None,
+    candidates: Sequence[str] = (POD_USER, FALLBACK_POD_USER),
+    check: InterpreterCheck = interpreter_runs_as,
+) -> PodUser:
+    """Pick the user containers run as on this host and describe the isolation achieved."""
+    euid = os.geteuid() if euid is None else euid
+    own = _describe_uid(euid)
+    if euid != 0:
+        return PodUser(
+            None,
+            None,
+            own,
+            FidelityCheck(
+                "user isolation",
+                "degraded",
+                f"containers run as the server's user {own} (server not root, cannot switch users)",
+            ),
+        )
+    entry = next((found for found in map(_lookup, candidates) if found is not None), None)
+    if entry is None:
+        return PodUser(
+            None,
+            None,
+            own,
+            FidelityCheck(
+                "user isolation",
+                "degraded",
+                f"containers run as {own}: none of the users {', '.join(candidates)} exists "
+                f"(run `make setup` to create {POD_USER})",
+            ),
+        )
+    reason = check(entry.pw_uid, entry.pw_gid)
+    if reason is not None:
+        return PodUser(
+            None,
+            None,
+            own,
+            FidelityCheck(
+                "user isolation",
+                "degraded",
+                f"containers run as {own}: {entry.pw_name} cannot run the interpreter ({reason}); fix: {PLACEMENT_FIX}",
+            ),
+        )
+    detail = f"containers run as {entry.pw_name} (uid {entry.pw_uid}, gid {entry.pw_gid})"
+    if entry.pw_name != POD_USER:
+        detail += f"; {POD_USER} does not exist (run `make setup` to create it)"
+    return PodUser(entry.pw_uid, entry.pw_gid, entry.pw_name, FidelityCheck("user isolation", "full", detail))
+
+
+def _describe_uid(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
