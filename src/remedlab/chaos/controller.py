@@ -499,7 +499,7 @@ def _io_params(spec: Obj) -> IoParams:
 
 def register_validators() -> None:
     """Teach the cluster to validate the chaos kinds (a CRD's schema, in Kubernetes terms)."""
-    from remedlab.cluster.apiserver.validation import register_kind_validator
+    from remedlab.cluster.apiserver.validation import register_kind_model
 
     for kind, model in CHAOS_MODELS.items():
-        register_kind_validator(kind, model.model_validate)
+        register_kind_model(kind, model)

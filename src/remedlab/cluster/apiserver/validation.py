@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,14 +26,18 @@ MODELS: dict[str, type[BaseModel]] = {
     "PersistentVolumeClaim": o.PersistentVolumeClaim,
 }
 
-# Validators of kinds whose schema lives outside the cluster (custom resources such
-# as the chaos kinds), registered by their owners when the server starts.
-CustomValidator = Callable[[dict[str, Any]], BaseModel]
-_CUSTOM: dict[str, CustomValidator] = {}
+# Models of kinds whose schema lives outside the cluster (custom resources such as the
+# chaos kinds: a CRD's schema, in Kubernetes terms), registered by their owners when the server starts.
+_CUSTOM: dict[str, type[BaseModel]] = {}
 
 
-def register_kind_validator(kind: str, validator: CustomValidator) -> None:
-    _CUSTOM[kind] = validator
+def register_kind_model(kind: str, model: type[BaseModel]) -> None:
+    _CUSTOM[kind] = model
+
+
+def model_of(kind: str) -> type[BaseModel] | None:
+    """The typed model objects of ``kind`` are validated against (None for kinds without one)."""
+    return _CUSTOM.get(kind) or MODELS.get(kind)
 
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -110,13 +113,10 @@ def validate_object(doc: Any, default_namespace: str | None = None) -> dict[str,
             f'use "{info.api_version}"'
         )
     try:
-        custom = _CUSTOM.get(info.kind)
-        if custom is not None:
-            parsed = custom(doc)
-        elif info.kind in MODELS:
-            parsed = MODELS[info.kind].model_validate(doc)
-        else:
+        model = model_of(info.kind)
+        if model is None:
             raise BadRequest(f"{object_title(doc)}: kind {info.kind} is not served by this server")
+        parsed = model.model_validate(doc)
     except ValidationError as exc:
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from remedlab.api.kinds import KINDS
+from remedlab.api.kinds import STORED_KINDS
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 
@@ -40,7 +40,7 @@ class GarbageCollector:
                 continue
             name = ns["metadata"]["name"]
             remaining = 0
-            for info in KINDS:
+            for info in STORED_KINDS:
                 if not info.namespaced:
                     continue
                 for obj in self.store.list_objects(info.kind, name):
