@@ -48,6 +48,13 @@ class Conflict(ClusterError):
     reason = "Conflict"
     code = 409
 
+    @classmethod
+    def modified(cls, plural: str, name: str) -> Conflict:
+        return cls(
+            f'Operation cannot be fulfilled on {plural} "{name}": '
+            "the object has been modified; please apply your changes to the latest version and try again"
+        )
+
 
 class Forbidden(ClusterError):
     reason = "Forbidden"
@@ -62,3 +69,30 @@ class Invalid(ClusterError):
 class BadRequest(ClusterError):
     reason = "BadRequest"
     code = 400
+
+
+class Expired(ClusterError):
+    """A watch or list from a resourceVersion the server no longer keeps: the client must list afresh."""
+
+    reason = "Expired"
+    code = 410
+
+
+class MethodNotAllowed(ClusterError):
+    reason = "MethodNotAllowed"
+    code = 405
+
+
+class Unauthorized(ClusterError):
+    reason = "Unauthorized"
+    code = 401
+
+
+class NotAcceptable(ClusterError):
+    reason = "NotAcceptable"
+    code = 406
+
+
+class UnsupportedMediaType(ClusterError):
+    reason = "UnsupportedMediaType"
+    code = 415

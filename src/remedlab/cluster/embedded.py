@@ -18,7 +18,7 @@ from remedlab import __version__
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.registry import ObjectAPI
-from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.deployment_controller import DeploymentController
 from remedlab.cluster.controllers.endpoints_controller import EndpointsController
 from remedlab.cluster.controllers.event_recorder import EventRecorder
@@ -106,8 +106,8 @@ class EmbeddedCluster:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _on_change(self, change: str, obj: Obj) -> None:
-        if obj.get("kind") != "Event":
+    def _on_change(self, change: Change) -> None:
+        if change.kind != "Event":
             self._dirty.set()
 
     async def start(self) -> None:
