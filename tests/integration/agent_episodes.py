@@ -71,7 +71,7 @@ class FaultLab:
 @contextlib.contextmanager
 def fault_lab(app: str, entry: str, port: int, rate: float = 10.0) -> Iterator[FaultLab]:
     with running_server(app) as server:
-        ip = server.ok("GET", f"/v1/namespaces/{app}/services/{entry}")["spec"]["clusterIP"]
+        ip = server.get("services", app, entry)["spec"]["clusterIP"]
         with BackgroundLoad(ip, port, app, rate=rate) as load, AgentApi(server.url, server.token("agent")) as api:
             lab = FaultLab(server, app, api, load)
             lab.wait_healthy()

@@ -69,7 +69,7 @@ def deployed_app(app: str, service: str, port: int) -> Iterator[tuple[ServerProc
     with running_server(app) as server:
         print(f"{app} Ready in {time.monotonic() - started:.2f}s")
         namespace = get_app(app).namespace
-        ip = server.ok("GET", f"/v1/namespaces/{namespace}/services/{service}")["spec"]["clusterIP"]
+        ip = server.get("services", namespace, service)["spec"]["clusterIP"]
         yield server, f"http://{ip}:{port}"
 
 

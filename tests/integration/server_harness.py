@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.volume_mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
@@ -59,7 +61,13 @@ class ServerProcess:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "REMEDLAB_HOME": str(self.home), "REMEDLAB_SERVER": self.url}
+        return {
+            **os.environ,
+            "REMEDLAB_HOME": str(self.home),
+            "REMEDLAB_SERVER": self.url,
+            "KUBECONFIG": str(self.home / "kubeconfig"),
+            "KUBECACHEDIR": str(self.home / "kube-cache"),
+        }
 
     def start(self, timeout: float = 30.0) -> None:
         log = (self.home / "server.log").open("ab")
@@ -71,6 +79,8 @@ class ServerProcess:
                 "serve",
                 "--port",
                 str(self.port),
+                "--kube-port",
+                "0",
                 "--backoff-base",
                 str(self.backoff_base),
                 "--isolation",
@@ -101,13 +111,19 @@ class ServerProcess:
         return token
 
     def request(
-        self, method: str, path: str, body: Any = None, timeout: float = 60.0, scope: str | None = "admin"
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        timeout: float = 60.0,
+        scope: str | None = "admin",
+        content_type: str = "application/json",
     ) -> tuple[int, Any]:
         """One API call, with a bearer token of ``scope`` (None: no token)."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         if scope is not None and path != "/healthz":
             req.add_header("Authorization", f"Bearer {self.token(scope)}")
         try:
@@ -122,14 +138,59 @@ class ServerProcess:
         except ValueError:
             return status, raw.decode()
 
-    def ok(self, method: str, path: str, body: Any = None, timeout: float = 60.0) -> Any:
-        status, payload = self.request(method, path, body, timeout)
+    def ok(
+        self, method: str, path: str, body: Any = None, timeout: float = 60.0, content_type: str = "application/json"
+    ) -> Any:
+        status, payload = self.request(method, path, body, timeout, content_type=content_type)
         assert status < 300, f"{method} {path} -> {status}: {payload}"
         return payload
 
+    # the Kubernetes API, as any client calls it (resources by their plural: pods, deployments...)
+
+    @staticmethod
+    def path(resource: str, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
+        return api_path(BY_PLURAL[resource], namespace, name, sub)
+
+    def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
+        return dict(self.ok("GET", self.path(resource, namespace, name)))
+
+    def items(self, resource: str, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
+        query = "?" + urllib.parse.urlencode({"labelSelector": selector}) if selector else ""
+        return list(self.ok("GET", self.path(resource, namespace) + query)["items"])
+
     def pods(self, namespace: str, selector: str | None = None) -> list[dict[str, Any]]:
-        query = f"?namespace={namespace}" + (f"&labelSelector={selector}" if selector else "")
-        return list(self.ok("GET", f"/v1/pods{query}")["items"])
+        return self.items("pods", namespace, selector)
+
+    def apply(self, *objects: dict[str, Any]) -> list[dict[str, Any]]:
+        """Server-side apply of each object (created when absent), as `kubectl apply --server-side` does."""
+        applied = []
+        for obj in objects:
+            info = BY_KIND[obj["kind"]]
+            meta = obj["metadata"]
+            path = api_path(info, meta.get("namespace") or ("default" if info.namespaced else None), meta["name"])
+            applied.append(
+                self.ok(
+                    "PATCH",
+                    path + "?fieldManager=tests&fieldValidation=Strict",
+                    obj,
+                    content_type="application/apply-patch+yaml",
+                )
+            )
+        return applied
+
+    def patch(
+        self, resource: str, namespace: str | None, name: str, patch: Any, patch_type: str = "strategic"
+    ) -> dict[str, Any]:
+        content_type = {
+            "strategic": "application/strategic-merge-patch+json",
+            "merge": "application/merge-patch+json",
+            "json": "application/json-patch+json",
+        }[patch_type]
+        return dict(self.ok("PATCH", self.path(resource, namespace, name), patch, content_type=content_type))
+
+    def delete(self, resource: str, namespace: str | None, name: str, grace: int | None = None) -> dict[str, Any]:
+        query = f"?gracePeriodSeconds={grace}" if grace is not None else ""
+        return dict(self.ok("DELETE", self.path(resource, namespace, name) + query))
 
     def wait_for(self, predicate: Any, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout

@@ -44,7 +44,7 @@ def booking_load(lab: FaultLab) -> BackgroundLoad:
     raw = yaml.safe_load(resources.files("remedlab.apps.hotel_reservation").joinpath("workload.yaml").read_text())
     for request in raw["requests"]:
         request["weight"] = 50 if request["name"] in ("reserve", "search") else 0.01
-    ip = lab.server.ok("GET", f"/v1/namespaces/{NS}/services/frontend")["spec"]["clusterIP"]
+    ip = lab.server.get("services", NS, "frontend")["spec"]["clusterIP"]
     return BackgroundLoad(ip, 5000, "hotel-reservation", rate=6, mix=parse_mix(raw))
 
 

@@ -14,17 +14,20 @@ import pytest
 
 from remedlab.server.auth import required_scope
 from remedlab.tokens import default_token_file, load_tokens
+from tests.integration.kubectl_harness import Kubectl, real_kubectl
 from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
-
 SAMPLE = {"namespace": "default", "resource": "pods", "name": "nothing-here", "trace_id": "0" * 32}
 EXTRA = [
-    ("GET", "/v1/networkchaos"),
-    ("GET", "/v1/namespaces/default/stresschaos/x"),
-    ("DELETE", "/v1/namespaces/default/podchaos/x"),
+    ("GET", "/api/v1/pods"),
+    ("GET", "/api/v1/namespaces/default/pods/nothing-here"),
+    ("DELETE", "/apis/apps/v1/namespaces/default/deployments/nothing-here"),
+    ("GET", "/apis/chaos-mesh.org/v1alpha1/networkchaos"),
+    ("GET", "/apis/chaos-mesh.org/v1alpha1/namespaces/default/stresschaos/x"),
+    ("DELETE", "/apis/chaos-mesh.org/v1alpha1/namespaces/default/podchaos/x"),
+    ("GET", "/apis/chaos.remedlab.io/v1alpha1/functionalchaos"),
     ("GET", "/v1/chaos"),
     ("POST", "/v1/apps/simple-micro/deploy"),
     ("DELETE", "/v1/apps/simple-micro"),
@@ -81,7 +84,7 @@ def test_every_route_by_scope(server: ServerProcess) -> None:
 
 
 def test_refusals_say_why_in_one_line(server: ServerProcess) -> None:
-    status, body = server.request("GET", "/v1/pods", scope=None)
+    status, body = server.request("GET", "/api/v1/pods", scope=None)
     assert status == 401 and body["reason"] == "Unauthorized" and "Bearer" in body["message"]
     status, body = server.request("GET", "/v1/chaos", scope="agent")
     assert status == 403 and body["reason"] == "Forbidden" and "scope agent" in body["message"]
@@ -91,38 +94,29 @@ def test_refusals_say_why_in_one_line(server: ServerProcess) -> None:
         "metadata": {"name": "sneaky", "namespace": "default"},
         "spec": {"action": "pod-kill", "mode": "one", "selector": {"namespaces": ["default"]}},
     }
-    status, body = server.request("POST", "/v1/apply", {"objects": [chaos]}, scope="agent")
-    assert status == 403 and "PodChaos" in body["message"], body
-    status, _ = server.request("GET", "/v1/pods", scope="agent")
+    path = "/apis/chaos-mesh.org/v1alpha1/namespaces/default/podchaos"
+    status, body = server.request("POST", path, chaos, scope="agent")
+    assert status == 403 and body["message"].startswith('podchaos.chaos-mesh.org is forbidden: User "remedlab:agent"')
+    status, _ = server.request("GET", "/api/v1/pods", scope="agent")
     assert status == 200
 
 
-def test_clients_on_the_host_use_the_admin_token(server: ServerProcess) -> None:
-    kubectl = subprocess.run(
-        [KUBECTL, "get", "namespaces"],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert kubectl.returncode == 0 and "default" in kubectl.stdout, kubectl.stderr
-    agent_env = {**server.env, "REMEDLAB_TOKEN": server.token("agent")}
-    denied = subprocess.run(
-        [KUBECTL, "get", "networkchaos", "-A"],
-        env=agent_env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+def test_kubeconfigs_carry_each_scope(server: ServerProcess, tmp_path: Path) -> None:
+    admin = Kubectl(server, tmp_path / "cache")
+    assert "default" in admin.ok("get", "namespaces")
+    assert stat.S_IMODE(admin.kubeconfig.stat().st_mode) == 0o600
+    denied = admin.as_agent().run("get", "networkchaos", "-A")
     assert denied.returncode != 0 and "Forbidden" in denied.stderr, denied
+    forged = tmp_path / "forged"
+    forged.write_text(admin.kubeconfig.read_text().replace(server.token("admin"), "not-a-real-token-at-all"))
     wrong = subprocess.run(
-        [KUBECTL, "get", "pods"],
-        env={**server.env, "REMEDLAB_TOKEN": "not-a-real-token-at-all"},
+        [real_kubectl(), "get", "pods", "--kubeconfig", str(forged)],
+        env={**os.environ, "KUBECACHEDIR": str(tmp_path / "cache-forged")},
         capture_output=True,
         text=True,
         timeout=30,
     )
-    assert wrong.returncode != 0 and "Unauthorized" in wrong.stderr, wrong
+    assert wrong.returncode != 0 and "You must be logged in to the server" in wrong.stderr, wrong
 
 
 def test_listening_beyond_loopback_needs_a_token_file(tmp_path: Any) -> None:

@@ -96,7 +96,7 @@ def test_the_oracle_passes_a_healthy_control_and_a_real_fix(server: ServerProces
     name = chaos["metadata"]["name"]
     try:
         (pod,) = server.pods(NS, "app=time-service")
-        server.ok("DELETE", f"/v1/namespaces/{NS}/pods/{pod['metadata']['name']}")
+        server.delete("pods", NS, pod["metadata"]["name"])
         verdict = grade(server, name, base, settle=3, timeout=60)
         assert verdict["passed"], verdict
     finally:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.kubectl_harness import Kubectl, rows
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -19,11 +21,7 @@ def _ready(pod: dict[str, Any]) -> bool:
 
 
 def _namespace(server: ServerProcess, name: str) -> None:
-    server.ok(
-        "POST",
-        "/v1/apply",
-        {"objects": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}]},
-    )
+    server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 def _deployment(name: str, ns: str, container: dict[str, Any], **spec: Any) -> dict[str, Any]:
@@ -51,13 +49,13 @@ def test_simple_micro_comes_up_and_serves_through_its_service(server: ServerProc
     assert result["ready"] is True
     pods = server.pods("simple-micro")
     assert len(pods) == 2 and all(_ready(p) for p in pods)
-    svc = server.ok("GET", "/v1/namespaces/simple-micro/services/hello-service")
+    svc = server.get("services", "simple-micro", "hello-service")
     ip = svc["spec"]["clusterIP"]
     assert ip.startswith("127.") and ip not in {p["status"]["podIP"] for p in pods}
     with urllib.request.urlopen(f"http://{ip}:5000/hello", timeout=5) as response:
         body = json.loads(response.read())
     assert body["message"] == "Hello, world!" and body["time"]
-    endpoints = server.ok("GET", "/v1/namespaces/simple-micro/endpoints/time-service")
+    endpoints = server.get("endpoints", "simple-micro", "time-service")
     assert [a["ip"] for a in endpoints["subsets"][0]["addresses"]] == [
         p["status"]["podIP"] for p in pods if p["metadata"]["labels"]["app"] == "time-service"
     ]
@@ -66,7 +64,7 @@ def test_simple_micro_comes_up_and_serves_through_its_service(server: ServerProc
 def test_deleted_pod_is_replaced_by_a_new_ready_pod(server: ServerProcess) -> None:
     server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
     old = server.pods("simple-micro", "app=time-service")[0]
-    server.ok("DELETE", f"/v1/namespaces/simple-micro/pods/{old['metadata']['name']}?gracePeriodSeconds=1")
+    server.delete("pods", "simple-micro", old["metadata"]["name"], grace=1)
 
     def replaced() -> bool:
         pods = server.pods("simple-micro", "app=time-service")
@@ -80,7 +78,7 @@ def test_crashing_container_goes_into_crash_loop_back_off(server: ServerProcess)
     deployment = _deployment(
         "crasher", "crash", {"image": "busybox:1.36", "command": ["sh", "-c", "echo boom; exit 1"]}
     )
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
 
     back_offs: list[int] = []
 
@@ -102,9 +100,9 @@ def test_crashing_container_goes_into_crash_loop_back_off(server: ServerProcess)
     # the server runs with a 1 s base: the back-off doubles between restarts
     assert back_offs[:3] == [1, 2, 4], back_offs
     pod = server.pods("crash")[0]["metadata"]["name"]
-    logs = server.ok("GET", f"/v1/namespaces/crash/pods/{pod}/log?previous=true")
+    logs = server.ok("GET", server.path("pods", "crash", pod, "log") + "?previous=true")
     assert "boom" in logs
-    events = server.ok("GET", "/v1/events?namespace=crash")["items"]
+    events = server.items("events", "crash")
     assert any(e["reason"] == "BackOff" for e in events)
 
 
@@ -120,7 +118,7 @@ def test_memory_hog_is_oom_killed_and_restarted(server: ServerProcess) -> None:
             "resources": {"limits": {"memory": "64Mi"}},
         },
     )
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
 
     def oom_killed() -> dict[str, Any] | None:
         for pod in server.pods("oom"):
@@ -134,14 +132,15 @@ def test_memory_hog_is_oom_killed_and_restarted(server: ServerProcess) -> None:
     assert (status["lastState"].get("terminated") or status["state"]["terminated"])["exitCode"] == 137
 
 
-def test_rollout_undo_restores_the_previous_template(server: ServerProcess) -> None:
+def test_rollout_undo_restores_the_previous_template(server: ServerProcess, tmp_path: Path) -> None:
+    kubectl = Kubectl(server, tmp_path)
     _namespace(server, "undo")
     deployment = _deployment("web", "undo", {"image": "busybox:1.36", "command": ["sh", "-c", "sleep 600"]})
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
     server.wait_for(lambda: any(_ready(p) for p in server.pods("undo")), 30, what="web Ready")
     good = server.pods("undo")[0]
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "busybox:9.99-missing"}]}}}}
-    server.ok("PATCH", "/v1/namespaces/undo/deployments/web", {"type": "strategic", "patch": patch})
+    server.patch("deployments", "undo", "web", patch)
 
     def pull_failing() -> bool:
         for pod in server.pods("undo"):
@@ -156,9 +155,9 @@ def test_rollout_undo_restores_the_previous_template(server: ServerProcess) -> N
     server.wait_for(pull_failing, 30, what="ErrImagePull on the new revision")
     # maxUnavailable 0: the old pod keeps serving while the new one cannot start
     assert any(p["metadata"]["uid"] == good["metadata"]["uid"] and _ready(p) for p in server.pods("undo"))
-    history = server.ok("GET", "/v1/namespaces/undo/deployments/web/history")["revisions"]
-    assert [h["revision"] for h in history] == [1, 2]
-    server.ok("POST", "/v1/namespaces/undo/deployments/web/undo", {"toRevision": 0})
+    history = rows(kubectl.ok("rollout", "history", "deployment/web", "-n", "undo"))
+    assert [h[0] for h in history if h[0].isdigit()] == ["1", "2"]
+    assert "rolled back" in kubectl.ok("rollout", "undo", "deployment/web", "-n", "undo")
 
     def restored() -> bool:
         pods = server.pods("undo")
@@ -166,7 +165,7 @@ def test_rollout_undo_restores_the_previous_template(server: ServerProcess) -> N
         return len(pods) == 1 and images == {"busybox:1.36"} and _ready(pods[0])
 
     server.wait_for(restored, 30, what="the previous template back")
-    live = server.ok("GET", "/v1/namespaces/undo/deployments/web")
+    live = server.get("deployments", "undo", "web")
     assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.36"
     assert live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
 
@@ -179,10 +178,10 @@ def test_impossible_node_selector_stays_pending_with_an_event(server: ServerProc
         {"image": "busybox:1.36", "command": ["sh", "-c", "sleep 600"]},
         nodeSelector={"disktype": "ssd-that-does-not-exist"},
     )
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
 
     def failed_scheduling() -> bool:
-        events = server.ok("GET", "/v1/events?namespace=sched")["items"]
+        events = server.items("events", "sched")
         return any(e["reason"] == "FailedScheduling" for e in events)
 
     server.wait_for(failed_scheduling, 15, what="a FailedScheduling event")
@@ -190,48 +189,47 @@ def test_impossible_node_selector_stays_pending_with_an_event(server: ServerProc
     assert pod["status"]["phase"] == "Pending" and "nodeName" not in pod["spec"]
 
 
-def test_exec_runs_in_the_pod_environment(server: ServerProcess) -> None:
+def test_exec_runs_in_the_pod_environment(server: ServerProcess, tmp_path: Path) -> None:
     server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
     pod = server.pods("simple-micro", "app=hello-service")[0]
     name = pod["metadata"]["name"]
-    result = server.ok(
-        "POST",
-        f"/v1/namespaces/simple-micro/pods/{name}/exec",
-        {"command": ["sh", "-c", "echo $HOSTNAME $TIME_SERVICE_SERVICE_PORT; id -un"]},
+    kubectl = Kubectl(server, tmp_path)
+    out = kubectl.ok(
+        "exec", name, "-n", "simple-micro", "--", "sh", "-c", "echo $HOSTNAME $TIME_SERVICE_SERVICE_PORT; id -un"
     )
-    first, user = result["stdout"].strip().splitlines()
+    first, user = out.strip().splitlines()
     assert first == f"{name} 5001"
     if os.geteuid() == 0:
         assert user in ("remedlab-pod", "nobody"), "pods of a root server run unprivileged"
-    assert result["exitCode"] == 0
-    status, body = server.request("POST", f"/v1/namespaces/simple-micro/pods/{name}/exec", {"command": ["false"]})
-    assert status == 200 and body["exitCode"] == 1
+    assert kubectl.run("exec", name, "-n", "simple-micro", "--", "false").returncode == 1
 
 
-def test_bad_manifests_are_refused_whole_with_one_line_errors(server: ServerProcess) -> None:
-    good = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fine", "namespace": "default"}}
+def test_bad_objects_are_refused_with_one_line_errors(server: ServerProcess) -> None:
+    configmaps = server.path("configmaps", "default") + "?fieldValidation=Strict"
+    deployments = server.path("deployments", "default") + "?fieldValidation=Strict"
+    services = server.path("services", "default") + "?fieldValidation=Strict"
     cases = [
-        ({"apiVersion": "v1", "kind": "Gizmo", "metadata": {"name": "x"}}, "Gizmo"),
-        (_deployment("x", "default", {"imagee": "busybox"}), 'unknown field "imagee"'),
-        (_deployment("x", "default", {}), "image: Required value"),
+        (configmaps, {"apiVersion": "v1", "kind": "Gizmo", "metadata": {"name": "x"}}, "Gizmo"),
         (
-            {
-                "kind": "Service",
-                "apiVersion": "v1",
-                "metadata": {"name": "s"},
-                "spec": {"ports": [{"port": 99999}]},
-            },
+            deployments,
+            _deployment("x", "default", {"imagee": "busybox"}),
+            'unknown field "spec.template.spec.containers[0].imagee"',
+        ),
+        (deployments, _deployment("x", "default", {}), "image: Required value"),
+        (
+            services,
+            {"kind": "Service", "apiVersion": "v1", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 99999}]}},
             "ports[0].port",
         ),
     ]
-    for bad, expected in cases:
-        status, body = server.request("POST", "/v1/apply", {"objects": [good, bad]})
+    for path, bad, expected in cases:
+        status, body = server.request("POST", path, bad)
         assert 400 <= status < 500, body
         assert body["kind"] == "Status" and expected in body["message"], body["message"]
         assert "\n" not in body["message"]
-    status, _ = server.request("GET", "/v1/namespaces/default/configmaps/fine")
+    status, _ = server.request("GET", server.path("deployments", "default", "x"))
     assert status == 404
-    status, body = server.request("POST", "/v1/apply", {"objects": "not a list"})
+    status, body = server.request("POST", configmaps, "not an object")
     assert status == 400 and body["reason"] == "BadRequest"
-    status, body = server.request("GET", "/v1/namespaces/default/pods/nope")
+    status, body = server.request("GET", server.path("pods", "default", "nope"))
     assert status == 404 and body["message"] == 'pods "nope" not found'

@@ -39,7 +39,7 @@ def test_watchdog_oom_kills_a_memory_hog(fallback_server: ServerProcess) -> None
         "oomfb",
         {"image": "busybox:1.36", "command": ["python3", "-c", hog], "resources": {"limits": {"memory": "64Mi"}}},
     )
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
 
     def oom_killed() -> dict[str, Any] | None:
         for pod in server.pods("oomfb"):
@@ -65,7 +65,7 @@ def test_throttler_holds_a_busy_loop_near_its_cpu_limit(fallback_server: ServerP
             "resources": {"limits": {"cpu": "200m"}},
         },
     )
-    server.ok("POST", "/v1/apply", {"objects": [deployment]})
+    server.apply(deployment)
 
     def usage() -> list[float] | None:
         items = server.ok("GET", "/v1/metrics/pods?namespace=cpufb&seconds=60")["items"]

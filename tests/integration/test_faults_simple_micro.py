@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from remedlab.observe.workload.stats import Summary
+from tests.integration.kubectl_harness import Kubectl
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess
 
@@ -35,7 +36,7 @@ def lab() -> Iterator[Lab]:
     try:
         server.start()
         assert server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})["ready"]
-        ip = server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")["spec"]["clusterIP"]
+        ip = server.get("services", NS, "hello-service")["spec"]["clusterIP"]
         with BackgroundLoad(ip, 5000, "simple-micro", rate=20) as load:
             baseline = load.measure(2)
             assert baseline.success_rate == 1.0, baseline
@@ -84,7 +85,7 @@ def _stop(lab: Lab, name: str) -> None:
 
 def _delete_pod(lab: Lab, app: str) -> None:
     for pod in _pods(lab.server, app):
-        lab.server.ok("DELETE", f"/v1/namespaces/{NS}/pods/{pod['metadata']['name']}?gracePeriodSeconds=1")
+        lab.server.delete("pods", NS, pod["metadata"]["name"], grace=1)
 
 
 def _slow(lab: Lab, window: Summary, at_least_ms: float) -> bool:
@@ -126,7 +127,7 @@ def _delete_target(app: str) -> Callable[[Lab], None]:
 
 
 def _undo(lab: Lab) -> None:
-    lab.server.ok("POST", f"/v1/namespaces/{NS}/deployments/time-service/undo", {"toRevision": 0})
+    Kubectl(lab.server, lab.server.home / "kube-cache").ok("rollout", "undo", "deployment/time-service", "-n", NS)
 
 
 def _wait(lab: Lab) -> None:
@@ -184,7 +185,7 @@ def test_fault_shows_is_remediated_and_stops_cleanly(lab: Lab, case: Case) -> No
 def test_pod_config_error_shows_in_readiness_and_rollout_undo_repairs_it(lab: Lab) -> None:
     _healthy(lab)
     name = _inject(lab, "pod-config-error", "time-service")
-    deployment = lab.server.ok("GET", f"/v1/namespaces/{NS}/deployments/time-service")
+    deployment = lab.server.get("deployments", NS, "time-service")
     resources = deployment["spec"]["template"]["spec"]["containers"][0]["resources"]
     assert resources == {"requests": {"cpu": "1m", "memory": "100Mi"}, "limits": {"cpu": "2m", "memory": "200Mi"}}
 
@@ -195,14 +196,14 @@ def test_pod_config_error_shows_in_readiness_and_rollout_undo_repairs_it(lab: La
     lab.server.wait_for(new_pod_unready, 5, what="the new revision's pod not Ready")
     _undo(lab)
     _healthy(lab)
-    live = lab.server.ok("GET", f"/v1/namespaces/{NS}/deployments/time-service")
+    live = lab.server.get("deployments", NS, "time-service")
     assert live["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"] == {
         "cpu": "500m",
         "memory": "2000Mi",
     }
     _stop(lab, name)
     # stopping after the repair leaves the repaired deployment alone
-    after = lab.server.ok("GET", f"/v1/namespaces/{NS}/deployments/time-service")
+    after = lab.server.get("deployments", NS, "time-service")
     assert after["spec"]["template"] == live["spec"]["template"]
 
 
@@ -210,7 +211,7 @@ def test_pod_config_error_stop_restores_the_original_resources(lab: Lab) -> None
     _healthy(lab)
     name = _inject(lab, "pod-config-error", "time-service")
     _stop(lab, name)
-    live = lab.server.ok("GET", f"/v1/namespaces/{NS}/deployments/time-service")
+    live = lab.server.get("deployments", NS, "time-service")
     assert live["spec"]["template"]["spec"]["containers"][0]["resources"] == {
         "requests": {"cpu": "100m", "memory": "300Mi"},
         "limits": {"cpu": "500m", "memory": "2000Mi"},
@@ -263,7 +264,7 @@ def test_bad_fault_requests_are_refused_and_change_nothing(lab: Lab) -> None:
 
 def _served_time_offset(lab: Lab) -> float:
     """How far the time simple-micro serves is from this host's clock, in seconds."""
-    ip = lab.server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")["spec"]["clusterIP"]
+    ip = lab.server.get("services", NS, "hello-service")["spec"]["clusterIP"]
     with urllib.request.urlopen(f"http://{ip}:5000/hello", timeout=5) as response:
         served = json.loads(response.read())["time"]
     return datetime.fromisoformat(served.replace("Z", "+00:00")).timestamp() - time.time()

@@ -93,4 +93,4 @@ def test_hostile_inputs_are_refused_or_contained(server: ServerProcess) -> None:
         canary.unlink(missing_ok=True)
     assert after == before
     assert server.request("GET", "/healthz", scope=None)[0] == 200
-    assert server.ok("GET", f"/v1/pods?namespace={NS}")["items"]
+    assert server.items("pods", NS)

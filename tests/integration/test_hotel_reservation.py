@@ -138,12 +138,12 @@ def test_the_mixed_workload_at_50_rps_succeeds(hotel: Hotel) -> None:
 
 
 def _scale(hotel: Hotel, deployment: str, replicas: int) -> None:
-    hotel.server.ok("POST", f"/v1/namespaces/{NS}/deployments/{deployment}/scale", {"replicas": replicas})
+    hotel.server.patch("deployments", NS, deployment, {"spec": {"replicas": replicas}})
 
 
 def _frontend_log(hotel: Hotel) -> str:
     (pod,) = hotel.server.pods(NS, "app=frontend")
-    status, text = hotel.server.request("GET", f"/v1/namespaces/{NS}/pods/{pod['metadata']['name']}/log")
+    status, text = hotel.server.request("GET", ServerProcess.path("pods", NS, pod["metadata"]["name"], "log"))
     assert status == 200
     return str(text)
 

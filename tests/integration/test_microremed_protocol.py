@@ -77,7 +77,7 @@ def test_the_protocol_end_to_end(server: ServerProcess) -> None:
         {"failure_type": "pod-config-error", "target_pod": "hello-service", "target_namespace": NS},
     )
     assert code == 200, body
-    limits = server.ok("GET", f"/v1/namespaces/{NS}/deployments/hello-service")["spec"]["template"]["spec"]
+    limits = server.get("deployments", NS, "hello-service")["spec"]["template"]["spec"]
     assert limits["containers"][0]["resources"]["limits"]["cpu"] == "2m"
     assert call(server, "stop_injection", {"failure_type": "pod-config-error", "target_namespace": NS})[0] == 200
     code, body = call(
@@ -86,14 +86,14 @@ def test_the_protocol_end_to_end(server: ServerProcess) -> None:
         {"target_namespace": NS, "target_pod": "hello-service", "manifest_path": "unused"},
     )
     assert code == 200 and "all pods Ready" in body["message"], body
-    restored = server.ok("GET", f"/v1/namespaces/{NS}/deployments/hello-service")["spec"]["template"]["spec"]
+    restored = server.get("deployments", NS, "hello-service")["spec"]["template"]["spec"]
     assert restored["containers"][0]["resources"]["limits"]["cpu"] == "500m"
     code, body = call(server, "restore_by_original_manifest", {"target_namespace": "nowhere"})
     assert code == 500 and "no remedlab environment" in body["message"], body
 
 
 def test_agent_endpoints_and_scopes(server: ServerProcess) -> None:
-    if server.request("GET", f"/v1/namespaces/{NS}/deployments/hello-service")[0] != 200:
+    if server.request("GET", ServerProcess.path("deployments", NS, "hello-service"))[0] != 200:
         assert call(server, "deploy_env", {"env_name": NS})[0] == 200
     code, body = call(server, "execute_probe", {"cmds": f"kubectl get pods -n {NS}; kubectl top pods -n {NS}"}, "agent")
     assert code == 200 and "hello-service" in body["message"], body

@@ -56,7 +56,7 @@ def shop() -> Iterator[Shop]:
 
 
 def test_the_names_microremed_targets_exist(shop: Shop) -> None:
-    deployments = {d["metadata"]["name"] for d in shop.server.ok("GET", f"/v1/deployments?namespace={NS}")["items"]}
+    deployments = {d["metadata"]["name"] for d in shop.server.items("deployments", NS)}
     expected = {
         "adservice",
         "cartservice",

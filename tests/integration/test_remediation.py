@@ -68,7 +68,7 @@ def test_probes_run_as_the_agent_and_refuse_escapes(server: ServerProcess) -> No
 
 
 def _hello_status(server: ServerProcess) -> int:
-    ip = server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")["spec"]["clusterIP"]
+    ip = server.get("services", NS, "hello-service")["spec"]["clusterIP"]
     return fetch(f"http://{ip}:5000/hello", timeout=5).status
 
 
@@ -84,7 +84,7 @@ def test_a_playbook_repairs_a_bad_rollout(server: ServerProcess) -> None:
     assert broken.returncode == 0, broken.stderr
     server.wait_for(lambda: _hello_status(server) == 503, timeout=60, what="hello-service failing")
 
-    hello_ip = server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")["spec"]["clusterIP"]
+    hello_ip = server.get("services", NS, "hello-service")["spec"]["clusterIP"]
     playbook = REPAIR.replace("{{ hello }}", hello_ip)
     started = time.monotonic()
     status, result = server.request("POST", "/v1/remediation/playbook", {"playbook": playbook}, scope="agent")

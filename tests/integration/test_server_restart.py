@@ -18,20 +18,14 @@ def test_sigkilled_server_restarts_with_same_objects_and_no_leftover_processes()
         old_processes = server.pod_processes()
         assert len(old_processes) >= 2
         old_pids = {p.pid for p in old_processes}
-        services = {
-            s["metadata"]["name"]: s["spec"]["clusterIP"]
-            for s in server.ok("GET", "/v1/services?namespace=simple-micro")["items"]
-        }
+        services = {s["metadata"]["name"]: s["spec"]["clusterIP"] for s in server.items("services", "simple-micro")}
 
         server.kill()
         server.start()
 
         after = {p["metadata"]["name"]: p for p in server.pods("simple-micro")}
         assert set(after) == set(before)
-        restored = {
-            s["metadata"]["name"]: s["spec"]["clusterIP"]
-            for s in server.ok("GET", "/v1/services?namespace=simple-micro")["items"]
-        }
+        restored = {s["metadata"]["name"]: s["spec"]["clusterIP"] for s in server.items("services", "simple-micro")}
         assert restored == services
 
         def all_ready() -> bool:

@@ -42,7 +42,7 @@ def test_service_metrics_follow_traffic_and_errors() -> None:
     try:
         server.start()
         server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})
-        hello_svc = server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")
+        hello_svc = server.get("services", NS, "hello-service")
         hello_url = f"http://{hello_svc['spec']['clusterIP']}:5000/hello"
 
         started = time.monotonic()
@@ -67,7 +67,7 @@ def test_service_metrics_follow_traffic_and_errors() -> None:
         assert {p["name"].rsplit("-", 2)[0] for p in pods} == {"hello-service", "time-service"}
 
         # ------------------------------------------------- without time-service, hello-service answers 503
-        server.ok("POST", f"/v1/namespaces/{NS}/deployments/time-service/scale", {"replicas": 0})
+        server.patch("deployments", NS, "time-service", {"spec": {"replicas": 0}})
         scaled = time.monotonic()
         deadline = scaled + 15.0
         failing: dict[str, Any] | None = None

@@ -21,6 +21,7 @@ import psutil
 import pytest
 import yaml
 
+from tests.integration.kubectl_harness import Kubectl
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = [
@@ -60,15 +61,15 @@ def _pod(server: ServerProcess, app: str) -> dict[str, Any]:
 
 
 def _log(server: ServerProcess, pod: str) -> str:
-    status, body = server.request("GET", f"/v1/namespaces/{NS}/pods/{pod}/log")
+    status, body = server.request("GET", ServerProcess.path("pods", NS, pod, "log"))
     assert status == 200, body
     return str(body)
 
 
 def _exec(server: ServerProcess, pod: str, command: list[str]) -> dict[str, Any]:
-    body = {"command": command, "timeoutSeconds": 20}
-    result: dict[str, Any] = server.ok("POST", f"/v1/namespaces/{NS}/pods/{pod}/exec", body)
-    return result
+    """`kubectl exec POD -- COMMAND`: its output and exit code."""
+    done = Kubectl(server, server.home / "kube-cache").run("exec", pod, "-n", NS, "--", *command, timeout=30)
+    return {"stdout": done.stdout, "stderr": done.stderr, "exitCode": done.returncode}
 
 
 def _psql(host: str, sql: str, port: int = 5432) -> subprocess.CompletedProcess[str]:
@@ -142,7 +143,7 @@ def stores() -> Iterator[Stores]:
         server.start()
         docs = _documents(server)
         started = time.monotonic()
-        server.ok("POST", "/v1/apply", {"objects": docs})
+        server.apply(*docs)
         accepting = _times_to_accepting(server, {"postgres": 5432, "redis": 6379, "memcached": 11211}, started)
         timings = {f"{app} first start (apply to accepting)": t for app, t in accepting.items()}
         server.wait_for(
@@ -157,8 +158,7 @@ def stores() -> Iterator[Stores]:
         if made:
             timings[f"postgres wrapper, first start ({made.group(2)})"] = float(made.group(1))
         ips = {
-            name: server.ok("GET", f"/v1/namespaces/{NS}/services/{name}")["spec"]["clusterIP"]
-            for name in ("postgres", "redis", "memcached")
+            name: server.get("services", NS, name)["spec"]["clusterIP"] for name in ("postgres", "redis", "memcached")
         }
         yield Stores(server, ips, timings)
     finally:
@@ -227,7 +227,7 @@ def test_postgres_data_survives_pod_deletion(stores: Stores) -> None:
     _query(ip, "INSERT INTO marks VALUES ('before the pod was deleted')")
     old = _pod(server, "postgres")["metadata"]["name"]
     deleted = time.monotonic()
-    server.ok("DELETE", f"/v1/namespaces/{NS}/pods/{old}")
+    server.delete("pods", NS, old)
     stores.timings["postgres restart on the same volume (delete to accepting)"] = _time_to_accepting(
         server, "postgres", 5432, deleted
     )
@@ -259,7 +259,7 @@ def test_postgres_second_data_dir_starts_from_the_kept_template(stores: Stores) 
     template["metadata"]["labels"] = {"app": "postgres-warm"}
     template["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = "postgres-warm-data"
     started = time.monotonic()
-    server.ok("POST", "/v1/apply", {"objects": [claim, deployment]})
+    server.apply(claim, deployment)
     stores.timings["postgres first start, template kept (apply to accepting)"] = _time_to_accepting(
         server, "postgres-warm", 5432, started
     )
@@ -276,7 +276,7 @@ def test_postgres_second_data_dir_starts_from_the_kept_template(stores: Stores) 
     if made:
         stores.timings[f"postgres wrapper, first start ({made.group(2)})"] = float(made.group(1))
     assert _query(pod["status"]["podIP"], "SELECT count(*) FROM hotels") == "2"
-    server.ok("DELETE", f"/v1/namespaces/{NS}/deployments/postgres-warm")
+    server.delete("deployments", NS, "postgres-warm")
 
 
 # --------------------------------------------------------------------------- redis, memcached
@@ -379,6 +379,6 @@ def test_an_app_whose_store_server_is_missing_is_refused_before_anything_is_crea
         message = body["message"]
         assert message.startswith("hotel-reservation cannot run on this host: ") and "\n" not in message
         assert "apt-get install -y postgresql" in message
-        assert server.request("GET", "/v1/namespaces/hotel-reservation")[0] == 404
+        assert server.request("GET", ServerProcess.path("namespaces", None, "hotel-reservation"))[0] == 404
     finally:
         server.cleanup()

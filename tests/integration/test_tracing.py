@@ -22,7 +22,7 @@ def test_spans_flow_from_pods_to_the_trace_api() -> None:
     server = ServerProcess()
     try:
         server.start()
-        (node,) = server.ok("GET", "/v1/nodes")["items"]
+        (node,) = server.items("nodes")
         node_ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
         assert ipaddress.IPv4Address(node_ip).is_loopback and node_ip.endswith(".255.254")
 
@@ -32,7 +32,7 @@ def test_spans_flow_from_pods_to_the_trace_api() -> None:
             # the node's address is the pods' hostIP, in the pod range but never a pod's own address
             assert pod["status"]["hostIP"] == node_ip != pod["status"]["podIP"]
             assert pod["status"]["podIP"].split(".")[1] == node_ip.split(".")[1]
-        hello_svc = server.ok("GET", f"/v1/namespaces/{NS}/services/hello-service")
+        hello_svc = server.get("services", NS, "hello-service")
         hello_url = f"http://{hello_svc['spec']['clusterIP']}:5000/hello"
 
         # -------------------------------------------------------------- a healthy call, with a known trace id
@@ -79,7 +79,7 @@ def test_spans_flow_from_pods_to_the_trace_api() -> None:
         assert all(t["rootOperation"] != "GET /healthz" for t in listed)
 
         # -------------------------------------------------------------- time-service gone: an error trace
-        server.ok("POST", f"/v1/namespaces/{NS}/deployments/time-service/scale", {"replicas": 0})
+        server.patch("deployments", NS, "time-service", {"spec": {"replicas": 0}})
         server.wait_for(lambda: not server.pods(NS, "app=time-service"), timeout=15, what="time-service gone")
         status, body = call(hello_url)
         assert status == 503 and body["error"] == "time-service unavailable"

@@ -49,7 +49,7 @@ def test_unprivileged_server_runs_simple_micro_and_reports_degraded_isolation() 
         assert checks["user isolation"]["level"] == "degraded"
         assert checks["agent actions"]["level"] == "degraded"
         assert server.ok("POST", "/v1/apps/simple-micro/deploy", {"timeoutSeconds": 60})["ready"]
-        ip = server.ok("GET", "/v1/namespaces/simple-micro/services/hello-service")["spec"]["clusterIP"]
+        ip = server.get("services", "simple-micro", "hello-service")["spec"]["clusterIP"]
         with urllib.request.urlopen(f"http://{ip}:5000/hello", timeout=5) as response:
             assert b"Hello" in response.read()
         for proc in server.pod_processes():

@@ -80,7 +80,7 @@ def test_every_catalog_fault_is_a_valid_resource(name: str) -> None:
             "out of range",
         ),
         ("TimeChaos", {"timeOffset": "yesterday"}, "invalid duration"),
-        ("StressChaos", {"stressors": {"cpu": {"workers": 1}}, "bogus": 1}, 'unknown field "bogus"'),
+        ("StressChaos", {"stressors": {"cpu": {"workers": 1}}, "bogus": 1}, 'unknown field "spec.bogus"'),
     ],
 )
 def test_bad_specs_are_refused_with_one_line_naming_the_problem(kind: str, spec: dict[str, Any], message: str) -> None:

@@ -1,16 +1,20 @@
-"""Agents' commands run for real: no shell, a clean environment, a time limit over the whole tree, capped output."""
+"""Agents' commands run for real: no shell, a clean environment, a time limit over the whole tree, capped output;
+the working directory each action gets, with its copy of the agent kubeconfig."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
 from remedlab.remediate.command_policy import Use, check_command
-from remedlab.remediate.command_runner import Sandbox, run_allowed, run_probe
+from remedlab.remediate.command_runner import Sandbox, run_allowed, run_argv, run_probe
+from remedlab.remediate.workspace import WorkspaceError, new_workspace, tools_path
 from tests.unit.fake_kubectl import fake_kubectl_sandbox
 
 FAKE_KUBECTL = """#!/bin/sh
@@ -71,3 +75,40 @@ def test_a_probe_string_runs_each_command_or_none(sandbox: Sandbox) -> None:
     refused = run_probe("kubectl get pods; touch /tmp/owned-by-agent", sandbox)
     assert len(refused) == 1 and refused[0].refused is not None and "touch is not allowed" in refused[0].refused
     assert refused[0].exit_code is None and not os.path.exists("/tmp/owned-by-agent")
+
+
+def _agent_kubeconfig(home: Path) -> Path:
+    path = kubeconfig_path(home, "agent")
+    return write_kubeconfig(path, "https://127.0.0.1:6443", "agent-token", "agent", b"not a real CA")
+
+
+def test_a_workspace_holds_a_private_copy_of_the_agent_kubeconfig(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    source = _agent_kubeconfig(home)
+    user = (65534, 65534) if os.geteuid() == 0 else None
+    sandbox = new_workspace(home, kubeconfig=source, user=user, timeout=5)
+    copy = Path(sandbox.env["KUBECONFIG"])
+    assert copy.parent == sandbox.cwd and copy.read_bytes() == source.read_bytes()
+    info = copy.stat()
+    assert info.st_mode & 0o777 == 0o600
+    assert (info.st_uid, info.st_gid) == (user or (os.getuid(), os.getgid()))
+    assert sandbox.env["HOME"] == str(sandbox.cwd) and sandbox.env["PATH"] == tools_path()
+    assert not any(key.startswith("REMEDLAB_") for key in sandbox.env)  # kubectl reads the kubeconfig only
+    second = new_workspace(home, kubeconfig=source, user=None, timeout=5)
+    assert second.cwd != sandbox.cwd and Path(second.env["KUBECONFIG"]).parent == second.cwd
+
+
+def test_the_real_kubectl_reads_the_workspaces_kubeconfig(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sandbox = new_workspace(home, kubeconfig=_agent_kubeconfig(home), user=None, timeout=10)
+    if shutil.which("kubectl", path=sandbox.env["PATH"]) is None:
+        pytest.skip("kubectl is not installed (make setup)")
+    result = run_argv(["kubectl", "config", "current-context"], "kubectl config current-context", sandbox)
+    assert result.ok and result.stdout.strip() == "remedlab-agent", result.transcript()
+
+
+def test_a_missing_agent_kubeconfig_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError) as info:
+        new_workspace(tmp_path, kubeconfig=tmp_path / "kubeconfig-agent", user=None, timeout=5)
+    assert "restart the server" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "actions").exists()

@@ -78,3 +78,52 @@ def test_the_time_limit_stops_ansible_and_its_tasks(sandbox: Sandbox) -> None:
     result = run_playbook(playbook("- command: kubectl wait --for=condition=Ready pod/x\n"), short)
     assert result.timed_out and not result.ok and time.monotonic() - started < 10
     assert "time limit" in result.transcript()
+
+
+ECHO_KUBECONFIG = """#!/bin/sh
+echo "KUBECONFIG=$KUBECONFIG user=$(id -un)"
+"""
+
+MICROREMED = """\
+- hosts: k3s_control_plane
+  become: yes
+  become_user: root
+  environment:
+    KUBECONFIG: /etc/rancher/k3s/k3s.yaml
+  tasks:
+    - name: restart
+      shell: kubectl rollout restart deployment/time-service -n simple-micro
+      environment:
+        KUBECONFIG: /etc/rancher/k3s/k3s.yaml
+- hosts: all
+  gather_facts: no
+  tasks:
+    - name: again, on all
+      command: kubectl get pods -n simple-micro
+"""
+
+
+def test_microremeds_playbook_runs_normalised_with_the_sandboxs_kubeconfig(tmp_path: Path) -> None:
+    base = fake_kubectl_sandbox(tmp_path, ECHO_KUBECONFIG, timeout=60)
+    kubeconfig = base.cwd / "kubeconfig"
+    sandbox = Sandbox(cwd=base.cwd, env={**base.env, "KUBECONFIG": str(kubeconfig)}, timeout=60)
+    result = run_playbook(MICROREMED, sandbox)
+    assert result.ok, result.transcript()
+    assert [(t.name, t.status) for t in result.tasks] == [
+        ("Gathering Facts", "ok"),
+        ("restart", "changed"),
+        ("again, on all", "changed"),
+    ]
+    assert all(t.stdout.startswith(f"KUBECONFIG={kubeconfig} ") for t in result.tasks[1:]), result.transcript()
+    written = (sandbox.cwd / "remediation.yml").read_text()
+    assert "become" not in written and "environment" not in written and "k3s.yaml" not in written
+    assert "[k3s_control_plane]\nlocalhost ansible_connection=local" in (sandbox.cwd / "inventory.ini").read_text()
+    assert "note: become has no effect" in result.transcript()
+    assert result.to_dict()["notes"] == result.notes and len(result.notes) == 2
+
+
+def test_hosts_patterns_run_once_on_localhost(sandbox: Sandbox) -> None:
+    text = "- hosts: k3s_control_plane,127.0.0.1:localhost\n  gather_facts: no\n  tasks:\n"
+    result = run_playbook(text + "    - command: kubectl get pods -n simple-micro\n", sandbox)
+    assert result.ok, result.transcript()
+    assert [(t.name, t.status) for t in result.tasks] == [("command", "changed")]

@@ -27,7 +27,7 @@ def _deployment(**container: Any) -> dict[str, Any]:
     ("doc", "message"),
     [
         (_deployment(image="x", imagePullPolicy="Sometimes"), "imagePullPolicy"),
-        (_deployment(image="x", foo=1), 'spec.template.spec.containers[0].foo: unknown field "foo"'),
+        (_deployment(image="x", foo=1), 'unknown field "spec.template.spec.containers[0].foo"'),
         (_deployment(), "spec.template.spec.containers[0].image: Required value"),
         (_deployment(image="x", resources={"limits": {"cpu": "lots"}}), "resources.limits"),
         ({"apiVersion": "v1", "kind": "Gizmo", "metadata": {"name": "g"}}, 'no matches for kind "Gizmo"'),

@@ -1,5 +1,5 @@
 """What an agent may do with a remedlab server, over HTTP with the agent token: observe the cluster
-(objects, logs, events, metrics, traces, topology, rollout history) and act (probes, playbooks).
+(objects, logs and events through its Kubernetes API; metrics, traces, topology) and act (probes, playbooks).
 
 Agents run on the client side, possibly on another machine, so this is all they know of the server.
 """
@@ -12,12 +12,20 @@ from typing import Any
 import httpx
 
 from remedlab import paths
+from remedlab.api.kinds import BY_PLURAL, KindInfo, api_path
 from remedlab.tokens import default_token_file, token_for_scope
 
 DEFAULT_SERVER = "http://127.0.0.1:7411"
 AGENT_TOKEN_ENV = "REMEDLAB_AGENT_TOKEN"
 
 Obj = dict[str, Any]
+
+
+def _kind(resource: str) -> KindInfo:
+    info = BY_PLURAL.get(resource)
+    if info is None:
+        raise AgentApiError(f"unknown resource {resource!r}: name a kind by its plural (pods, deployments, ...)")
+    return info
 
 
 class AgentApiError(Exception):
@@ -90,18 +98,19 @@ class AgentApi:
     # ------------------------------------------------------------------ observing
 
     def objects(self, resource: str, namespace: str | None = None, selector: str | None = None) -> list[Obj]:
-        answer = self.request("GET", f"/v1/{resource}", namespace=namespace, labelSelector=selector)
+        """Objects of a kind (its plural, e.g. ``pods``) through the Kubernetes API, in one namespace or all."""
+        answer = self.request("GET", api_path(_kind(resource), namespace), labelSelector=selector)
         return list(answer.get("items") or [])
 
     def get(self, resource: str, namespace: str, name: str) -> Obj:
-        return dict(self.request("GET", f"/v1/namespaces/{namespace}/{resource}/{name}"))
+        return dict(self.request("GET", api_path(_kind(resource), namespace, name)))
 
     def pod_log(
         self, namespace: str, pod: str, *, tail: int | None = 100, previous: bool = False, since: int | None = None
     ) -> str:
         text = self.request(
             "GET",
-            f"/v1/namespaces/{namespace}/pods/{pod}/log",
+            api_path(BY_PLURAL["pods"], namespace, pod, "log"),
             tailLines=tail,
             previous=previous or None,
             sinceSeconds=since,
@@ -143,10 +152,6 @@ class AgentApi:
 
     def topology(self, namespace: str, since: int = 300) -> Obj:
         return dict(self.request("GET", "/v1/topology", namespace=namespace, sinceSeconds=since))
-
-    def rollout_history(self, namespace: str, deployment: str) -> list[Obj]:
-        answer = self.request("GET", f"/v1/namespaces/{namespace}/deployments/{deployment}/history")
-        return list(answer.get("revisions") or [])
 
     # ------------------------------------------------------------------ acting
 

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from remedlab.api.fault_runtime import FaultRuntime
 
 Obj = dict[str, Any]
+
+
+PatchType = Literal["json", "merge", "strategic"]
+"""JSON patch, JSON merge patch, strategic merge patch."""
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change a watch reports, as a Kubernetes watch does: the object after it (for DELETED, as it was)."""
+
+    type: Literal["ADDED", "MODIFIED", "DELETED"]
+    object: Obj
+
+
+class Watch(Protocol):
+    """A stream of changes of some resources, as Kubernetes' watch gives them: an ADDED event for each
+    object that exists when it starts, then every change in order. Iterate it on the event loop it was
+    opened on; `close` ends it (the iteration stops)."""
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]: ...
+    def close(self) -> None: ...
 
 
 class Backend(Protocol):
@@ -28,14 +51,19 @@ class Backend(Protocol):
     def apply(
         self, objects: list[Any], namespace: str | None = None, dry_run: bool = False
     ) -> list[dict[str, str]]: ...
-    def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj: ...
+    def patch(
+        self,
+        resource: str,
+        namespace: str | None,
+        name: str,
+        patch_type: Literal["json", "merge", "strategic"],
+        patch: Any,
+    ) -> Obj: ...
     def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj: ...
     def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj: ...
-
-    def scale(self, namespace: str, name: str, replicas: int) -> Obj: ...
-    def rollout_restart(self, namespace: str, name: str) -> Obj: ...
-    def rollout_undo(self, namespace: str, name: str, to_revision: int = 0) -> Obj: ...
-    def rollout_history(self, namespace: str, name: str) -> list[dict[str, Any]]: ...
+    def watch(self, resources: Sequence[str], namespace: str | None = None) -> Watch:
+        """Follow the objects of ``resources`` (plural names, e.g. ``pods``), of one namespace or all."""
+        ...
 
     def logs(
         self,
@@ -52,7 +80,6 @@ class Backend(Protocol):
     ) -> tuple[str, str, int]: ...
 
     def top_pods(self, namespace: str | None = None, label_selector: str | None = None) -> list[dict[str, Any]]: ...
-    def top_nodes(self) -> list[dict[str, Any]]: ...
     def pod_metrics(self, namespace: str | None, name: str | None, seconds: float) -> list[dict[str, Any]]: ...
 
     def doctor(self) -> list[dict[str, str]]: ...

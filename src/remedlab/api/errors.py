@@ -11,19 +11,25 @@ class ClusterError(Exception):
     reason = "InternalError"
     code = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.details = details
+        """The Status's details: name, group, kind and, for Invalid, causes ({reason, message, field})."""
 
     def status(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
+            "metadata": {},
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
             "code": self.code,
         }
+        if self.details:
+            out["details"] = self.details
+        return out
 
 
 class NotFound(ClusterError):

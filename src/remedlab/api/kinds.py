@@ -227,6 +227,18 @@ BY_PLURAL: dict[str, KindInfo] = {k.plural: k for k in KINDS if k.group != "metr
 BY_GROUP_RESOURCE: dict[tuple[str, str], KindInfo] = {(k.group, k.plural): k for k in KINDS}
 
 
+def api_path(info: KindInfo, namespace: str | None = None, name: str | None = None, sub: str | None = None) -> str:
+    """The REST path of a collection (no name) or of one object, as Kubernetes lays them out:
+    ``/api/v1/namespaces/NS/pods/NAME/log``, ``/apis/apps/v1/deployments`` (every namespace)..."""
+    root = f"/apis/{info.api_version}" if info.group else f"/api/{info.api_version}"
+    path = f"{root}/namespaces/{namespace}/{info.plural}" if namespace and info.namespaced else f"{root}/{info.plural}"
+    if name:
+        path += f"/{name}"
+        if sub:
+            path += f"/{sub}"
+    return path
+
+
 def group_versions() -> list[str]:
     """Every group/version served, core first, in the order discovery lists them."""
     seen: list[str] = []

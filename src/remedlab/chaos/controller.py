@@ -5,6 +5,15 @@ and value), injects into each selected pod instance and records it in
 `status.experiment.containerRecords`; when `duration` runs out, or the
 resource is deleted, it recovers exactly what it changed. Faults are bound to
 pod instances (by uid): a pod created later is never touched.
+
+It follows a watch of the chaos kinds and of pods (Backend.watch): each
+resource is a key on a work queue, synced once per change; a change of a pod
+it injected into brings it back (a fault lost with a restarted container is
+injected again; a pod gone is recorded so). `duration` ends on a timer, and a
+running experiment's faults are checked every FAULT_CHECK_SECONDS, since a
+fault process can end without any object changing. A sync that fails is
+logged, recorded as a Warning Event on the resource and retried with back-off;
+a failed injection also shows in the resource's `Failed` condition.
 """
 
 from __future__ import annotations
@@ -12,12 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
+import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from remedlab.api.client import Backend
+from remedlab.api.client import Backend, Watch, WatchEvent
 from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
 from remedlab.api.errors import ClusterError, NotFound
 from remedlab.api.fault_runtime import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
@@ -25,13 +36,24 @@ from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
 from remedlab.api.quantity import memory_bytes
 from remedlab.chaos.selection import candidate_pods, choose
 from remedlab.chaos.spec import CHAOS_MODELS
+from remedlab.cluster.controllers.queue_controller import QueueController
+
+log = logging.getLogger(__name__)
 
 FINALIZER = "chaos.remedlab.io/records"
 PAUSE_IMAGE = "remedlab/pause:3.9"
 ORIGINAL_IMAGES = "chaos.remedlab.io/original-images"
-RESYNC_SECONDS = 0.25
+COMPONENT = "chaos-controller-manager"
+FAULT_CHECK_SECONDS = 10.0
+"""How often a running experiment checks that its injected faults are still in effect."""
+REWATCH_SECONDS = 1.0
+"""How soon a watch that ended is opened again."""
+REINJECTED = ("stress", "network", "http", "io")
+"""The mechanisms whose faults are injected again into their pod when they are lost."""
 
 Obj = dict[str, Any]
+ChaosKey = tuple[str, str, str]
+"""(kind, namespace, name) of a chaos resource."""
 
 
 def _now() -> str:
@@ -45,57 +67,177 @@ def _elapsed(since: str | None) -> float:
     return (datetime.now(UTC) - start).total_seconds()
 
 
-class ChaosController:
+def _key(obj: Obj) -> ChaosKey:
+    meta = obj["metadata"]
+    return (str(obj["kind"]), str(meta.get("namespace") or ""), str(meta["name"]))
+
+
+def _record_pods(obj: Obj) -> set[str]:
+    records = ((obj.get("status") or {}).get("experiment") or {}).get("containerRecords") or []
+    return {str(r["podUID"]) for r in records if r.get("podUID")}
+
+
+def _container_running(pod: Obj, record: Obj) -> bool:
+    """Whether the container a record names (any container, for a pod-wide record) runs, as the pod's
+    status says."""
+    parts = str(record["id"]).split("/")
+    container = parts[2] if len(parts) > 2 else None
+    for status in pod.get("status", {}).get("containerStatuses") or []:
+        if (container is None or status.get("name") == container) and "running" in (status.get("state") or {}):
+            return True
+    return False
+
+
+class BackendEvents:
+    """Kubernetes Events recorded through a backend, repeats folded into a count."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def record(
+        self,
+        obj: Obj,
+        reason: str,
+        message: str,
+        type_: Literal["Normal", "Warning"] = "Normal",
+        component: str = COMPONENT,
+        field_path: str | None = None,
+    ) -> None:
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        digest = hashlib.sha1(f"{obj['kind']}/{meta['name']}/{meta.get('uid')}/{reason}/{message}".encode())
+        name = f"{meta['name']}.{digest.hexdigest()[:16]}"
+        now = _now()
+        try:
+            existing = self.backend.get("events", namespace, name)
+        except NotFound:
+            involved: Obj = {
+                "kind": obj["kind"],
+                "name": meta["name"],
+                "namespace": namespace,
+                "uid": meta.get("uid"),
+                "apiVersion": obj.get("apiVersion"),
+            }
+            if field_path:
+                involved["fieldPath"] = field_path
+            self.backend.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Event",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "involvedObject": involved,
+                    "reason": reason,
+                    "message": message,
+                    "type": type_,
+                    "count": 1,
+                    "firstTimestamp": now,
+                    "lastTimestamp": now,
+                    "source": {"component": component},
+                }
+            )
+            return
+        existing["count"] = int(existing.get("count", 1)) + 1
+        existing["lastTimestamp"] = now
+        self.backend.replace(existing)
+
+
+class ChaosController(QueueController[ChaosKey]):
     def __init__(self, backend: Backend, runtime: FaultRuntime | None) -> None:
+        super().__init__(COMPONENT, BackendEvents(backend))
         self.backend = backend
         self.runtime = runtime
         self.handles: dict[tuple[str, str], list[FaultHandle]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-        self.errors: list[str] = []
+        self._pods_of: dict[ChaosKey, set[str]] = {}
+        self._experiments_of: dict[str, set[ChaosKey]] = {}
+        self._watch: Watch | None = None
+        self._follow_task: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        if self.runtime is None:
+            return  # another system (Chaos Mesh) carries the faults out
+        self._follow_task = asyncio.create_task(self._follow(), name="chaos-watch")
+        super().start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self._watch is not None:
+            self._watch.close()
+        if self._follow_task is not None:
+            self._follow_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await self._follow_task
+            self._follow_task = None
+        await super().stop()
         if self.runtime is not None:
             await self.runtime.recover_all()
         self.handles.clear()
 
-    async def _run(self) -> None:
+    async def _follow(self) -> None:
+        """Queue the chaos resources as they and the pods they injected into change."""
+        resources = [BY_KIND[kind].plural for kind in sorted(CHAOS_KINDS)] + ["pods"]
         while True:
             try:
-                await self.reconcile()
+                self._watch = self.backend.watch(resources)
+                async for event in self._watch:
+                    self._on_event(event)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
-                self._error(f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(RESYNC_SECONDS)
+                log.warning("chaos controller: the watch failed, watching again: %s: %s", type(exc).__name__, exc)
+            finally:
+                if self._watch is not None:
+                    self._watch.close()
+            await asyncio.sleep(REWATCH_SECONDS)
 
-    def _error(self, message: str) -> None:
-        self.errors.append(message)
-        del self.errors[:-100]
+    def _on_event(self, event: WatchEvent) -> None:
+        obj = event.object
+        if obj["kind"] == "Pod":
+            for key in self._experiments_of.get(obj["metadata"]["uid"], ()):
+                self.queue.add(key)
+            return
+        key = _key(obj)
+        self._index(key, set() if event.type == "DELETED" else _record_pods(obj))
+        if event.type != "DELETED":
+            self.queue.add(key)
 
-    async def reconcile(self) -> None:
-        if self.runtime is None:
-            return  # another system (Chaos Mesh) carries the faults out
-        async with self._lock:
-            for kind in sorted(CHAOS_KINDS):
-                for obj in self.backend.list_objects(BY_KIND[kind].plural):
-                    try:
-                        await self._sync(obj)
-                    except ClusterError as exc:
-                        self._set_failed(obj, exc.message)
-                    except Exception as exc:
-                        self._set_failed(obj, f"{type(exc).__name__}: {exc}")
+    def _index(self, key: ChaosKey, pods: set[str]) -> None:
+        """Remember which pod instances a resource injected into: their changes bring it back."""
+        for uid in self._pods_of.pop(key, set()) - pods:
+            keys = self._experiments_of.get(uid)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._experiments_of[uid]
+        if pods:
+            self._pods_of[key] = pods
+            for uid in pods:
+                self._experiments_of.setdefault(uid, set()).add(key)
+
+    def involved_object(self, key: ChaosKey) -> Obj | None:
+        kind, namespace, name = key
+        try:
+            return self.backend.get(BY_KIND[kind].plural, namespace, name)
+        except NotFound:
+            return None
 
     # ------------------------------------------------------------------ one resource
 
-    async def _sync(self, obj: Obj) -> None:
+    async def sync(self, key: ChaosKey) -> None:
+        obj = self.involved_object(key)
+        if obj is None:
+            self._index(key, set())
+            return
+        experiment = (obj.get("status") or {}).get("experiment") or {}
+        running = experiment.get("desiredPhase") == "Run" and not obj["metadata"].get("deletionTimestamp")
+        try:
+            await self._sync(key, obj)
+        except Exception as exc:
+            if not running:  # a fault that could not be injected (or recovered) fails the experiment
+                self._set_failed(obj, exc.message if isinstance(exc, ClusterError) else f"{type(exc).__name__}: {exc}")
+            raise
+
+    async def _sync(self, key: ChaosKey, obj: Obj) -> None:
         meta = obj["metadata"]
         status = copy.deepcopy(obj.get("status") or {})
         experiment = status.get("experiment") or {}
@@ -106,15 +248,25 @@ class ChaosController:
         if not experiment:
             await self._inject(obj)
             return
-        if experiment.get("desiredPhase") == "Run":
-            duration = obj["spec"].get("duration")
-            if duration and _elapsed(status.get("startTime")) >= parse_duration(duration):
+        if experiment.get("desiredPhase") != "Run":
+            return
+        left: float | None = None
+        duration = obj["spec"].get("duration")
+        if duration:
+            left = parse_duration(duration) - _elapsed(status.get("startTime"))
+            if left <= 0:
                 await self._recover(obj, status)
                 status = copy.deepcopy(self._fresh(obj).get("status") or status)
                 status["experiment"]["desiredPhase"] = "Stop"
                 self._write_status(obj, status)
                 return
-            await self._reinject_lost(obj, status)
+        await self._reinject_lost(obj, status)
+        checks = [left] if left is not None else []
+        records = status["experiment"].get("containerRecords") or []
+        if any(r.get("phase") == "Injected" and r.get("mechanism") in REINJECTED for r in records):
+            checks.append(FAULT_CHECK_SECONDS)
+        if checks:
+            self.queue.add_after(key, min(checks))
 
     def _fresh(self, obj: Obj) -> Obj:
         meta = obj["metadata"]
@@ -356,7 +508,7 @@ class ChaosController:
         records = status["experiment"].get("containerRecords") or []
         changed = False
         for record in records:
-            if record.get("phase") != "Injected" or record.get("mechanism") not in ("stress", "network", "http", "io"):
+            if record.get("phase") != "Injected" or record.get("mechanism") not in REINJECTED:
                 continue
             key = (obj["metadata"]["uid"], record["id"])
             live = [h for h in self.handles.get(key, []) if self.runtime.active(h)]
@@ -368,6 +520,8 @@ class ChaosController:
                 record["message"] = "the pod instance is gone"
                 changed = True
                 continue
+            if not _container_running(pod, record):
+                continue  # the container is restarting: its pod's next change brings the experiment back
             self.handles.pop(key, None)
             await self._inject_pod_record(obj, pod, record)
             record["injectedCount"] = int(record.get("injectedCount", 1)) + 1

@@ -37,24 +37,53 @@ def _duration(value: str | None, field: str, allow_negative: bool = False) -> st
 
 
 class PodSelector(SpecModel):
-    namespaces: list[str] = Field(default_factory=list)
-    label_selectors: dict[str, str] = Field(default_factory=dict)
-    expression_selectors: list[dict[str, Any]] = Field(default_factory=list)
-    annotation_selectors: dict[str, str] = Field(default_factory=dict)
-    field_selectors: dict[str, str] = Field(default_factory=dict)
-    pod_phase_selectors: list[str] = Field(default_factory=list)
-    node_selectors: dict[str, str] = Field(default_factory=dict)
-    nodes: list[str] = Field(default_factory=list)
-    pods: dict[str, list[str]] = Field(default_factory=dict)
+    """Which pods an experiment may target: every condition given must hold."""
+
+    namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces of the pods; the experiment's own namespace when empty."
+    )
+    label_selectors: dict[str, str] = Field(
+        default_factory=dict, description="Labels the pods must carry with exactly these values."
+    )
+    expression_selectors: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Label conditions, as a label selector's matchExpressions (key, operator, values).",
+    )
+    annotation_selectors: dict[str, str] = Field(
+        default_factory=dict, description="Annotations the pods must carry with exactly these values."
+    )
+    field_selectors: dict[str, str] = Field(
+        default_factory=dict, description='Fields of the pods and their values ("metadata.name": "web-0").'
+    )
+    pod_phase_selectors: list[str] = Field(
+        default_factory=list, description="Phases the pods must be in (Pending, Running...)."
+    )
+    node_selectors: dict[str, str] = Field(
+        default_factory=dict, description="Labels of the nodes the pods must run on."
+    )
+    nodes: list[str] = Field(default_factory=list, description="Names of the nodes the pods must run on.")
+    pods: dict[str, list[str]] = Field(
+        default_factory=dict, description="Pods by name: namespace -> names. Other conditions are then ignored."
+    )
 
 
 class SelectorSpec(SpecModel):
     """What every chaos kind has: which pods, how many, for how long."""
 
-    selector: PodSelector = Field(default_factory=PodSelector)
-    mode: Mode = "one"
-    value: str | None = None
-    duration: str | None = None
+    selector: PodSelector = Field(default_factory=PodSelector, description="The pods the experiment may target.")
+    mode: Mode = Field(
+        default="one",
+        description="How many of the selected pods are injected: one (picked at random), all, fixed (value "
+        "pods), fixed-percent (value percent of them), random-max-percent (a random share up to value percent).",
+    )
+    value: str | None = Field(
+        default=None, description="The number or percentage for the modes fixed, fixed-percent and random-max-percent."
+    )
+    duration: str | None = Field(
+        default=None,
+        description='How long the fault lasts ("30s", "5m"), after which it is recovered; until the experiment '
+        "is deleted when left out.",
+    )
 
     @field_validator("duration")
     @classmethod
@@ -76,23 +105,42 @@ class SelectorSpec(SpecModel):
 
 
 class ContainerScoped(SelectorSpec):
-    container_names: list[str] = Field(default_factory=list)
+    container_names: list[str] = Field(
+        default_factory=list, description="The containers of each pod to inject; every container when empty."
+    )
 
 
 # --------------------------------------------------------------------------- StressChaos
 
 
 class CPUStressor(SpecModel):
-    workers: int = Field(ge=1, le=256)
-    load: int = Field(default=100, ge=0, le=100)
-    options: list[str] = Field(default_factory=list)
+    """Burns CPU inside the container, within its own CPU limit: the container is starved as a busy
+    neighbour process would starve it."""
+
+    workers: int = Field(ge=1, le=256, description="Number of busy workers, 1-256.")
+    load: int = Field(default=100, ge=0, le=100, description="Percent of a CPU each worker keeps busy, 0-100.")
+    options: list[str] = Field(
+        default_factory=list, description="Extra stress-ng options. Accepted for compatibility; remedlab ignores them."
+    )
 
 
 class MemoryStressor(SpecModel):
-    workers: int = Field(default=1, ge=1, le=64)
-    size: str = "256MiB"
-    options: list[str] = Field(default_factory=list)
-    oom_score_adj: int | None = None
+    """Allocates memory inside the container, counted against its memory limit: past the limit, the
+    container is OOM-killed."""
+
+    workers: int = Field(default=1, ge=1, le=64, description="Number of allocating workers, 1-64.")
+    size: str = Field(
+        default="256MiB",
+        description='Memory the workers hold in all: a size ("256MiB", "1GB") or a percentage of the '
+        'container\'s memory limit ("50%").',
+    )
+    options: list[str] = Field(
+        default_factory=list, description="Extra stress-ng options. Accepted for compatibility; remedlab ignores them."
+    )
+    oom_score_adj: int | None = Field(
+        default=None,
+        description="OOM score adjustment of the stressors. Accepted for compatibility; remedlab ignores it.",
+    )
 
     @field_validator("size")
     @classmethod
@@ -105,13 +153,21 @@ class MemoryStressor(SpecModel):
 
 
 class Stressors(SpecModel):
-    cpu: CPUStressor | None = None
-    memory: MemoryStressor | None = None
+    """The stressors to run: CPU, memory, or both."""
+
+    cpu: CPUStressor | None = Field(default=None, description="A CPU stressor.")
+    memory: MemoryStressor | None = Field(default=None, description="A memory stressor.")
 
 
 class StressChaosSpec(ContainerScoped):
-    stressors: Stressors | None = None
-    stressng_stressors: str | None = None
+    """StressChaosSpec describes a stress experiment: which containers, and what load to put in them."""
+
+    stressors: Stressors | None = Field(
+        default=None, description="The CPU and memory stressors; one of stressors and stressngStressors is given."
+    )
+    stressng_stressors: str | None = Field(
+        default=None, description='Stressors as stress-ng command-line options ("--cpu 2 --vm 1").'
+    )
 
     @model_validator(mode="after")
     def _need_stressor(self) -> StressChaosSpec:
@@ -126,10 +182,18 @@ class StressChaosSpec(ContainerScoped):
 
 
 class DelaySpec(SpecModel):
-    latency: str
-    correlation: str = "0"
-    jitter: str = "0ms"
-    reorder: dict[str, Any] | None = None
+    """Delays packets."""
+
+    latency: str = Field(description='The delay ("100ms", "1s").')
+    correlation: str = Field(
+        default="0", description="Percent (0-100) by which a packet's delay depends on the previous one's."
+    )
+    jitter: str = Field(default="0ms", description='Random variation of the delay ("10ms").')
+    reorder: dict[str, Any] | None = Field(
+        default=None,
+        description="Send some packets at once, out of order (reorder, correlation, gap). Accepted for "
+        "compatibility; remedlab ignores it.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> DelaySpec:
@@ -143,7 +207,9 @@ class _PercentAction(SpecModel):
     """A netem action given as a percent of packets, with a correlation (loss, duplicate, corrupt)."""
 
     percent_field: ClassVar[str]
-    correlation: str = "0"
+    correlation: str = Field(
+        default="0", description="Percent (0-100) by which a packet's fate depends on the previous one's."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> _PercentAction:
@@ -154,26 +220,38 @@ class _PercentAction(SpecModel):
 
 
 class LossSpec(_PercentAction):
+    """Drops packets."""
+
     percent_field: ClassVar[str] = "loss"
-    loss: str
+    loss: str = Field(description='Percent of packets dropped ("25").')
 
 
 class DuplicateSpec(_PercentAction):
+    """Sends packets twice."""
+
     percent_field: ClassVar[str] = "duplicate"
-    duplicate: str
+    duplicate: str = Field(description="Percent of packets duplicated.")
 
 
 class CorruptSpec(_PercentAction):
+    """Flips a bit of packets."""
+
     percent_field: ClassVar[str] = "corrupt"
-    corrupt: str
+    corrupt: str = Field(description="Percent of packets corrupted.")
 
 
 class BandwidthSpec(SpecModel):
-    rate: str
-    limit: int = Field(default=20971520, ge=1)
-    buffer: int = Field(default=10000, ge=1)
-    peakrate: int | None = None
-    minburst: int | None = None
+    """Limits the bandwidth (a token bucket filter)."""
+
+    rate: str = Field(description='The rate ("1mbps", "100kbps").')
+    limit: int = Field(default=20971520, ge=1, description="Bytes that may wait in the queue.")
+    buffer: int = Field(default=10000, ge=1, description="Size of the bucket, in bytes.")
+    peakrate: int | None = Field(
+        default=None, description="Highest rate the bucket may drain at, in bytes/s. Ignored by remedlab."
+    )
+    minburst: int | None = Field(
+        default=None, description="Size of the peakrate bucket, in bytes. Ignored by remedlab."
+    )
 
     @field_validator("rate")
     @classmethod
@@ -184,20 +262,34 @@ class BandwidthSpec(SpecModel):
 
 
 class NetworkTarget(SelectorSpec):
-    pass
+    """The pods at the other end of the affected traffic."""
 
 
 class NetworkChaosSpec(SelectorSpec):
-    action: Literal["delay", "loss", "duplicate", "corrupt", "partition", "bandwidth", "netem"]
-    direction: Literal["to", "from", "both"] = "to"
-    target: NetworkTarget | None = None
-    external_targets: list[str] = Field(default_factory=list)
-    device: str | None = None
-    delay: DelaySpec | None = None
-    loss: LossSpec | None = None
-    duplicate: DuplicateSpec | None = None
-    corrupt: CorruptSpec | None = None
-    bandwidth: BandwidthSpec | None = None
+    """NetworkChaosSpec describes a network experiment: which pods, which traffic, and what happens to it.
+    Every connection of an injected pod is affected, probes included."""
+
+    action: Literal["delay", "loss", "duplicate", "corrupt", "partition", "bandwidth", "netem"] = Field(
+        description="The fault: delay, loss, duplicate, corrupt (with the field of that name), partition (no "
+        "traffic at all), bandwidth, or netem (several of delay, loss, duplicate, corrupt)."
+    )
+    direction: Literal["to", "from", "both"] = Field(
+        default="to", description="The traffic affected, seen from the selected pods: to the target, from it, or both."
+    )
+    target: NetworkTarget | None = Field(
+        default=None, description="The pods at the other end; all traffic of the selected pods when left out."
+    )
+    external_targets: list[str] = Field(
+        default_factory=list, description="Addresses outside the cluster. Not served by remedlab."
+    )
+    device: str | None = Field(
+        default=None, description="The network device to affect. Ignored by remedlab: every connection of the pod is."
+    )
+    delay: DelaySpec | None = Field(default=None, description="Parameters of a delay.")
+    loss: LossSpec | None = Field(default=None, description="Parameters of a loss.")
+    duplicate: DuplicateSpec | None = Field(default=None, description="Parameters of a duplication.")
+    corrupt: CorruptSpec | None = Field(default=None, description="Parameters of a corruption.")
+    bandwidth: BandwidthSpec | None = Field(default=None, description="Parameters of a bandwidth limit.")
 
     @model_validator(mode="after")
     def _action_params(self) -> NetworkChaosSpec:
@@ -217,14 +309,28 @@ class NetworkChaosSpec(SelectorSpec):
 
 
 class IOChaosSpec(ContainerScoped):
-    action: Literal["latency", "fault", "attrOverride"]
-    volume_path: str
-    path: str | None = None
-    delay: str | None = None
-    errno: int | None = Field(default=None, ge=1, le=133)
-    attr: dict[str, Any] | None = None
-    percent: int = Field(default=100, ge=1, le=100)
-    methods: list[str] = Field(default_factory=list)
+    """IOChaosSpec describes a file system experiment: the calls on files of a volume are delayed, fail,
+    or see other attributes."""
+
+    action: Literal["latency", "fault", "attrOverride"] = Field(
+        description="latency delays the calls (delay), fault makes them fail (errno), attrOverride changes the "
+        "attributes files appear to have (attr)."
+    )
+    volume_path: str = Field(description="Mount path of the volume in the container, an absolute path.")
+    path: str | None = Field(
+        default=None, description='Files affected, a glob ("/var/log/mysql/**/*"); every file of the volume by default.'
+    )
+    delay: str | None = Field(default=None, description='Delay of each call, for latency ("100ms").')
+    errno: int | None = Field(
+        default=None, ge=1, le=133, description="Error number the calls fail with, for fault (5 is EIO, 28 ENOSPC)."
+    )
+    attr: dict[str, Any] | None = Field(
+        default=None, description="Attributes to report, for attrOverride (perm, size...)."
+    )
+    percent: int = Field(default=100, ge=1, le=100, description="Percent of the calls affected, 1-100.")
+    methods: list[str] = Field(
+        default_factory=list, description="File system calls affected (read, write, open...); all when empty."
+    )
 
     @model_validator(mode="after")
     def _action_params(self) -> IOChaosSpec:
@@ -245,8 +351,14 @@ class IOChaosSpec(ContainerScoped):
 
 
 class PodChaosSpec(ContainerScoped):
-    action: Literal["pod-failure", "pod-kill", "container-kill"]
-    grace_period: int = Field(default=0, ge=0)
+    """PodChaosSpec describes a pod experiment: pods killed, containers killed, or pods made to fail."""
+
+    action: Literal["pod-failure", "pod-kill", "container-kill"] = Field(
+        description="pod-kill deletes the pods (their controller recreates them); container-kill kills the "
+        "containers named in containerNames; pod-failure makes the pods' containers unavailable for the "
+        "duration (their image is swapped for a pause image)."
+    )
+    grace_period: int = Field(default=0, ge=0, description="Seconds the killed pods get to terminate, for pod-kill.")
 
     @model_validator(mode="after")
     def _containers(self) -> PodChaosSpec:
@@ -259,17 +371,29 @@ class PodChaosSpec(ContainerScoped):
 
 
 class HTTPChaosSpec(SelectorSpec):
-    target: Literal["Request", "Response"]
-    port: int = Field(ge=1, le=65535)
-    path: str = "*"
-    method: str | None = None
-    code: int | None = None
-    request_headers: dict[str, str] = Field(default_factory=dict)
-    response_headers: dict[str, str] = Field(default_factory=dict)
-    abort: bool | None = None
-    delay: str | None = None
-    replace: dict[str, Any] | None = None
-    patch: dict[str, Any] | None = None
+    """HTTPChaosSpec describes an HTTP experiment: requests served by the selected pods are aborted or
+    delayed."""
+
+    target: Literal["Request", "Response"] = Field(description="Whether requests or responses are affected.")
+    port: int = Field(ge=1, le=65535, description="The pods' port that serves the HTTP traffic.")
+    path: str = Field(default="*", description='Paths of the affected requests, a glob ("/api/*").')
+    method: str | None = Field(default=None, description="Method of the affected requests; every method when left out.")
+    code: int | None = Field(
+        default=None,
+        description="Status code of the affected responses, for target Response. Not matched by remedlab yet.",
+    )
+    request_headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers the affected requests carry. Not matched by remedlab yet."
+    )
+    response_headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers the affected responses carry. Not matched by remedlab yet."
+    )
+    abort: bool | None = Field(default=None, description="Abort the connection.")
+    delay: str | None = Field(default=None, description='Delay the request or response ("1s").')
+    replace: dict[str, Any] | None = Field(
+        default=None, description="Replace parts of the message. Not served by remedlab yet."
+    )
+    patch: dict[str, Any] | None = Field(default=None, description="Add to the message. Not served by remedlab yet.")
 
     @model_validator(mode="after")
     def _action(self) -> HTTPChaosSpec:
@@ -286,8 +410,13 @@ class HTTPChaosSpec(SelectorSpec):
 
 
 class TimeChaosSpec(ContainerScoped):
-    time_offset: str
-    clock_ids: list[str] = Field(default_factory=lambda: ["CLOCK_REALTIME"])
+    """TimeChaosSpec describes a clock experiment: the containers see a shifted time."""
+
+    time_offset: str = Field(description='The shift of the clocks, negative to go back ("-5m", "1h").')
+    clock_ids: list[str] = Field(
+        default_factory=lambda: ["CLOCK_REALTIME"],
+        description="The clocks shifted (CLOCK_REALTIME, CLOCK_MONOTONIC...).",
+    )
 
     @field_validator("time_offset")
     @classmethod
@@ -300,18 +429,27 @@ class TimeChaosSpec(ContainerScoped):
 
 
 class ResourceValues(SpecModel):
-    cpu: str | None = None
-    memory: str | None = None
+    """CPU and memory amounts ("1m", "100Mi")."""
+
+    cpu: str | None = Field(default=None, description="CPU amount.")
+    memory: str | None = Field(default=None, description="Memory amount.")
 
 
 class FunctionalChaosSpec(SelectorSpec):
     """remedlab's own faults that change the system through the cluster API."""
 
-    action: Literal["pod-config-error"]
-    deployment: str | None = None
-    container_index: int = Field(default=0, ge=0)
-    requests: ResourceValues = Field(default_factory=lambda: ResourceValues(cpu="1m", memory="100Mi"))
-    limits: ResourceValues = Field(default_factory=lambda: ResourceValues(cpu="2m", memory="200Mi"))
+    action: Literal["pod-config-error"] = Field(
+        description="pod-config-error sets a container's resources of a deployment to values it cannot run "
+        "well with, through the cluster API; recovery restores them."
+    )
+    deployment: str | None = Field(default=None, description="The deployment to change, in the experiment's namespace.")
+    container_index: int = Field(default=0, ge=0, description="Index of the container in the pod template.")
+    requests: ResourceValues = Field(
+        default_factory=lambda: ResourceValues(cpu="1m", memory="100Mi"), description="The requests to set."
+    )
+    limits: ResourceValues = Field(
+        default_factory=lambda: ResourceValues(cpu="2m", memory="200Mi"), description="The limits to set."
+    )
 
 
 # --------------------------------------------------------------------------- the resources
@@ -320,50 +458,72 @@ class FunctionalChaosSpec(SelectorSpec):
 class ChaosResource(SpecModel):
     api_version: str
     kind: str
-    metadata: ObjectMeta
-    status: dict[str, Any] | None = None
+    metadata: ObjectMeta = Field(
+        description="Name, namespace, labels and annotations of the experiment, and the fields the server keeps."
+    )
+    status: dict[str, Any] | None = Field(
+        default=None,
+        description="What the chaos controller did: the injected pods and containers "
+        "(experiment.containerRecords) and the conditions. Read-only.",
+    )
 
 
 class StressChaos(ChaosResource):
+    """StressChaos puts CPU or memory load inside the selected containers, within their own limits."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["StressChaos"] = "StressChaos"
-    spec: StressChaosSpec
+    spec: StressChaosSpec = Field(description="The stress experiment.")
 
 
 class NetworkChaos(ChaosResource):
+    """NetworkChaos delays, drops, duplicates or corrupts the traffic of the selected pods, limits its
+    bandwidth, or cuts it (partition)."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["NetworkChaos"] = "NetworkChaos"
-    spec: NetworkChaosSpec
+    spec: NetworkChaosSpec = Field(description="The network experiment.")
 
 
 class IOChaos(ChaosResource):
+    """IOChaos delays the file system calls of the selected containers on a volume, or makes them fail."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["IOChaos"] = "IOChaos"
-    spec: IOChaosSpec
+    spec: IOChaosSpec = Field(description="The file system experiment.")
 
 
 class PodChaos(ChaosResource):
+    """PodChaos kills the selected pods or containers, or makes the pods fail for a while."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["PodChaos"] = "PodChaos"
-    spec: PodChaosSpec
+    spec: PodChaosSpec = Field(description="The pod experiment.")
 
 
 class HTTPChaos(ChaosResource):
+    """HTTPChaos aborts or delays the HTTP requests the selected pods serve."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["HTTPChaos"] = "HTTPChaos"
-    spec: HTTPChaosSpec
+    spec: HTTPChaosSpec = Field(description="The HTTP experiment.")
 
 
 class TimeChaos(ChaosResource):
+    """TimeChaos shifts the clocks the selected containers see."""
+
     api_version: Literal["chaos-mesh.org/v1alpha1"] = CHAOS_MESH
     kind: Literal["TimeChaos"] = "TimeChaos"
-    spec: TimeChaosSpec
+    spec: TimeChaosSpec = Field(description="The clock experiment.")
 
 
 class FunctionalChaos(ChaosResource):
+    """FunctionalChaos is one of remedlab's own faults, which change the system through the cluster API
+    (a misconfigured deployment), to be remediated the same way."""
+
     api_version: Literal["chaos.remedlab.io/v1alpha1"] = REMEDLAB_CHAOS
     kind: Literal["FunctionalChaos"] = "FunctionalChaos"
-    spec: FunctionalChaosSpec
+    spec: FunctionalChaosSpec = Field(description="The functional fault.")
 
 
 CHAOS_MODELS: dict[str, type[ChaosResource]] = {

@@ -8,9 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from remedlab import paths
 from remedlab.apps.catalog import UnknownApp, get_app, list_apps
 from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
+from remedlab.kubeconfig import kubeconfig_path
+from remedlab.tokens import SCOPES
 
 console = Console()
 
@@ -48,6 +51,24 @@ def register(app: typer.Typer) -> None:
             f"[green]{name}[/green] is Ready in namespace [bold]{ns}[/bold] "
             f"({result['seconds']:.2f}s to Ready, {total:.2f}s in all)"
         )
+        config = kubeconfig_path(paths.home())
+        if config.exists():
+            console.print(f"export KUBECONFIG={config}", highlight=False, soft_wrap=True)
+
+    @app.command("kubeconfig")
+    def kubeconfig_command(
+        scope: str = typer.Option("admin", "--scope", help="admin (everything) or agent (observe and remediate)."),
+    ) -> None:
+        """Print the path of a kubeconfig for the running server (for kubectl and Kubernetes clients)."""
+        if scope not in SCOPES:
+            raise fail(f"--scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+        client = ServerClient()
+        if not client.alive():
+            raise fail(f"no remedlab server answers at {client.url}: start one with `remedlab serve` or `remedlab up`")
+        config = kubeconfig_path(paths.home(), scope)
+        if not config.exists():
+            raise fail(f"the server has not written {config}: restart it with `remedlab serve`")
+        typer.echo(str(config))
 
     @app.command()
     def down(
@@ -107,7 +128,6 @@ def register(app: typer.Typer) -> None:
             checks = client.request("GET", "/v1/doctor")["checks"]
             source = f"server at {client.url}"
         else:
-            from remedlab import paths
             from remedlab.cluster.local_backend import host_checks
             from remedlab.cluster.node.isolation.sandbox import Isolation
             from remedlab.cluster.node.time_shift import build_shim

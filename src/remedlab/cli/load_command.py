@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from remedlab.api.kinds import BY_PLURAL, api_path
 from remedlab.apps.catalog import UnknownApp, get_app
 from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError
@@ -46,7 +47,7 @@ def resolve_target(client: ServerClient, app: str, namespace: str, mix: Mix) -> 
     if not client.alive():
         raise ServerError(f"no remedlab server answers at {client.url}: deploy the app with `remedlab up {app}`")
     try:
-        service = client.request("GET", f"/v1/namespaces/{namespace}/services/{mix.service}")
+        service = client.request("GET", api_path(BY_PLURAL["services"], namespace, mix.service))
     except ServerError as exc:
         raise ServerError(f"{exc} in namespace {namespace}: deploy the app with `remedlab up {app}`") from None
     cluster_ip = (service.get("spec") or {}).get("clusterIP")

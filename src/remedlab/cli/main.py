@@ -34,10 +34,10 @@ run_command.register(app)
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def kubectl(ctx: typer.Context) -> None:
-    """kubectl-compatible commands against the embedded cluster."""
-    from remedlab.remediate.kubectl.main import main as kubectl_main
+    """The real kubectl, with the running server's kubeconfig."""
+    from remedlab.cli.entry import kubectl as run_kubectl
 
-    raise typer.Exit(kubectl_main(list(ctx.args)))
+    run_kubectl(list(ctx.args))
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from remedlab.api.kinds import BY_PLURAL, api_path
 from remedlab.cli.output import fail
 from remedlab.cli.server_client import ServerClient, ServerError
 
@@ -309,7 +310,7 @@ def register(app: typer.Typer) -> None:
             params["previous"] = "true"
         client = ServerClient()
         try:
-            text = client.request("GET", f"/v1/namespaces/{namespace}/pods/{pod}/log", params=params)
+            text = client.request("GET", api_path(BY_PLURAL["pods"], namespace, pod, "log"), params=params)
         except ServerError as exc:
             raise fail(str(exc)) from None
         typer.echo(text if isinstance(text, str) else str(text), nl=False)
@@ -317,10 +318,9 @@ def register(app: typer.Typer) -> None:
     @app.command("events")
     def events(namespace: str | None = typer.Option(None, "-n", "--namespace", help="Only this namespace.")) -> None:
         """Events, oldest first."""
-        params = {"namespace": namespace} if namespace else {}
         client = ServerClient()
         try:
-            items: list[dict[str, Any]] = client.request("GET", "/v1/events", params=params)["items"]
+            items: list[dict[str, Any]] = client.request("GET", api_path(BY_PLURAL["events"], namespace))["items"]
         except ServerError as exc:
             raise fail(str(exc)) from None
         if not items:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from remedlab.server.serve import DEFAULT_HOST, DEFAULT_PORT
+from remedlab.cli.output import fail
+from remedlab.server.serve import DEFAULT_HOST, DEFAULT_KUBE_PORT, DEFAULT_PORT
 
 
 def register(app: typer.Typer) -> None:
@@ -14,6 +15,9 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: str = typer.Option(DEFAULT_HOST, help="Address to bind (loopback by default)."),
         port: int = typer.Option(DEFAULT_PORT, help="Port of the HTTP API."),
+        kube_port: int = typer.Option(
+            DEFAULT_KUBE_PORT, "--kube-port", help="HTTPS port of the Kubernetes API (kubeconfigs point here; 0: any)."
+        ),
         backoff_base: float = typer.Option(
             10.0,
             "--backoff-base",
@@ -37,9 +41,11 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"--isolation must be auto or fallback, got {isolation!r}")
         if not 0 < port < 65536:
             raise typer.BadParameter(f"port must be 1-65535, got {port}")
+        if not 0 <= kube_port < 65536 or kube_port == port:
+            raise typer.BadParameter(f"--kube-port must be 0-65535 and differ from --port, got {kube_port}")
         if backoff_base <= 0:
             raise typer.BadParameter("--backoff-base must be positive")
-        from remedlab.server.serve import is_loopback_host, run_server
+        from remedlab.server.serve import ServeError, is_loopback_host, run_server
         from remedlab.tokens import TokenFileError
 
         if not is_loopback_host(host) and token_file is None:
@@ -53,6 +59,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"remedlab: bearer tokens (admin, agent) in {path}", err=True)
 
         try:
-            run_server(host, port, backoff_base, isolation, token_file, announce)
+            run_server(host, port, backoff_base, isolation, token_file, announce, kube_port)
         except TokenFileError as exc:
             raise typer.BadParameter(str(exc)) from None
+        except ServeError as exc:
+            raise fail(str(exc)) from None

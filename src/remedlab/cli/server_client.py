@@ -53,6 +53,9 @@ class ServerClient:
             return False
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        if "authorization" not in self.http.headers:
+            # a server this command just started wrote its tokens after the client was made
+            self.http.headers.update(_headers())
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.ConnectError:

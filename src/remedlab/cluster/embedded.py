@@ -1,4 +1,9 @@
-"""The embedded cluster: store, controllers, kubelet, dataplane and sampler in one asyncio loop."""
+"""The embedded cluster: store, controllers, kubelet, dataplane and sampler in one asyncio loop.
+
+The controllers, the kubelet's pod sync and the service proxy each sync one key
+at a time off their work queue, fed by informers that follow the store's
+changes (controllers/informer.py); nothing lists the whole store on a timer.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import psutil
 
@@ -19,28 +24,33 @@ from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Change, Store
+from remedlab.cluster.controllers.change_feed import ChangeFeed
 from remedlab.cluster.controllers.deployment_controller import DeploymentController
 from remedlab.cluster.controllers.endpoints_controller import EndpointsController
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.garbage_collector import GarbageCollector
+from remedlab.cluster.controllers.informer import InformerFactory
+from remedlab.cluster.controllers.namespace_controller import NamespaceController
+from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
 from remedlab.cluster.controllers.scheduler import Scheduler
+from remedlab.cluster.controllers.service_proxy import ServiceProxy
 from remedlab.cluster.controllers.volume_controller import VolumeController
-from remedlab.cluster.dataplane.dataplane import Dataplane, Endpoint, ServicePortMap
+from remedlab.cluster.dataplane.dataplane import Dataplane
 from remedlab.cluster.dataplane.ipam import AddressPool, cluster_ranges, node_address
 from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler
+from remedlab.cluster.node.pod_sync import PodSync
 
 KUBERNETES_VERSION = "v1.30.0-remedlab"
 
-
-class Reconciler(Protocol):
-    def reconcile(self) -> None: ...
-
-
-RESYNC_SECONDS = 1.0
+SAFETY_RESYNC_SECONDS = 60.0
+"""Every cached object is handed to the controllers again this often, as informers' resync does: a
+safety net, not the way they work. Each sync that waits on time or on the host (a pod's availability, a
+progress deadline, a volume's mount) asks to be retried itself; this only bounds how long a sync that
+hit something unforeseen stays stale."""
 
 
 @dataclass
@@ -89,29 +99,24 @@ class EmbeddedCluster:
             host_ip=self.node_ip,
         )
         self.sampler = MetricsSampler(self.kubelet)
-        self.controllers: list[Reconciler] = [
-            Scheduler(self.store, self.events, config.node_name),
-            DeploymentController(self.store, self.events),
-            ReplicaSetController(self.store, self.api, self.events),
-            GarbageCollector(self.store, self.api),
-            EndpointsController(self.store),
-            VolumeController(self.store, self.events, self.home),
+        self.informers = InformerFactory(self.store, SAFETY_RESYNC_SECONDS)
+        # the ReplicaSet controller first: it replaces a deleted pod before anything else hears of it
+        self.controllers: list[QueueController[Any]] = [
+            ReplicaSetController(self.informers, self.store, self.api, self.events),
+            DeploymentController(self.informers, self.store, self.events),
+            Scheduler(self.informers, self.store, self.events, config.node_name),
+            PodSync(self.informers, self.kubelet, self.events),
+            EndpointsController(self.informers, self.store, self.events),
+            ServiceProxy(self.informers, self.dataplane, self.events),
+            GarbageCollector(self.informers, self.store, self.api, self.events),
+            NamespaceController(self.informers, self.store, self.api, self.events),
+            VolumeController(self.informers, self.store, self.events, self.home),
         ]
-        self._dirty = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._services: dict[str, tuple[str, list[ServicePortMap]]] = {}
         self.started_at = time.time()
-        self.errors: list[str] = []
-        self.store.subscribe(self._on_change)
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _on_change(self, change: Change) -> None:
-        if change.kind != "Event":
-            self._dirty.set()
-
     async def start(self) -> None:
-        self._dirty = asyncio.Event()
         self._register_node()
         for ns in ("default", "kube-system"):
             if self.store.get("Namespace", None, ns) is None:
@@ -119,14 +124,14 @@ class EmbeddedCluster:
         await self.dataplane.start()
         self.kubelet.sweep_leftovers()
         self.sampler.start()
-        self._loop_task = asyncio.create_task(self._control_loop())
-        self._dirty.set()
+        self.informers.start()
+        for controller in self.controllers:
+            controller.start()
 
     async def stop(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+        for controller in self.controllers:
+            await controller.stop()
+        self.informers.stop()
         await self.sampler.stop()
         await self.kubelet.shutdown()
         with contextlib.suppress(Exception):
@@ -194,67 +199,6 @@ class EmbeddedCluster:
             existing["status"] = node["status"]
             self.store.update(existing)
 
-    # ------------------------------------------------------------------ reconciling
-
-    async def _control_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), RESYNC_SECONDS)
-            self._dirty.clear()
-            self.reconcile_once()
-            try:
-                await self._sync_dataplane()
-            except Exception as exc:  # keep the loop alive; report it
-                self._error(f"dataplane: {type(exc).__name__}: {exc}")
-            await asyncio.sleep(0)
-
-    def reconcile_once(self) -> None:
-        for controller in self.controllers:
-            try:
-                controller.reconcile()
-            except Exception as exc:
-                self._error(f"{type(controller).__name__}: {type(exc).__name__}: {exc}")
-        try:
-            self.kubelet.reconcile()
-        except Exception as exc:
-            self._error(f"Kubelet: {type(exc).__name__}: {exc}")
-
-    def _error(self, message: str) -> None:
-        self.errors.append(message)
-        del self.errors[:-100]
-
-    async def _sync_dataplane(self) -> None:
-        wanted: dict[str, tuple[str, list[ServicePortMap]]] = {}
-        endpoints = {
-            (e["metadata"]["namespace"], e["metadata"]["name"]): e for e in self.store.list_objects("Endpoints")
-        }
-        for svc in self.store.list_objects("Service"):
-            ip = svc["spec"].get("clusterIP")
-            if not ip or ip == "None":
-                continue
-            key = f"{svc['metadata']['namespace']}/{svc['metadata']['name']}"
-            ep = endpoints.get((svc["metadata"]["namespace"], svc["metadata"]["name"]))
-            ports = []
-            for sp in svc["spec"].get("ports") or []:
-                members: list[Endpoint] = []
-                for subset in (ep or {}).get("subsets") or []:
-                    port = _subset_port(subset, sp.get("name"))
-                    if port is None:
-                        continue
-                    for address in subset.get("addresses") or []:
-                        uid = (address.get("targetRef") or {}).get("uid", "")
-                        members.append(Endpoint(uid, address["ip"], port))
-                ports.append(ServicePortMap(int(sp["port"]), tuple(members)))
-            wanted[key] = (ip, ports)
-        for key in list(self._services):
-            if key not in wanted:
-                await self.dataplane.remove_service(key)
-                del self._services[key]
-        for key, value in wanted.items():
-            if self._services.get(key) != value:
-                await self.dataplane.set_service(key, value[0], value[1])
-                self._services[key] = value
-
     # ------------------------------------------------------------------ waiting
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
@@ -268,13 +212,30 @@ class EmbeddedCluster:
         return ready, expected
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, expected = self.namespace_ready(namespace)
-            if ready >= expected and self._rollouts_done(namespace):
-                return True
-            await asyncio.sleep(0.05)
-        return False
+        """Wait until every Deployment of ``namespace`` rolled out and is available, at most ``timeout``
+        seconds; looked at again on each change of one of them."""
+        changed = asyncio.Event()
+
+        def on_change(change: Change) -> None:
+            if change.namespace == namespace:
+                changed.set()
+
+        feed = ChangeFeed(self.store, on_change, lambda c: c if c.kind == "Deployment" else None)
+        feed.start()
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                changed.clear()
+                ready, expected = self.namespace_ready(namespace)
+                if ready >= expected and self._rollouts_done(namespace):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), remaining)
+        finally:
+            feed.stop()
 
     def _rollouts_done(self, namespace: str) -> bool:
         for d in self.store.list_objects("Deployment", namespace):
@@ -287,13 +248,6 @@ class EmbeddedCluster:
             if int(status.get("availableReplicas", 0)) < want:
                 return False
         return True
-
-
-def _subset_port(subset: dict[str, Any], name: str | None) -> int | None:
-    for port in subset.get("ports") or []:
-        if port.get("name") == name or (name is None and len(subset.get("ports") or []) == 1):
-            return int(port["port"])
-    return None
 
 
 def _os_image() -> str:

@@ -2,20 +2,65 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from remedlab.api.errors import BadRequest
+from remedlab.api.client import PatchType, WatchEvent
 from remedlab.api.fault_runtime import StressParams
 from remedlab.api.labels import matches_selector_string
+from remedlab.cluster.apiserver.registry import kind_of
+from remedlab.cluster.apiserver.store import Change, Store
+from remedlab.cluster.controllers.change_feed import ChangeFeed, copied
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
 from remedlab.cluster.node.isolation.fidelity import fuse_check, network_fault_check
 from remedlab.cluster.node.isolation.sandbox import Isolation
-from remedlab.cluster.node.kubelet import ExecError
 
 Obj = dict[str, Any]
+
+
+class StoreWatch:
+    """A watch of the embedded cluster's store (see Backend.watch): the objects there are as ADDED
+    events, then each change, in resourceVersion order."""
+
+    def __init__(self, store: Store, kinds: frozenset[str], namespace: str | None) -> None:
+        self.kinds = kinds
+        self.namespace = namespace
+        self._events: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        self._closed = False
+        self._feed = ChangeFeed(store, self._on_change, self._select)
+        with store.lock:
+            for kind in sorted(kinds):
+                for obj in store.list_objects(kind, namespace):
+                    self._events.put_nowait(WatchEvent("ADDED", obj))
+            self._feed.start()
+
+    def _select(self, change: Change) -> Change | None:
+        if change.kind not in self.kinds or (self.namespace and change.namespace != self.namespace):
+            return None
+        return copied(change)
+
+    def _on_change(self, change: Change) -> None:
+        self._events.put_nowait(WatchEvent(change.type, change.obj))
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[WatchEvent]:
+        while not self._closed:
+            event = await self._events.get()
+            if event is None:
+                return
+            yield event
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._feed.stop()
+            self._events.put_nowait(None)
 
 
 class LocalBackend:
@@ -58,7 +103,7 @@ class LocalBackend:
     def apply(self, objects: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
         return self.api.apply(objects, namespace, dry_run)
 
-    def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj:
+    def patch(self, resource: str, namespace: str | None, name: str, patch_type: PatchType, patch: Any) -> Obj:
         return self.api.patch(resource, namespace, name, patch_type, patch)
 
     def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
@@ -67,19 +112,10 @@ class LocalBackend:
     def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
         return self.api.update_status(resource, namespace, name, status)
 
+    def watch(self, resources: Sequence[str], namespace: str | None = None) -> StoreWatch:
+        return StoreWatch(self.cluster.store, frozenset(kind_of(r).kind for r in resources), namespace)
+
     # ------------------------------------------------------------------ deployments
-
-    def scale(self, namespace: str, name: str, replicas: int) -> Obj:
-        return self.api.scale(namespace, name, replicas)
-
-    def rollout_restart(self, namespace: str, name: str) -> Obj:
-        return self.api.restart(namespace, name)
-
-    def rollout_undo(self, namespace: str, name: str, to_revision: int = 0) -> Obj:
-        return self.api.undo(namespace, name, to_revision)
-
-    def rollout_history(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        return self.api.history(namespace, name)
 
     # ------------------------------------------------------------------ pods
 
@@ -93,18 +129,13 @@ class LocalBackend:
         since_seconds: float | None = None,
         timestamps: bool = False,
     ) -> str:
-        try:
-            return self.cluster.kubelet.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
-        except ExecError as exc:
-            raise BadRequest(str(exc)) from None
+        # the kubelet raises the API's errors (NotFound, BadRequest) with kube-apiserver's messages
+        return self.cluster.kubelet.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
     ) -> tuple[str, str, int]:
-        try:
-            return await self.cluster.kubelet.exec(namespace, name, container, command, timeout)
-        except ExecError as exc:
-            raise BadRequest(str(exc)) from None
+        return await self.cluster.kubelet.exec(namespace, name, container, command, timeout)
 
     # ------------------------------------------------------------------ metrics
 
@@ -133,18 +164,6 @@ class LocalBackend:
                 }
             )
         return sorted(items, key=lambda i: (i["namespace"], i["name"]))
-
-    def top_nodes(self) -> list[dict[str, Any]]:
-        used, cap, mem_used, mem_total = self.cluster.sampler.node_usage()
-        return [
-            {
-                "name": self.cluster.config.node_name,
-                "cpuMillicores": round(used),
-                "cpuPercent": round(used / cap * 100),
-                "memoryBytes": mem_used,
-                "memoryPercent": round(mem_used / mem_total * 100),
-            }
-        ]
 
     def pod_metrics(self, namespace: str | None, name: str | None, seconds: float) -> list[dict[str, Any]]:
         cutoff = time.time() - seconds

@@ -14,12 +14,19 @@ Two uses, two allowlists:
   ``exec`` of a read-only program in a pod), and ``curl`` GETs of loopback
   (cluster service) addresses;
 - **remediation** (commands of a playbook's ``command``/``shell`` tasks):
-  ``kubectl`` with any verb this CLI knows except interactive or long-running
-  ones, plus what probes may run.
+  ``kubectl`` with the verbs that change workloads (apply, create, delete,
+  patch, replace, scale, rollout, set, label, annotate, wait, exec), never
+  interactive or long-running ones, plus what probes may run.
 
-Everywhere, ``kubectl`` may not be pointed elsewhere (``--server``, ``--token``,
-``--kubeconfig``), and files it reads (``-f``) must be relative paths inside
-the working directory.
+``kubectl`` is the real one, reaching this lab through the sandbox's
+KUBECONFIG. Everywhere, it may not be pointed elsewhere or given other
+credentials (``--server``, ``--token``, ``--kubeconfig``, ``--proxy-url``,
+client certificates, impersonation), may not write host files (``--cache-dir``,
+``--profile-output``), and files it reads or writes (``-f``, ``-k``,
+``--from-file``, ``--from-env-file``, ``--patch-file``, ``--cert``, ``--key``,
+``-o go-template-file=`` and the other template files, ``--output-directory``)
+must be relative paths inside the working directory. Short flags are read as
+kubectl reads them, clusters included (``-Rf FILE``).
 """
 
 from __future__ import annotations
@@ -164,7 +171,28 @@ _NEVER_VERBS = {
     "taint": "nodes are not the agent's to taint",
 }
 _ROLLOUT_PROBE = frozenset({"status", "history"})
-_REDIRECTING_FLAGS = ("--server", "-s", "--token", "--kubeconfig", "--as", "--as-group", "--certificate-authority")
+_REDIRECTING_FLAGS = frozenset(
+    {"--server", "-s", "--token", "--kubeconfig", "--as", "--as-group", "--as-uid", "--as-user-extra",
+     "--certificate-authority", "--client-certificate", "--client-key", "--username", "--password", "--proxy-url"}
+)  # fmt: skip
+_HOST_FILE_FLAGS = {
+    "--cache-dir": "kubectl's cache stays in the working directory",
+    "--kuberc": "kubectl's preferences are fixed",
+    "--profile": "profiling is not available",
+    "--profile-output": "profiling is not available",
+    "--edit": "it opens an editor; use kubectl patch or kubectl set",
+    "-k": "kustomize may fetch remote repositories; use -f",
+    "--kustomize": "kustomize may fetch remote repositories; use -f",
+}
+_PATH_FLAGS = frozenset(
+    {"-f", "--filename", "--from-file", "--from-env-file", "--patch-file", "--cert", "--key", "--output-directory"}
+)
+"""Flags naming files kubectl reads or writes; the list-valued ones take comma-separated paths."""
+_LONG_VALUE_FLAGS = _PATH_FLAGS | {"--output", "--template"} | _REDIRECTING_FLAGS | set(_HOST_FILE_FLAGS)
+_SHORT_VALUE_LETTERS = "nlcLepfkos"
+"""kubectl's one-letter flags that take a value; the others (-A, -R, -i, -t, -w, -q...) do not."""
+_INSIDE = "files must be relative paths inside the working directory"
+_FILE_OUTPUTS = frozenset({"go-template-file", "templatefile", "jsonpath-file", "custom-columns-file"})
 _VALUE_FLAGS = frozenset(
     {"-n", "--namespace", "-o", "--output", "-l", "--selector", "-c", "--container", "--field-selector",
      "--context", "--cluster", "--user", "--request-timeout", "--tail", "--since", "--timeout", "-f", "--filename"}
@@ -201,26 +229,63 @@ def _kubectl_words(words: list[str]) -> list[str] | None:
     return None
 
 
-def _check_files(text: str, args: Sequence[str]) -> None:
+def read_flags(args: Sequence[str], verb: str) -> list[tuple[str, str]]:
+    """Each flag in ``args`` (up to a ``--``) with its value ('' when it has none), as kubectl's parser reads
+    them: ``--name=value``, ``--name value`` for the flags checked here, and clusters of one-letter flags
+    (``-Rf FILE``, ``-nNAMESPACE``) letter by letter. A value that looks like a flag is also read as one."""
+    found: list[tuple[str, str]] = []
+    plain_letters = "fp" if verb == "logs" else ""  # logs -f follows, logs -p reads the previous container
     for i, word in enumerate(args):
-        name = _flag_name(word)
-        value: str | None = None
-        if name in ("-f", "--filename"):
-            value = word.split("=", 1)[1] if "=" in word else (args[i + 1] if i + 1 < len(args) else "")
-        elif word.startswith("-f") and len(word) > 2 and not word.startswith("--"):
-            value = word[2:]
-        if value is None or value == "-":
-            continue
-        if value.startswith("/") or ".." in value.split("/") or "://" in value or value.startswith("~"):
-            raise CommandRefused(text, f"-f {value}: files must be relative paths inside the working directory")
+        if word == "--":
+            break
+        following = args[i + 1] if i + 1 < len(args) else ""
+        if word.startswith("--"):
+            name, equals, value = word.partition("=")
+            found.append((name, value if equals else (following if name in _LONG_VALUE_FLAGS else "")))
+        elif word.startswith("-") and len(word) > 1:
+            for j, letter in enumerate(word[1:], start=1):
+                if letter in _SHORT_VALUE_LETTERS and letter not in plain_letters:
+                    attached = word[j + 1 :].removeprefix("=")
+                    found.append((f"-{letter}", attached or following))
+                    break
+                found.append((f"-{letter}", ""))
+    return found
+
+
+def _relative_inside(value: str) -> bool:
+    return not (value.startswith(("/", "~")) or ".." in value.split("/") or "://" in value)
+
+
+def _check_flags(text: str, flags: list[tuple[str, str]]) -> None:
+    """Flags that point kubectl elsewhere or at host files."""
+    file_output = False
+    for name, value in flags:
+        if name in _REDIRECTING_FLAGS:
+            raise CommandRefused(text, f"{name} is not allowed: the sandbox's kubectl talks to this lab only")
+        if name in _HOST_FILE_FLAGS:
+            raise CommandRefused(text, f"{name} is not allowed: {_HOST_FILE_FLAGS[name]}")
+        paths: list[str] = []
+        if name in _PATH_FLAGS:
+            # a list of paths, comma-separated; --from-file=[key=]source: the key's source too
+            paths = [value] + [part.strip().strip('"') for part in value.split(",")]
+            paths += [path.partition("=")[2] for path in paths]
+        elif name in ("-o", "--output"):
+            output, _, template = value.partition("=")
+            file_output = file_output or output in _FILE_OUTPUTS
+            paths = [template] if output in _FILE_OUTPUTS else []
+        for path in paths:
+            if path != "-" and not _relative_inside(path):
+                raise CommandRefused(text, f"{name} {path}: {_INSIDE}")
+    if file_output:
+        for name, value in flags:
+            if name == "--template" and not _relative_inside(value):
+                raise CommandRefused(text, f"--template {value}: {_INSIDE}")
 
 
 def check_kubectl(text: str, args: list[str], use: Use) -> None:
-    for word in args:
-        name = _flag_name(word)
-        if name in _REDIRECTING_FLAGS:
-            raise CommandRefused(text, f"{name} is not allowed: the sandbox's kubectl talks to this lab only")
     verb, rest = _verb_and_rest(args)
+    flags = read_flags(args, verb)
+    _check_flags(text, flags)
     if not verb:
         raise CommandRefused(text, "no kubectl command given (e.g. kubectl get pods -n NAMESPACE)")
     if verb in _NEVER_VERBS:
@@ -237,13 +302,13 @@ def check_kubectl(text: str, args: list[str], use: Use) -> None:
             reason = f"probes are read-only: kubectl {verb} changes the system; put it in the playbook"
             raise CommandRefused(text, reason)
         raise CommandRefused(text, f"kubectl {verb} is not a command agents may run")
-    if verb == "logs" and any(word in ("-f", "--follow") or word.startswith("--follow=") for word in rest):
+    if verb == "logs" and any(name in ("-f", "--follow") and value != "false" for name, value in flags):
         raise CommandRefused(text, "kubectl logs -f never ends: use --tail=N or --since=DURATION")
-    for word in rest:
-        if _flag_name(word) in _INTERACTIVE_FLAGS and not (verb == "rollout" and word.startswith("--watch=false")):
-            raise CommandRefused(text, f"{_flag_name(word)} is interactive or never ends: not allowed here")
-    if verb != "logs":
-        _check_files(text, rest)
+    if verb == "apply" and _verb_and_rest(rest)[0] == "edit-last-applied":
+        raise CommandRefused(text, "kubectl apply edit-last-applied opens an editor; use kubectl patch")
+    for name, value in flags:
+        if name in _INTERACTIVE_FLAGS and not (name == "--watch" and value == "false"):
+            raise CommandRefused(text, f"{name} is interactive or never ends: not allowed here")
 
 
 def _check_exec(text: str, rest: list[str], use: Use) -> None:

@@ -2,9 +2,9 @@
 that kills the whole process tree, and output capped.
 
 A :class:`Sandbox` says where and as whom commands run: a working directory of
-their own, an environment holding only what is listed (a PATH with remedlab's
-``kubectl`` first, the server's address and an agent token), and, when the
-server runs as root, an unprivileged user.
+their own, an environment holding only what is listed (a PATH with this
+installation's ``kubectl`` first, a KUBECONFIG with the agent token, the
+server's address), and, when the server runs as root, an unprivileged user.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
-"""Checking an agent's Ansible playbook before it runs.
+"""Checking an agent's Ansible playbook before it runs, and the normalised playbook that runs.
 
-A playbook passes when every play runs on localhost with the local connection
-and every task uses an allowed module with allowed arguments:
+A playbook passes when every play runs on this lab's control plane with the
+local connection and every task uses an allowed module with allowed arguments:
 
+- ``hosts``: ``localhost``, ``127.0.0.1``, ``k3s_control_plane`` (MicroRemed's
+  inventory group) or ``all``, as a string, a list, or a ``,``/``:`` pattern of
+  these; the runner's inventory puts them all on the local connection;
 - ``command`` / ``shell``: the command must pass the remediation command
   policy (kubectl, or curl to cluster services; no shell syntax), no ``chdir``,
   ``creates``, ``removes``, ``executable`` or ``stdin``;
@@ -10,11 +13,21 @@ and every task uses an allowed module with allowed arguments:
 - ``wait_for``: a loopback host and port, or a plain delay (no paths);
 - ``uri``: http URLs of cluster services only, no files.
 
-Anything that would reach past that is refused: privilege escalation,
-delegation to other hosts, roles and included files, ``vars_files``, and
-Jinja beyond plain variable references with a few harmless filters (a
-``lookup('pipe', ...)`` runs commands, ``lookup('file', ...)`` reads host files).
-Each refusal names the play and task, and says why in one line.
+What MicroRemed's playbooks write for a k3s host is accepted and has no effect,
+so it is left out of the normalised playbook (:attr:`CheckedPlaybook.text`, the
+text the runner runs): ``become`` (yes or no) with ``become_user: root`` and
+``become_method: sudo`` (actions already run as the sandbox's user), and an
+``environment`` (play, block or task) whose only variable is ``KUBECONFIG``
+(the sandbox's own KUBECONFIG reaches this lab).
+
+Anything that would reach past that is refused: ``become_user`` other than
+root and other become methods, any other environment variable, delegation to
+other hosts, other connections, ``ansible_*`` variables (they choose the
+connection, the host and the interpreter), roles and included files,
+``vars_files``, YAML aliases, and Jinja beyond plain variable references with a
+few harmless filters (a ``lookup('pipe', ...)`` runs commands,
+``lookup('file', ...)`` reads host files). Each refusal names the play and
+task, and says why in one line.
 """
 
 from __future__ import annotations
@@ -47,10 +60,8 @@ _TASK_KEYWORDS = frozenset(
 )  # fmt: skip
 _BLOCK_KEYS = ("block", "rescue", "always")
 _FORBIDDEN_KEYS = {
-    "become": "privilege escalation is not allowed",
-    "become_user": "privilege escalation is not allowed",
-    "become_method": "privilege escalation is not allowed",
     "become_flags": "privilege escalation is not allowed",
+    "become_exe": "privilege escalation is not allowed",
     "delegate_to": "tasks run on localhost only",
     "delegate_facts": "tasks run on localhost only",
     "local_action": "use a plain task: it runs on localhost already",
@@ -60,9 +71,19 @@ _FORBIDDEN_KEYS = {
     "vars_prompt": "playbooks run unattended",
     "module_defaults": "not allowed",
     "async": "tasks run in the foreground",
-    "environment": "the sandbox's environment is fixed",
     "poll": "tasks run in the foreground",
 }
+CONTROL_PLANE_GROUP = "k3s_control_plane"
+"""MicroRemed's inventory group for the k3s host; the runner's inventory has it, on the local connection."""
+HOST_NAMES = ("localhost", "127.0.0.1", CONTROL_PLANE_GROUP, "all")
+_NO_EFFECT_KEYS = ("become", "become_user", "become_method", "environment")
+"""Keys MicroRemed's playbooks use that are checked, then left out of the normalised playbook."""
+_NO_EFFECT_NOTES = {
+    "become": "become has no effect: actions already run as the sandbox's user",
+    "environment": "environment KUBECONFIG has no effect: the sandbox's KUBECONFIG reaches this lab",
+}
+_BOOLEAN_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "y", "n", "1", "0"})
+_ENVIRONMENT_FIXED = "the sandbox's environment is fixed (only KUBECONFIG is accepted; the sandbox sets it)"
 _INCLUDES = ("include", "include_tasks", "import_tasks", "include_role", "import_role", "import_playbook",
              "include_vars")  # fmt: skip
 _ALLOWED_MODULES = frozenset({"command", "shell", "debug", "pause", "wait_for", "set_fact", "assert", "fail", "uri"})
@@ -85,8 +106,12 @@ class PlaybookRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedPlaybook:
+    """A playbook that passed: its normalised plays, their YAML text (what runs), and what was left out."""
+
     plays: list[dict[str, Any]]
     tasks: int
+    text: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def _module_name(name: str) -> str:
@@ -172,7 +197,10 @@ def _free_form(value: Any) -> tuple[str | None, dict[str, Any]]:
 
 def _check_command_task(where: str, module: str, value: Any, task: Mapping[str, Any]) -> None:
     text, options = _free_form(value)
-    options.update(dict(task.get("args") or {}))
+    args = task.get("args") or {}
+    if not isinstance(args, Mapping):
+        raise PlaybookRefused(where, f"{module}: args must be a mapping")
+    options.update(args)
     for key in ("chdir", "creates", "removes", "executable", "stdin", "expand_argument_vars"):
         if key in options:
             raise PlaybookRefused(where, f"{module}: the {key!r} option is not allowed")
@@ -214,7 +242,10 @@ def _check_module(where: str, module: str, value: Any, task: Mapping[str, Any]) 
     if module == "pause":
         if "prompt" in options:
             raise PlaybookRefused(where, "pause: playbooks run unattended (no prompt)")
-        seconds = float(options.get("seconds", 0) or 0) + 60 * float(options.get("minutes", 0) or 0)
+        try:
+            seconds = float(options.get("seconds", 0) or 0) + 60 * float(options.get("minutes", 0) or 0)
+        except (TypeError, ValueError):
+            raise PlaybookRefused(where, "pause: seconds and minutes are numbers") from None
         if seconds > MAX_PAUSE_SECONDS:
             raise PlaybookRefused(where, f"pause: at most {MAX_PAUSE_SECONDS} s")
     elif module == "wait_for":
@@ -223,6 +254,10 @@ def _check_module(where: str, module: str, value: Any, task: Mapping[str, Any]) 
                 raise PlaybookRefused(where, f"wait_for: {key!r} is not allowed (ports of cluster services only)")
         if not _loopback_host(str(options.get("host", "127.0.0.1"))):
             raise PlaybookRefused(where, "wait_for: only cluster service addresses (127.0.0.0/8)")
+    elif module == "set_fact":
+        for name in options:
+            if name != "cacheable":
+                _check_variable_name(where, "set_fact", name)
     elif module == "uri":
         for key in ("dest", "src", "unix_socket", "remote_src", "client_cert", "client_key", "ca_path"):
             if key in options:
@@ -243,6 +278,84 @@ def _key_values(where: str, text: str) -> dict[str, Any]:
     return options
 
 
+# ------------------------------------------------------------------------------ keywords
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in _BOOLEAN_WORDS)
+
+
+def _check_environment(where: str, value: Any) -> None:
+    for entry in value if isinstance(value, list) else [value]:
+        if entry is None:
+            continue
+        if not isinstance(entry, Mapping):
+            raise PlaybookRefused(where, f"environment: {_ENVIRONMENT_FIXED}")
+        others = sorted(str(key) for key in entry if key != "KUBECONFIG")
+        if others:
+            raise PlaybookRefused(where, f"environment: {', '.join(others)}: {_ENVIRONMENT_FIXED}")
+        if not isinstance(entry.get("KUBECONFIG", ""), str):
+            raise PlaybookRefused(where, "environment: KUBECONFIG must be a path")
+
+
+def _check_no_effect(where: str, node: Mapping[str, Any], notes: set[str]) -> None:
+    """``become`` (to root, by sudo) and ``environment: {KUBECONFIG}``: accepted, noted, and dropped by the caller."""
+    if "become" in node:
+        if not _is_boolean(node["become"]):
+            raise PlaybookRefused(where, f"become: {node['become']!r}: give yes or no")
+        notes.add(_NO_EFFECT_NOTES["become"])
+    if "become_user" in node and node["become_user"] != "root":
+        reason = "privilege escalation is not allowed (actions run as the sandbox's user; only root is accepted)"
+        raise PlaybookRefused(where, f"become_user: {node['become_user']!r}: {reason}")
+    if "become_method" in node and node["become_method"] != "sudo":
+        reason = "privilege escalation is not allowed (only sudo is accepted, and it has no effect)"
+        raise PlaybookRefused(where, f"become_method: {node['become_method']!r}: {reason}")
+    if "environment" in node:
+        _check_environment(where, node["environment"])
+        notes.add(_NO_EFFECT_NOTES["environment"])
+
+
+def _check_variable_name(where: str, what: str, name: Any) -> None:
+    if not isinstance(name, str):
+        raise PlaybookRefused(where, f"{what}: variable names are strings, not {name!r}")
+    if name.startswith("ansible_"):
+        reason = "ansible_* variables choose the connection, host and interpreter, which are fixed here"
+        raise PlaybookRefused(where, f"{what}: {name}: {reason}")
+
+
+def _check_vars(where: str, value: Any) -> None:
+    """A ``vars`` mapping (or list of mappings), whose names may not be ``ansible_*``."""
+    for entry in value if isinstance(value, list) else [value]:
+        if entry is None:
+            continue
+        if not isinstance(entry, Mapping):
+            raise PlaybookRefused(where, "vars must be a mapping of names to values")
+        for name in entry:
+            _check_variable_name(where, "vars", name)
+
+
+def _check_task_variables(where: str, task: Mapping[str, Any]) -> None:
+    if "vars" in task:
+        _check_vars(where, task["vars"])
+    if "register" in task:
+        _check_variable_name(where, "register", task["register"])
+    loop_control = task.get("loop_control")
+    if loop_control is not None:
+        if not isinstance(loop_control, Mapping):
+            raise PlaybookRefused(where, "loop_control must be a mapping")
+        for key in ("loop_var", "index_var"):
+            if key in loop_control:
+                _check_variable_name(where, f"loop_control {key}", loop_control[key])
+
+
+def _check_hosts(label: str, hosts: Any) -> None:
+    patterns = hosts if isinstance(hosts, list) else [hosts]
+    names = [n.strip() for p in patterns if isinstance(p, str) for n in re.split(r"[,:]", p) if n.strip()]
+    if not all(isinstance(p, str) for p in patterns) or not names or any(n not in HOST_NAMES for n in names):
+        accepted = f"{', '.join(HOST_NAMES[:-1])} or {HOST_NAMES[-1]}"
+        raise PlaybookRefused(label, f"hosts: {hosts!r}: plays run on this lab's control plane ({accepted})")
+
+
 # ------------------------------------------------------------------------------ plays and tasks
 
 
@@ -251,7 +364,8 @@ def _task_where(play: str, index: int, task: Mapping[str, Any]) -> str:
     return f"{play}, task {index + 1}{f' ({name!r})' if name else ''}"
 
 
-def _check_task(play: str, index: int, task: Any, count: list[int]) -> None:
+def _check_task(play: str, index: int, task: Any, count: list[int], notes: set[str]) -> dict[str, Any]:
+    """Check one task (or block) and return it normalised: without the keys that have no effect here."""
     if not isinstance(task, Mapping):
         raise PlaybookRefused(f"{play}, task {index + 1}", "a task must be a mapping")
     where = _task_where(play, index, task)
@@ -260,13 +374,23 @@ def _check_task(play: str, index: int, task: Any, count: list[int]) -> None:
             raise PlaybookRefused(where, f"{key}: {_FORBIDDEN_KEYS[key]}")
         if _module_name(str(key)) in _INCLUDES:
             raise PlaybookRefused(where, f"{key}: included files are not allowed: write the tasks in the playbook")
+    _check_no_effect(where, task, notes)
     check_templates(where, dict(task))
-    if any(key in task for key in _BLOCK_KEYS):
+    _check_task_variables(where, task)
+    normalised = {key: value for key, value in task.items() if key not in _NO_EFFECT_KEYS}
+    if any(key in normalised for key in _BLOCK_KEYS):
+        for key in normalised:
+            if key not in _BLOCK_KEYS and key not in _TASK_KEYWORDS:
+                raise PlaybookRefused(where, f"unknown block keyword {key!r}")
         for key in _BLOCK_KEYS:
-            for i, inner in enumerate(task.get(key) or []):
-                _check_task(f"{where} {key}", i, inner, count)
-        return
-    modules = [key for key in task if key not in _TASK_KEYWORDS]
+            if key not in normalised:
+                continue
+            inner = normalised[key] or []
+            if not isinstance(inner, list):
+                raise PlaybookRefused(where, f"{key} must be a list of tasks")
+            normalised[key] = [_check_task(f"{where} {key}", i, t, count, notes) for i, t in enumerate(inner)]
+        return normalised
+    modules = [key for key in normalised if key not in _TASK_KEYWORDS]
     if len(modules) != 1:
         found = ", ".join(map(str, modules)) or "none"
         raise PlaybookRefused(where, f"a task names exactly one module (found: {found})")
@@ -274,49 +398,72 @@ def _check_task(play: str, index: int, task: Any, count: list[int]) -> None:
     if module not in _ALLOWED_MODULES:
         allowed = ", ".join(sorted(_ALLOWED_MODULES))
         raise PlaybookRefused(where, f"the module {modules[0]!r} is not allowed (allowed: {allowed})")
-    _check_module(where, module, task[modules[0]], task)
+    _check_module(where, module, normalised[modules[0]], normalised)
     count[0] += 1
+    return normalised
 
 
-def check_playbook(text: str) -> CheckedPlaybook:
-    """The playbook's plays when every play and task passes the policy; :class:`PlaybookRefused` otherwise."""
-    if len(text.encode()) > MAX_PLAYBOOK_BYTES:
-        raise PlaybookRefused("", f"the playbook is larger than {MAX_PLAYBOOK_BYTES // 1024} KiB")
+def _load(text: str) -> Any:
+    """The playbook's YAML, parsed safely; aliases are refused (they can expand a small text enormously)."""
     try:
-        data = yaml.safe_load(text)
+        if any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text)):
+            raise PlaybookRefused("", "YAML aliases (*name) are not accepted: write the values out")
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
         raise PlaybookRefused("", f"the playbook is not valid YAML{where}: {problem}") from None
+
+
+def _check_play(p: int, play: Any, count: list[int], notes: set[str]) -> dict[str, Any]:
+    """Check one play and return it normalised."""
+    label = f"play {p + 1}"
+    if not isinstance(play, Mapping):
+        raise PlaybookRefused(label, "a play must be a mapping")
+    if play.get("name"):
+        label += f" ({play['name']!r})"
+    for key in play:
+        if key in _FORBIDDEN_KEYS:
+            raise PlaybookRefused(label, f"{key}: {_FORBIDDEN_KEYS[key]}")
+        if _module_name(str(key)) in _INCLUDES:
+            raise PlaybookRefused(label, f"{key}: other playbooks are not imported")
+        if key not in _PLAY_KEYS and key not in _NO_EFFECT_KEYS:
+            raise PlaybookRefused(label, f"unknown play keyword {key!r}")
+    _check_hosts(label, play.get("hosts"))
+    if play.get("connection", "local") != "local":
+        raise PlaybookRefused(label, "connection: plays use the local connection")
+    _check_no_effect(label, play, notes)
+    check_templates(label, {k: v for k, v in play.items() if k in ("vars", "name")})
+    if "vars" in play:
+        _check_vars(label, play["vars"])
+    normalised = {key: value for key, value in play.items() if key not in _NO_EFFECT_KEYS}
+    for section in ("pre_tasks", "tasks", "post_tasks", "handlers"):
+        if section not in normalised:
+            continue
+        tasks = normalised[section] or []
+        if not isinstance(tasks, list):
+            raise PlaybookRefused(label, f"{section} must be a list of tasks")
+        where = label if section == "tasks" else f"{label} {section}"
+        normalised[section] = [_check_task(where, i, task, count, notes) for i, task in enumerate(tasks)]
+    return normalised
+
+
+def normalised_text(plays: list[dict[str, Any]]) -> str:
+    """The plays as YAML: what the runner writes, so that ansible runs what the policy read."""
+    return yaml.safe_dump(plays, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1 << 20)
+
+
+def check_playbook(text: str) -> CheckedPlaybook:
+    """The normalised playbook when every play and task passes the policy; :class:`PlaybookRefused` otherwise."""
+    if len(text.encode()) > MAX_PLAYBOOK_BYTES:
+        raise PlaybookRefused("", f"the playbook is larger than {MAX_PLAYBOOK_BYTES // 1024} KiB")
+    data = _load(text)
     if not isinstance(data, list) or not data:
         raise PlaybookRefused("", "a playbook is a non-empty list of plays")
     count = [0]
-    for p, play in enumerate(data):
-        label = f"play {p + 1}"
-        if not isinstance(play, Mapping):
-            raise PlaybookRefused(label, "a play must be a mapping")
-        if play.get("name"):
-            label += f" ({play['name']!r})"
-        for key in play:
-            if key in _FORBIDDEN_KEYS:
-                raise PlaybookRefused(label, f"{key}: {_FORBIDDEN_KEYS[key]}")
-            if _module_name(str(key)) in _INCLUDES:
-                raise PlaybookRefused(label, f"{key}: other playbooks are not imported")
-            if key not in _PLAY_KEYS:
-                raise PlaybookRefused(label, f"unknown play keyword {key!r}")
-        hosts = play.get("hosts")
-        if hosts not in ("localhost", "127.0.0.1", "all", ["localhost"]):
-            raise PlaybookRefused(label, f"hosts: {hosts!r}: plays run on localhost (hosts: localhost)")
-        if play.get("connection", "local") != "local":
-            raise PlaybookRefused(label, "connection: plays use the local connection")
-        check_templates(label, {k: v for k, v in play.items() if k in ("vars", "name")})
-        for section in ("pre_tasks", "tasks", "post_tasks", "handlers"):
-            tasks = play.get(section) or []
-            if not isinstance(tasks, list):
-                raise PlaybookRefused(label, f"{section} must be a list of tasks")
-            for i, task in enumerate(tasks):
-                _check_task(label if section == "tasks" else f"{label} {section}", i, task, count)
+    notes: set[str] = set()
+    plays = [_check_play(p, play, count, notes) for p, play in enumerate(data)]
     if count[0] == 0:
         raise PlaybookRefused("", "the playbook has no task")
-    return CheckedPlaybook(plays=list(data), tasks=count[0])
+    return CheckedPlaybook(plays=plays, tasks=count[0], text=normalised_text(plays), notes=tuple(sorted(notes)))

@@ -1,7 +1,10 @@
 """Running an agent's playbook with ansible-core, once the playbook policy allowed it.
 
-The playbook and an inventory of one host (localhost, local connection) are
-written into the sandbox's working directory; ``ansible-playbook`` runs there
+The normalised playbook (the policy's text: what it read, without the keys that
+have no effect here, such as ``become``) and an inventory of one host
+(localhost, in MicroRemed's group ``k3s_control_plane``, on the local
+connection; ``all`` and ``127.0.0.1`` name it too) are written into the
+sandbox's working directory; ``ansible-playbook`` runs there
 with the sandbox's environment, its configuration pinned (no ansible.cfg from
 anywhere, its temporary files inside the working directory), the JSON
 callback, and a time limit (300 s by default, as MicroRemed's executor) that
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from remedlab.remediate.command_runner import CommandResult, Sandbox, run_argv
-from remedlab.remediate.playbook_policy import PlaybookRefused, check_playbook
+from remedlab.remediate.playbook_policy import CONTROL_PLANE_GROUP, PlaybookRefused, check_playbook
 
 PLAYBOOK_TIMEOUT = 300.0
 PLAYBOOK_FILE = "remediation.yml"
@@ -58,11 +61,14 @@ class PlaybookResult:
     timed_out: bool = False
     seconds: float = 0.0
     output: str = ""
+    notes: list[str] = field(default_factory=list)
+    """What the playbook asked for that has no effect here (``become``, ``environment: KUBECONFIG``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "refused": self.refused,
+            "notes": self.notes,
             "exitCode": self.exit_code,
             "timedOut": self.timed_out,
             "seconds": round(self.seconds, 3),
@@ -74,7 +80,7 @@ class PlaybookResult:
         """The result as an agent reads it: one line per task, then how the run ended."""
         if self.refused is not None:
             return f"playbook refused: {self.refused}"
-        lines = []
+        lines = [f"note: {note}" for note in self.notes]
         for task in self.tasks:
             line = f"[{task.status}] {task.name}"
             if task.rc is not None:
@@ -124,6 +130,11 @@ def ansible_env(workdir: Path) -> dict[str, str]:
     }
 
 
+def inventory_text() -> str:
+    """One host, localhost on the local connection, in MicroRemed's group (``all`` holds it too)."""
+    return f"[{CONTROL_PLANE_GROUP}]\nlocalhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
+
+
 def _cut(text: Any) -> str:
     value = text if isinstance(text, str) else ("" if text is None else json.dumps(text))
     return value if len(value) <= TASK_OUTPUT_LIMIT else value[:TASK_OUTPUT_LIMIT] + "\n[cut]"
@@ -170,16 +181,15 @@ def parse_json_output(stdout: str) -> list[TaskResult]:
 
 
 def run_playbook(text: str, sandbox: Sandbox) -> PlaybookResult:
-    """Check ``text`` against the playbook policy, then run it in ``sandbox`` (its timeout bounds the run)."""
+    """Check ``text`` against the playbook policy, then run its normalised text in ``sandbox`` (its timeout
+    bounds the run)."""
     try:
-        check_playbook(text)
+        checked = check_playbook(text)
     except PlaybookRefused as exc:
         return PlaybookResult(ok=False, refused=str(exc))
     workdir = sandbox.cwd
-    (workdir / PLAYBOOK_FILE).write_text(text)
-    (workdir / INVENTORY_FILE).write_text(
-        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
-    )
+    (workdir / PLAYBOOK_FILE).write_text(checked.text)
+    (workdir / INVENTORY_FILE).write_text(inventory_text())
     (workdir / "ansible.cfg").write_text("[defaults]\n")
     argv = [ansible_playbook(), "-i", INVENTORY_FILE, PLAYBOOK_FILE]
     run: CommandResult = run_argv(argv, f"ansible-playbook -i {INVENTORY_FILE} {PLAYBOOK_FILE}", sandbox,
@@ -193,4 +203,5 @@ def run_playbook(text: str, sandbox: Sandbox) -> PlaybookResult:
         timed_out=run.timed_out,
         seconds=run.seconds,
         output=output[-TASK_OUTPUT_LIMIT:],
+        notes=list(checked.notes),
     )

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.routing import BaseRoute
 
 from remedlab import __version__
 from remedlab.api.client import Backend
@@ -29,6 +30,7 @@ from remedlab.server import (
 )
 from remedlab.server.auth import BearerAuth
 from remedlab.server.remediation_routes import ActionSettings
+from remedlab.server.tls_listener import TlsListener
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ def create_app(
     receiver: OtlpReceiver | None = None,
     tokens: dict[str, str] | None = None,
     actions: ActionSettings | None = None,
+    kubernetes_routes: list[BaseRoute] | None = None,
+    tls: TlsListener | None = None,
 ) -> FastAPI:
     """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend).
 
@@ -62,6 +66,8 @@ def create_app(
         await backend.start()
         chaos.start()
         service_metrics.start()
+        if tls is not None:
+            await tls.start(app)
         if receiver is not None:
             try:
                 await receiver.start()
@@ -70,6 +76,8 @@ def create_app(
         try:
             yield
         finally:
+            if tls is not None:
+                await tls.stop()
             await grading_routes.stop_workloads(grading_routes.workloads_of_app(app))
             if receiver is not None:
                 await receiver.stop()
@@ -110,4 +118,5 @@ def create_app(
     app.include_router(microremed_routes.router)
     app.include_router(trace_routes.router)  # before the cluster routes: `/v1/{resource}` catches any GET
     app.include_router(cluster_routes.router)
+    app.router.routes.extend(kubernetes_routes or [])
     return app

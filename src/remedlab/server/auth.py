@@ -21,9 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from remedlab.api.kinds import CHAOS_KINDS, KINDS
 from remedlab.tokens import scope_of
 
-OPEN_PATHS = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset(
+    {"/healthz", "/livez", "/readyz", "/version", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 ADMIN_ONLY_PREFIXES = ("/v1/chaos",)
 SCOPE_KEY = "auth_scope"
+
+CHAOS_GROUPS = frozenset(info.group for info in KINDS if info.kind in CHAOS_KINDS)
 
 _CHAOS_RESOURCES = frozenset(
     name.lower()
@@ -42,6 +46,8 @@ def required_scope(method: str, path: str) -> str | None:
     if path in OPEN_PATHS:
         return None
     parts = [p for p in path.split("/") if p]
+    if parts[:1] == ["apis"] and len(parts) > 1 and parts[1] in CHAOS_GROUPS:
+        return "admin"
     if not parts or parts[0] != "v1":
         return ADMIN_SCOPED_ROOTS.get(parts[0], "agent") if parts else "agent"
     rest = parts[1:]
@@ -74,6 +80,20 @@ def permits(held: str, needed: str) -> bool:
     return held == "admin" or held == needed
 
 
+class ScopePolicy:
+    """What each scope may do through the Kubernetes API (served to `kubectl auth can-i` as well)."""
+
+    def subject(self, scope: str) -> str:
+        return f"remedlab:{scope}"
+
+    def denial(self, scope: str, verb: str, group: str, resource: str) -> str | None:
+        if scope == "admin":
+            return None
+        if group in CHAOS_GROUPS:
+            return "faults are the admin's: a token of scope agent may neither inject, read nor stop them"
+        return None
+
+
 def _status(code: int, reason: str, message: str) -> bytes:
     body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason}
     return json.dumps({**body, "code": code}).encode()
@@ -87,10 +107,11 @@ class BearerAuth:
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        needed = required_scope(scope["method"], scope["path"])
+        method = scope.get("method", "GET")
+        needed = required_scope(method, scope["path"])
         if needed is None:
             await self.app(scope, receive, send)
             return
@@ -99,11 +120,12 @@ class BearerAuth:
         if held is None:
             why = "no bearer token" if not presented else "the bearer token is not valid"
             message = f"Unauthorized: {why}; send Authorization: Bearer <token> (see the server's tokens.json)"
-            await _deny(send, 401, "Unauthorized", message)
+            await _deny(scope, send, 401, "Unauthorized", message)
             return
-        if not permits(held, needed):
-            message = f"Forbidden: a token of scope {held} may not {scope['method']} {scope['path']} ({needed} only)"
-            await _deny(send, 403, "Forbidden", message)
+        kubernetes_api = scope["path"].startswith(("/api/", "/apis/"))
+        if not permits(held, needed) and not kubernetes_api:  # the Kubernetes API words its own refusals
+            message = f"Forbidden: a token of scope {held} may not {method} {scope['path']} ({needed} only)"
+            await _deny(scope, send, 403, "Forbidden", message)
             return
         scope.setdefault("state", {})[SCOPE_KEY] = held
         await self.app(scope, receive, send)
@@ -119,7 +141,10 @@ def _bearer(scope: Scope) -> str:
     return ""
 
 
-async def _deny(send: Send, code: int, reason: str, message: str) -> None:
+async def _deny(scope: Scope, send: Send, code: int, reason: str, message: str) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
+        return
     body = _status(code, reason, message)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", b"application/json"),

@@ -12,7 +12,7 @@ from remedlab.api.errors import ClusterError
 from remedlab.remediate.audit_log import AuditLog
 from remedlab.remediate.command_runner import PROBE_TIMEOUT, Sandbox, run_probe
 from remedlab.remediate.playbook_runner import PLAYBOOK_TIMEOUT, run_playbook
-from remedlab.remediate.workspace import new_workspace
+from remedlab.remediate.workspace import WorkspaceError, new_workspace
 from remedlab.server.auth import scope_of_request
 from remedlab.server.cluster_routes import backend_of
 
@@ -36,12 +36,12 @@ class PlaybookRequest(BaseModel):
 
 
 class ActionSettings:
-    """What the server knows to run agents' actions: its home, its own URL, the agent token."""
+    """What the server knows to run agents' actions: its home, and the agent kubeconfig each action's
+    working directory gets a copy of."""
 
-    def __init__(self, home: Path, server_url: str, agent_token: str) -> None:
+    def __init__(self, home: Path, kubeconfig: Path) -> None:
         self.home = home
-        self.server_url = server_url
-        self.agent_token = agent_token
+        self.kubeconfig = kubeconfig
         self.audit = AuditLog(home / "audit" / "actions.jsonl")
 
 
@@ -55,7 +55,15 @@ def _settings(request: Request) -> ActionSettings:
 def _sandbox(request: Request, timeout: float) -> Sandbox:
     settings = _settings(request)
     user = backend_of(request).action_user()
-    return new_workspace(settings.home, settings.server_url, settings.agent_token, user=user, timeout=timeout)
+    try:
+        return new_workspace(
+            settings.home,
+            kubeconfig=settings.kubeconfig,
+            user=user,
+            timeout=timeout,
+        )
+    except WorkspaceError as exc:
+        raise ClusterError(str(exc)) from None
 
 
 def execute_probe(request: Request, commands: str, timeout: float) -> dict[str, Any]:

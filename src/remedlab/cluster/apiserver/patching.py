@@ -537,3 +537,89 @@ def _apply_list(field: str, last: list[Any], live: list[Any], desired: list[Any]
             continue  # merged above, or dropped from the manifest
         result.append(copy.deepcopy(have))
     return result
+
+
+# --------------------------------------------------------------------------- server-side apply
+
+
+def fields_of(value: Any, field: str = "") -> Obj:
+    """The set of fields ``value`` sets, in the FieldsV1 form of ``metadata.managedFields``:
+    ``f:<key>`` for map keys, ``k:<merge key JSON>`` for elements of keyed lists, ``{}`` for leaves
+    (a list that is not keyed is one leaf: it is owned as a whole)."""
+    if isinstance(value, dict):
+        return {f"f:{k}": fields_of(v, k) for k, v in value.items() if not str(k).startswith("$")}
+    if isinstance(value, list):
+        key = _merge_key(field, value)
+        if key is None or not all(isinstance(e, dict) and key in e for e in value):
+            return {}
+        return {f"k:{json.dumps({key: e[key]}, separators=(',', ':'))}": fields_of(e) for e in value}
+    return {}
+
+
+def _prune(obj: Any, removed: Obj) -> None:
+    """Delete from ``obj`` every field ``removed`` names (FieldsV1 paths no longer applied)."""
+    if not isinstance(obj, dict):
+        return
+    for path, below in removed.items():
+        if not path.startswith("f:"):
+            continue
+        key = path[2:]
+        if key not in obj:
+            continue
+        if below == {} or below is None:
+            del obj[key]
+            continue
+        child = obj[key]
+        if isinstance(child, dict):
+            _prune(child, below)
+        elif isinstance(child, list):
+            for element_path, element_below in below.items():
+                if not element_path.startswith("k:"):
+                    continue
+                ident = json.loads(element_path[2:])
+                for element in list(child):
+                    if isinstance(element, dict) and all(element.get(k) == v for k, v in ident.items()):
+                        if element_below in ({}, None):
+                            child.remove(element)
+                        else:
+                            _prune(element, element_below)
+
+
+def _difference(before: Obj, after: Obj) -> Obj:
+    """Paths in ``before`` that ``after`` no longer has (as a FieldsV1 tree)."""
+    out: Obj = {}
+    for path, below in before.items():
+        if path not in after:
+            out[path] = {}
+        elif below and isinstance(below, dict):
+            deeper = _difference(below, after[path] or {})
+            if deeper:
+                out[path] = deeper
+    return out
+
+
+def server_side_apply(live: Obj, applied: Obj, manager: str, now: str = "") -> Obj:
+    """Apply ``applied`` as field manager ``manager``: its fields merge into ``live`` (lists by their
+    merge keys) and the fields this manager applied before but no longer applies are removed. The
+    manager's field set is kept in ``metadata.managedFields``. Conflicts with other managers are not
+    detected: the last applier wins, as with ``--force-conflicts``."""
+    applied = copy.deepcopy(applied)
+    for key in SERVER_METADATA_FIELDS:
+        (applied.get("metadata") or {}).pop(key, None)
+    managed = [dict(m) for m in (live.get("metadata") or {}).get("managedFields") or []]
+    previous = next((m for m in managed if m.get("manager") == manager and m.get("operation") == "Apply"), None)
+    merged = apply_strategic_merge_patch(live, applied)
+    new_fields = fields_of({k: v for k, v in applied.items() if k not in ("apiVersion", "kind")})
+    if previous is not None:
+        _prune(merged, _difference(previous.get("fieldsV1") or {}, new_fields))
+    entry = {
+        "manager": manager,
+        "operation": "Apply",
+        "apiVersion": str(applied.get("apiVersion") or live.get("apiVersion") or ""),
+        "time": now,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": new_fields,
+    }
+    managed = [m for m in managed if m is not previous] + [entry]
+    merged.setdefault("metadata", {})["managedFields"] = managed
+    return merged

@@ -6,32 +6,40 @@ controllers and the kubelet then reconcile the stored state.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from remedlab.api.errors import BadRequest, Invalid, NotFound
-from remedlab.api.kinds import BY_KIND, BY_PLURAL, KindInfo, Obj
+from remedlab.api.errors import AlreadyExists, BadRequest, Conflict, Invalid, NotFound, UnsupportedMediaType
+from remedlab.api.kinds import BY_KIND, BY_PLURAL, CHAOS_KINDS, KindInfo, Obj
+from remedlab.api.meta import DeleteOptions
 from remedlab.api.times import now_iso
+from remedlab.cluster.apiserver.field_selectors import matches_field_selector
 from remedlab.cluster.apiserver.patching import (
     PatchError,
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
+    server_side_apply,
     three_way_apply,
 )
 from remedlab.cluster.apiserver.store import Store
-from remedlab.cluster.apiserver.validation import validate_object
+from remedlab.cluster.apiserver.validation import FieldValidation, validate_object, validate_with
 from remedlab.cluster.controllers.event_recorder import EventRecorder
-from remedlab.cluster.controllers.revisions import REVISION_ANNOTATION, owned_replicasets, revision_of
 from remedlab.cluster.dataplane.ipam import AddressPool
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 
 ApplyAction = Literal["created", "configured", "unchanged"]
+PatchType = Literal["json", "merge", "strategic", "apply"]
+
+_OWNED_KINDS: dict[str, tuple[str, ...]] = {"Deployment": ("ReplicaSet",), "ReplicaSet": ("Pod",)}
+"""The kinds whose objects an owner of a kind controls (followed by propagation policies)."""
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "deletionTimestamp")
 
 
@@ -40,28 +48,6 @@ def kind_of(resource: str) -> KindInfo:
     if info is None:
         raise NotFound(f'the server could not find the requested resource "{resource}"')
     return info
-
-
-def _field(obj: Obj, path: str) -> str:
-    value: Any = obj
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return ""
-        value = value.get(part)
-    return "" if value is None else str(value)
-
-
-def matches_field_selector(selector: str, obj: Obj) -> bool:
-    for term in (t.strip() for t in selector.split(",") if t.strip()):
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            if _field(obj, key.strip()) == value.strip():
-                return False
-        else:
-            key, value = term.replace("==", "=").split("=", 1)
-            if _field(obj, key.strip()) != value.strip():
-                return False
-    return True
 
 
 def _strip_server_fields(obj: Obj) -> Obj:
@@ -129,15 +115,10 @@ class ObjectAPI:
             else:
                 self.service_ips.reserve([ip])
             spec["clusterIPs"] = [spec["clusterIP"]]
-        if obj["kind"] == "Deployment":
-            self._record_change_cause(obj)
         if obj["kind"] == "Namespace":
             obj["status"] = {"phase": "Active"}
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
         return obj
-
-    def _record_change_cause(self, obj: Obj) -> None:
-        """Nothing to infer: the change-cause annotation, when given, flows to the ReplicaSet."""
 
     def create(self, doc: Any, namespace: str | None = None) -> Obj:
         obj = validate_object(doc, namespace)
@@ -161,8 +142,6 @@ class ObjectAPI:
         if live["kind"] == "Service":
             merged["spec"]["clusterIP"] = live["spec"].get("clusterIP")
             merged["spec"]["clusterIPs"] = live["spec"].get("clusterIPs")
-        if live["kind"] == "Deployment" and merged["spec"].get("template") != live["spec"].get("template"):
-            self._record_change_cause(merged)
         return self.store.update(merged)
 
     def apply(self, docs: list[Any], namespace: str | None = None, dry_run: bool = False) -> list[dict[str, str]]:
@@ -217,33 +196,12 @@ class ObjectAPI:
             )
         return results
 
-    def patch(self, resource: str, namespace: str | None, name: str, patch_type: str, patch: Any) -> Obj:
-        info = kind_of(resource)
-        live = self.store.must_get(info.kind, namespace, name)
-        try:
-            if patch_type == "merge":
-                patched = apply_merge_patch(live, patch)
-            elif patch_type == "json":
-                if not isinstance(patch, list):
-                    raise BadRequest("a json patch must be a list of operations")
-                patched = apply_json_patch(live, patch)
-            elif patch_type == "strategic":
-                if not isinstance(patch, dict):
-                    raise BadRequest("a strategic merge patch must be an object")
-                patched = apply_strategic_merge_patch(live, patch)
-            else:
-                raise BadRequest(f'unknown patch type "{patch_type}": use merge, json or strategic')
-        except PatchError as exc:
-            raise Invalid(str(exc)) from None
-        if not isinstance(patched, dict):
-            raise Invalid("the patch must leave an object")
-        status = patched.pop("status", None)
-        obj = validate_object(patched, namespace)
-        if obj["kind"] != live["kind"] or obj["metadata"]["name"] != name:
-            raise Invalid("a patch cannot change an object's kind or name")
-        if status is not None:
-            obj["status"] = status
-        return self._write_update(live, obj)
+    def patch(self, resource: str, namespace: str | None, name: str, patch_type: PatchType, patch: Any) -> Obj:
+        """A patch from inside the server (strict about unknown fields): the same path as an HTTP PATCH."""
+        obj, _warnings = self.patch_object(
+            kind_of(resource), namespace, name, patch_type, patch, field_validation="Strict"
+        )
+        return obj
 
     def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
         """The status subresource: controllers report what they observed; the spec is untouched."""
@@ -287,63 +245,214 @@ class ObjectAPI:
         meta["deletionGracePeriodSeconds"] = grace
         return self.store.update(pod)
 
-    # ------------------------------------------------------------------ deployments
+    # ------------------------------------------------------------------ the REST verbs, as the HTTP API serves them
 
-    def scale(self, namespace: str, name: str, replicas: int) -> Obj:
-        if replicas < 0:
-            raise BadRequest(f"replicas must be zero or more, got {replicas}")
-        deployment = self.store.must_get("Deployment", namespace, name)
-        deployment["spec"]["replicas"] = replicas
-        return self.store.update(deployment)
+    def create_from(
+        self,
+        info: KindInfo,
+        doc: Any,
+        namespace: str | None,
+        *,
+        dry_run: bool = False,
+        field_validation: FieldValidation = "Warn",
+    ) -> tuple[Obj, list[str]]:
+        """POST to a collection: the object as created (not stored on a dry run) and the warnings."""
+        doc = self._body_for(info, doc, namespace)
+        meta = doc.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = self._generated_name(info, str(meta["generateName"]), namespace)
+        obj, warnings = validate_with(doc, namespace, field_validation)
+        self._require_namespace(obj)
+        if dry_run:
+            if self.store.get(info.kind, obj["metadata"].get("namespace"), obj["metadata"]["name"]) is not None:
+                raise AlreadyExists.of(info.plural_qualified, obj["metadata"]["name"])
+            return obj, warnings
+        return self.store.create(self._defaults_on_create(obj)), warnings
 
-    def restart(self, namespace: str, name: str) -> Obj:
-        deployment = self.store.must_get("Deployment", namespace, name)
-        template_meta = deployment["spec"]["template"].setdefault("metadata", {})
-        template_meta.setdefault("annotations", {})[RESTARTED_AT] = datetime.now(UTC).isoformat()
-        return self.store.update(deployment)
+    def replace_from(
+        self,
+        info: KindInfo,
+        namespace: str | None,
+        name: str,
+        doc: Any,
+        *,
+        dry_run: bool = False,
+        field_validation: FieldValidation = "Warn",
+    ) -> tuple[Obj, list[str]]:
+        """PUT of an object: optimistic concurrency on the resourceVersion the body carries."""
+        doc = self._body_for(info, doc, namespace, name)
+        obj, warnings = validate_with(doc, namespace, field_validation)
+        live = self.store.must_get(info.kind, namespace, name)
+        expected = (doc.get("metadata") or {}).get("resourceVersion")
+        if expected and str(expected) != str(live["metadata"].get("resourceVersion")):
+            raise Conflict.modified(info.plural_qualified, name)
+        if dry_run:
+            return obj, warnings
+        return self._write_update(live, obj), warnings
 
-    def history(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        deployment = self.store.must_get("Deployment", namespace, name)
-        revisions = []
-        for rs in owned_replicasets(self.store, deployment):
-            annotations = rs["metadata"].get("annotations") or {}
-            revisions.append(
-                {
-                    "revision": revision_of(rs),
-                    "changeCause": annotations.get(CHANGE_CAUSE),
-                    "replicaSet": rs["metadata"]["name"],
-                    "template": rs["spec"]["template"],
-                }
+    def replace_status_from(
+        self, info: KindInfo, namespace: str | None, name: str, doc: Any, *, dry_run: bool = False
+    ) -> Obj:
+        """PUT of the status subresource: only the status changes."""
+        doc = self._body_for(info, doc, namespace, name)
+        live = self.store.must_get(info.kind, namespace, name)
+        expected = (doc.get("metadata") or {}).get("resourceVersion")
+        if expected and str(expected) != str(live["metadata"].get("resourceVersion")):
+            raise Conflict.modified(info.plural_qualified, name)
+        if dry_run:
+            return {**live, "status": doc.get("status") or {}}
+        return self.update_status(info.plural, namespace, name, doc.get("status") or {})
+
+    def patch_object(
+        self,
+        info: KindInfo,
+        namespace: str | None,
+        name: str,
+        patch_type: PatchType,
+        body: Any,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+        field_validation: FieldValidation = "Warn",
+        field_manager: str | None = None,
+    ) -> tuple[Obj, list[str]]:
+        """PATCH of an object or of its status. Server-side apply creates what does not exist yet."""
+        live = self.store.get(info.kind, namespace, name)
+        if live is None:
+            if patch_type == "apply" and subresource is None:
+                return self.create_from(info, body, namespace, dry_run=dry_run, field_validation=field_validation)
+            raise NotFound.of(info.plural_qualified, name)
+        if patch_type == "strategic" and info.kind in CHAOS_KINDS:
+            raise UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
             )
-        return sorted(revisions, key=lambda r: int(r["revision"]))
+        patched = self._patched(live, patch_type, body, field_manager)
+        if not isinstance(patched, dict):
+            raise Invalid("the patch must leave an object")
+        meta = patched.get("metadata")
+        sent_rv = meta.get("resourceVersion") if isinstance(meta, dict) else None
+        if sent_rv and str(sent_rv) != live["metadata"]["resourceVersion"]:
+            raise Conflict.modified(info.plural_qualified, name)
+        if subresource == "status":
+            status = patched.get("status") or {}
+            if dry_run:
+                return {**live, "status": status}, []
+            return self.update_status(info.plural, namespace, name, status), []
+        patched.pop("status", None)
+        obj, warnings = validate_with(patched, namespace, field_validation)
+        if obj["kind"] != live["kind"] or obj["metadata"]["name"] != name:
+            raise Invalid("a patch cannot change an object's kind or name")
+        if dry_run:
+            return {**obj, **({"status": live["status"]} if "status" in live else {})}, warnings
+        return self._write_update(live, obj), warnings
 
-    def undo(self, namespace: str, name: str, to_revision: int = 0) -> Obj:
-        deployment = self.store.must_get("Deployment", namespace, name)
-        history = self.history(namespace, name)
-        current = int((deployment["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION, "0") or 0)
-        if to_revision:
-            matches = [h for h in history if h["revision"] == to_revision]
-            if not matches:
-                raise BadRequest(f"unable to find specified revision {to_revision} in history")
-            target = matches[0]
-        else:
-            older = [h for h in history if h["revision"] != current]
-            if not older:
-                raise BadRequest("no rollout history found for deployment " + f'"{name}"')
-            target = older[-1]
-        template = copy.deepcopy(target["template"])
-        template.get("metadata", {}).get("labels", {}).pop("pod-template-hash", None)
-        deployment["spec"]["template"] = template
-        annotations = deployment["metadata"].setdefault("annotations", {})
-        if target.get("changeCause"):
-            annotations[CHANGE_CAUSE] = target["changeCause"]
-        else:
-            annotations.pop(CHANGE_CAUSE, None)
-        updated = self.store.update(deployment)
-        self.events.record(
-            updated,
-            "DeploymentRollback",
-            f"Rolled back deployment {name} to revision {target['revision']}",
-            component="deployment-controller",
-        )
-        return updated
+    def patched_document(self, doc: Obj, patch_type: PatchType, body: Any) -> Any:
+        """``doc`` with a JSON, merge or strategic patch applied (a subresource's document, e.g. Scale)."""
+        if patch_type == "apply":
+            raise UnsupportedMediaType("apply patches are not served for this subresource")
+        return self._patched(doc, patch_type, body, None)
+
+    def _patched(self, live: Obj, patch_type: PatchType, body: Any, field_manager: str | None) -> Any:
+        try:
+            if patch_type == "merge":
+                return apply_merge_patch(live, body)
+            if patch_type == "json":
+                if not isinstance(body, list):
+                    raise BadRequest("a json patch must be a list of operations")
+                return apply_json_patch(live, body)
+            if patch_type == "strategic":
+                if not isinstance(body, dict):
+                    raise BadRequest("a strategic merge patch must be an object")
+                return apply_strategic_merge_patch(live, body)
+            if not isinstance(body, dict):
+                raise BadRequest("an apply patch must be an object")
+            if not field_manager:
+                raise BadRequest("PATCH requests with an apply patch must set the fieldManager query parameter")
+            return server_side_apply(live, body, field_manager, now_iso())
+        except PatchError as exc:
+            raise Invalid(str(exc)) from None
+
+    def delete_object(self, info: KindInfo, namespace: str | None, name: str, options: DeleteOptions) -> Obj:
+        """DELETE with DeleteOptions: preconditions, grace period, propagation policy, dry run."""
+        live = self.store.must_get(info.kind, namespace, name)
+        preconditions = options.preconditions
+        if preconditions is not None:
+            if preconditions.uid and preconditions.uid != live["metadata"].get("uid"):
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {info.plural_qualified} "{name}": Precondition failed: '
+                    f"UID in precondition: {preconditions.uid}, UID in object meta: {live['metadata'].get('uid')}"
+                )
+            if preconditions.resource_version and preconditions.resource_version != live["metadata"].get(
+                "resourceVersion"
+            ):
+                raise Conflict.modified(info.plural_qualified, name)
+        if options.dry_run:
+            return live
+        policy = options.propagation_policy or ("Orphan" if options.orphan_dependents else "Background")
+        if policy == "Orphan":
+            self._orphan_dependents(live)
+        elif policy == "Foreground":
+            for dependent in self._dependents(live):
+                dependent_info = BY_KIND.get(dependent["kind"])
+                if dependent_info is not None:
+                    with contextlib.suppress(NotFound):
+                        self.delete_object(
+                            dependent_info,
+                            dependent["metadata"].get("namespace"),
+                            dependent["metadata"]["name"],
+                            DeleteOptions(propagation_policy="Foreground"),
+                        )
+        return self.delete(info.plural, namespace, name, options.grace_period_seconds)
+
+    def _dependents(self, owner: Obj) -> list[Obj]:
+        uid = owner["metadata"].get("uid")
+        namespace = owner["metadata"].get("namespace")
+        out: list[Obj] = []
+        for kind in _OWNED_KINDS.get(owner["kind"], ()):
+            for obj in self.store.list_objects(kind, namespace):
+                if any(ref.get("uid") == uid for ref in obj["metadata"].get("ownerReferences") or []):
+                    out.append(obj)
+        return out
+
+    def _orphan_dependents(self, owner: Obj) -> None:
+        uid = owner["metadata"].get("uid")
+        for dependent in self._dependents(owner):
+            dependent["metadata"]["ownerReferences"] = [
+                ref for ref in dependent["metadata"].get("ownerReferences") or [] if ref.get("uid") != uid
+            ]
+            self.store.update(dependent)
+
+    def _body_for(self, info: KindInfo, doc: Any, namespace: str | None, name: str | None = None) -> Obj:
+        """The request body as an object of ``info``'s kind, checked against the URL it was sent to."""
+        if not isinstance(doc, dict):
+            raise BadRequest(f"the body must be a {info.kind} object, got {type(doc).__name__}")
+        doc = copy.deepcopy(doc)
+        doc.setdefault("kind", info.kind)
+        doc.setdefault("apiVersion", info.api_version)
+        if doc["kind"] != info.kind or doc["apiVersion"] != info.api_version:
+            raise BadRequest(
+                f"the API version in the data ({doc['apiVersion']}) does not match the expected API version "
+                f"({info.api_version}), or the kind ({doc['kind']}) is not {info.kind}"
+            )
+        meta = doc.get("metadata")
+        if not isinstance(meta, dict):
+            meta = doc["metadata"] = {}
+        if info.namespaced and namespace:
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace
+        if name is not None and meta.get("name") and meta["name"] != name:
+            raise BadRequest(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        if name is not None:
+            meta["name"] = name
+        return dict(doc)
+
+    def _generated_name(self, info: KindInfo, prefix: str, namespace: str | None) -> str:
+        for _ in range(10):
+            name = prefix + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+            if self.store.get(info.kind, namespace, name) is None:
+                return name
+        raise AlreadyExists(f"could not generate a free name from {prefix!r}: try again")

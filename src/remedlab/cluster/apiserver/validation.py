@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from remedlab.api import objects as o
 from remedlab.api.errors import BadRequest, Invalid
-from remedlab.api.kinds import BY_KIND, pod_spec_of
+from remedlab.api.kinds import BY_KIND, STORED_KINDS, pod_spec_of
 from remedlab.api.labels import matches_label_selector
 
 MODELS: dict[str, type[BaseModel]] = {
@@ -55,9 +56,7 @@ def _loc(loc: tuple[int | str, ...]) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    # union members (int | str) add their type name to the location: drop it
-    loc = tuple(p for p in loc if p not in ("int", "str", "float", "bool", "list[str]", "dict[str,str]"))
+    loc = _clean_loc(error["loc"])
     field = _loc(loc)
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -88,11 +87,23 @@ def object_title(doc: dict[str, Any]) -> str:
     return f'{kind} "{name}"' if name else str(kind)
 
 
+FieldValidation = Literal["Strict", "Warn", "Ignore"]
+
+
 def validate_object(doc: Any, default_namespace: str | None = None) -> dict[str, Any]:
     """Validate one manifest document; return it normalised (defaults filled in).
 
-    Raises Invalid/BadRequest with a one-line message naming the offending field.
+    Unknown fields are errors. Raises Invalid/BadRequest with a one-line message naming the field.
     """
+    obj, _warnings = validate_with(doc, default_namespace, "Strict")
+    return obj
+
+
+def validate_with(
+    doc: Any, default_namespace: str | None, field_validation: FieldValidation
+) -> tuple[dict[str, Any], list[str]]:
+    """Validate as kube-apiserver does for ``fieldValidation``: Strict refuses unknown fields,
+    Warn drops them with a warning each, Ignore drops them silently. Returns the object and the warnings."""
     if not isinstance(doc, dict):
         raise BadRequest(f"expected an object (a YAML/JSON mapping), got {type(doc).__name__}")
     kind = doc.get("kind")
@@ -102,25 +113,55 @@ def validate_object(doc: Any, default_namespace: str | None = None) -> dict[str,
             "every document needs apiVersion and kind"
         )
     info = BY_KIND.get(str(kind))
-    if info is None:
+    if info is None or not info.stored:
         raise BadRequest(
             f'no matches for kind "{kind}" in version "{doc.get("apiVersion", "")}": '
-            f"remedlab serves {', '.join(sorted(BY_KIND))}"
+            f"remedlab serves {', '.join(sorted(k.kind for k in STORED_KINDS))}"
         )
     if doc.get("apiVersion") != info.api_version:
         raise BadRequest(
             f'{object_title(doc)}: apiVersion "{doc.get("apiVersion")}" is not served for kind {kind}; '
             f'use "{info.api_version}"'
         )
-    try:
-        model = model_of(info.kind)
-        if model is None:
-            raise BadRequest(f"{object_title(doc)}: kind {info.kind} is not served by this server")
-        parsed = model.model_validate(doc)
-    except ValidationError as exc:
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        first = errors[0]
-        raise Invalid(f"{object_title(doc)} is invalid: {_describe(dict(first))}") from None
+    model = model_of(info.kind)
+    if model is None:
+        raise BadRequest(f"{object_title(doc)}: kind {info.kind} is not served by this server")
+    warnings: list[str] = []
+    candidate: Any = doc
+    while True:
+        try:
+            parsed = model.model_validate(candidate)
+            break
+        except ValidationError as exc:
+            errors = [dict(e) for e in exc.errors()]
+            unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+            if field_validation == "Strict" and unknown:
+                fields = ", ".join(f'unknown field "{_loc(_clean_loc(e["loc"]))}"' for e in unknown)
+                raise BadRequest(
+                    f'{kind} in version "{info.version}" cannot be handled as a {kind}: strict decoding error: {fields}'
+                ) from None
+            if unknown and len(unknown) == len(errors):
+                candidate = copy.deepcopy(candidate)
+                for error in unknown:
+                    _drop(candidate, _clean_loc(error["loc"]))
+                    warnings.append(f'unknown field "{_loc(_clean_loc(error["loc"]))}"')
+                continue
+            first = next(e for e in errors if e["type"] != "extra_forbidden")
+            raise Invalid(
+                f"{object_title(doc)} is invalid: {_describe(first)}",
+                details={
+                    "name": (doc.get("metadata") or {}).get("name") if isinstance(doc.get("metadata"), dict) else None,
+                    "group": info.group,
+                    "kind": info.kind,
+                    "causes": [
+                        {"reason": "FieldValueInvalid", "message": _describe(e), "field": _loc(_clean_loc(e["loc"]))}
+                        for e in errors
+                        if e["type"] != "extra_forbidden"
+                    ],
+                },
+            ) from None
+    if field_validation == "Ignore":
+        warnings = []
     out = prune_empty(parsed.model_dump(by_alias=True, exclude_none=True, mode="json"))
     meta = out["metadata"]
     name = meta.get("name") or ""
@@ -137,7 +178,25 @@ def validate_object(doc: Any, default_namespace: str | None = None) -> dict[str,
     else:
         meta.pop("namespace", None)
     _check_kind_rules(out)
-    return dict(out)
+    return dict(out), warnings
+
+
+def _clean_loc(loc: Any) -> tuple[int | str, ...]:
+    """A pydantic error location without the union-member and validator segments it adds."""
+    parts = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+    return tuple(p for p in parts if p not in ("int", "str", "float", "bool", "list[str]", "dict[str,str]"))
+
+
+def _drop(doc: Any, loc: tuple[int | str, ...]) -> None:
+    """Remove the field at ``loc`` from ``doc``."""
+    target = doc
+    for part in loc[:-1]:
+        try:
+            target = target[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(target, dict):
+        target.pop(loc[-1], None)
 
 
 def _check_kind_rules(obj: dict[str, Any]) -> None:

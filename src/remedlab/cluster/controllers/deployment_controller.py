@@ -4,11 +4,14 @@ A template change makes (or revives, on undo) the ReplicaSet of that template
 and rolls pods over with maxSurge / maxUnavailable (default 1 / 0: a new pod
 must be Ready before an old one goes). Revisions are numbered on the
 ReplicaSets, so `rollout history` and `rollout undo` work as in Kubernetes.
+
+Triggered by its Deployment's changes and by every change of a ReplicaSet it
+controls (their status carries the rollout forward). A rollout in progress
+brings its Deployment back when its progress deadline passes.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from datetime import UTC, datetime
 
@@ -16,16 +19,23 @@ from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso, parse_time
 from remedlab.cluster.apiserver.registry import CHANGE_CAUSE
 from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.change_feed import clone
 from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of
+from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.revisions import (
     HASH_LABEL,
     REVISION_ANNOTATION,
-    owned_replicasets,
+    controller_ref,
+    owned_by,
     owner_reference,
     revision_of,
     template_hash,
     template_without_hash,
 )
+
+DEADLINE_MARGIN = 0.5
+"""Seconds past a progress deadline at which the Deployment is looked at again (its times are whole seconds)."""
 
 
 def _resolve(value: int | str, total: int, round_up: bool) -> int:
@@ -38,13 +48,32 @@ def _resolve(value: int | str, total: int, round_up: bool) -> int:
     return int(text)
 
 
-class DeploymentController:
-    def __init__(self, store: Store, events: EventRecorder) -> None:
+class DeploymentController(QueueController[str]):
+    def __init__(self, informers: InformerFactory, store: Store, events: EventRecorder) -> None:
+        super().__init__("deployment-controller", events)
         self.store = store
-        self.events = events
+        self.deployments = informers.informer("Deployment")
+        self.replicasets = informers.informer("ReplicaSet")
+        self.deployments.add_handler(EventHandler(self._enqueue, lambda _old, new: self._enqueue(new)))
+        self.replicasets.add_handler(EventHandler.each(self._enqueue_owner))
 
-    def reconcile(self) -> None:
-        for deployment in self.store.list_objects("Deployment"):
+    def _enqueue(self, deployment: Obj) -> None:
+        self.queue.add(key_of(deployment))
+
+    def _enqueue_owner(self, rs: Obj) -> None:
+        ref = controller_ref(rs)
+        if ref is not None and ref.get("kind") == "Deployment":
+            self.queue.add(f"{rs['metadata']['namespace']}/{ref['name']}")
+
+    def involved_object(self, key: str) -> Obj | None:
+        return self.deployments.get(key)
+
+    def _owned(self, deployment: Obj) -> list[Obj]:
+        return [rs for rs in self.replicasets.objects(deployment["metadata"]["namespace"]) if owned_by(rs, deployment)]
+
+    async def sync(self, key: str) -> None:
+        deployment = self.deployments.get(key)
+        if deployment is not None:
             self._sync(deployment)
 
     # ------------------------------------------------------------------
@@ -53,17 +82,18 @@ class DeploymentController:
         if int(rs["spec"].get("replicas", 0)) == replicas:
             return rs
         old = int(rs["spec"].get("replicas", 0))
+        rs = clone(rs)
         rs["spec"]["replicas"] = replicas
         rs["metadata"].setdefault("annotations", {})["deployment.kubernetes.io/desired-replicas"] = str(
             deployment["spec"].get("replicas", 1)
         )
-        updated = self.store.update(rs)
+        updated = self.store.update(rs, check_rv=True)
         verb = "up" if replicas > old else "down"
         self.events.record(
             deployment,
             "ScalingReplicaSet",
             f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}",
-            component="deployment-controller",
+            component=self.name,
         )
         return updated
 
@@ -75,9 +105,9 @@ class DeploymentController:
         hash_ = template_hash(template)
         name = f"{deployment['metadata']['name']}-{hash_}"
         revision = max([revision_of(r) for r in replicasets] + [0]) + 1
-        rs_template = copy.deepcopy(template)
+        rs_template = clone(template)
         rs_template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = hash_
-        selector = copy.deepcopy(deployment["spec"]["selector"])
+        selector = clone(deployment["spec"]["selector"])
         selector.setdefault("matchLabels", {})[HASH_LABEL] = hash_
         annotations = {
             REVISION_ANNOTATION: str(revision),
@@ -103,7 +133,7 @@ class DeploymentController:
                 "minReadySeconds": deployment["spec"].get("minReadySeconds", 0),
             },
         }
-        existing = self.store.get("ReplicaSet", rs["metadata"]["namespace"], name)
+        existing = self.replicasets.get_object(rs["metadata"]["namespace"], name)
         if existing is not None:  # same hash left over from an earlier deployment of that name
             self.store.delete("ReplicaSet", rs["metadata"]["namespace"], name)
         return self.store.create(rs)
@@ -112,19 +142,20 @@ class DeploymentController:
         if deployment["metadata"].get("deletionTimestamp"):
             return
         spec = deployment["spec"]
-        replicasets = owned_replicasets(self.store, deployment)
+        replicasets = self._owned(deployment)
         new_rs = self._new_replicaset(deployment, replicasets)
         olds = [rs for rs in replicasets if rs["metadata"]["uid"] != new_rs["metadata"]["uid"]]
         max_revision = max([revision_of(r) for r in olds] + [0])
         if revision_of(new_rs) <= max_revision and olds:
             # rollback to this template: it becomes the newest revision
+            new_rs = clone(new_rs)
             new_rs["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = str(max_revision + 1)
             cause = (deployment["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
             if cause:
                 new_rs["metadata"]["annotations"][CHANGE_CAUSE] = cause
             else:
                 new_rs["metadata"]["annotations"].pop(CHANGE_CAUSE, None)
-            new_rs = self.store.update(new_rs)
+            new_rs = self.store.update(new_rs, check_rv=True)
 
         want = int(spec.get("replicas", 1))
         strategy = spec.get("strategy") or {}
@@ -183,7 +214,7 @@ class DeploymentController:
 
     def _cleanup(self, deployment: Obj) -> None:
         limit = int(deployment["spec"].get("revisionHistoryLimit", 10))
-        replicasets = owned_replicasets(self.store, deployment)
+        replicasets = self._owned(deployment)
         current = template_without_hash(deployment["spec"]["template"])
         idle = [
             rs
@@ -197,10 +228,10 @@ class DeploymentController:
             self.store.delete("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"])
 
     def _status(self, deployment: Obj, new_rs: Obj) -> None:
-        fresh = self.store.get("Deployment", deployment["metadata"]["namespace"], deployment["metadata"]["name"])
+        fresh = self.deployments.get(key_of(deployment))
         if fresh is None:
             return
-        replicasets = owned_replicasets(self.store, fresh)
+        replicasets = self._owned(fresh)
         want = int(fresh["spec"].get("replicas", 1))
         total = sum(int(rs.get("status", {}).get("replicas", 0)) for rs in replicasets)
         ready = sum(int(rs.get("status", {}).get("readyReplicas", 0)) for rs in replicasets)
@@ -285,9 +316,24 @@ class DeploymentController:
             "unavailableReplicas": max(0, want - available),
             "conditions": conditions,
         }
-        annotations = fresh["metadata"].setdefault("annotations", {})
         revision = str(revision_of(new_now))
-        if fresh.get("status") != status or annotations.get(REVISION_ANNOTATION) != revision:
+        if (
+            fresh.get("status") != status
+            or (fresh["metadata"].get("annotations") or {}).get(REVISION_ANNOTATION) != revision
+        ):
+            fresh = clone(fresh)
             fresh["status"] = status
-            annotations[REVISION_ANNOTATION] = revision
-            self.store.update(fresh)
+            fresh["metadata"].setdefault("annotations", {})[REVISION_ANNOTATION] = revision
+            self.store.update(fresh, check_rv=True)
+        self._watch_deadline(fresh, conditions[-1])
+
+    def _watch_deadline(self, deployment: Obj, progressing: dict[str, str]) -> None:
+        """A rollout in progress is looked at again when its progress deadline passes."""
+        if progressing.get("reason") != "ReplicaSetUpdated":
+            return
+        started = parse_time(progressing.get("lastUpdateTime"))
+        if started is None:
+            return
+        deadline = int(deployment["spec"].get("progressDeadlineSeconds", 600))
+        remaining = deadline - (datetime.now(UTC) - started).total_seconds()
+        self.queue.add_after(key_of(deployment), max(0.0, remaining) + DEADLINE_MARGIN)

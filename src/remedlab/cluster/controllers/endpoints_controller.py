@@ -1,13 +1,24 @@
-"""Service → Endpoints: the Ready pods behind each Service port."""
+"""Service → Endpoints: the Ready pods behind each Service port.
+
+Triggered by the Service's changes, its Endpoints' changes (an Endpoints left
+without its Service goes), and each change of a pod its selector matches,
+before or after the change.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from remedlab.api.conditions import is_ready, is_terminating
+from remedlab.api.errors import NotFound
 from remedlab.api.kinds import Obj
 from remedlab.api.labels import matches_labels
 from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.change_feed import clone
+from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of
+from remedlab.cluster.controllers.queue_controller import QueueController
 
 
 def resolve_target_port(pod: Obj, target: int | str) -> int | None:
@@ -23,36 +34,49 @@ def resolve_target_port(pod: Obj, target: int | str) -> int | None:
 MANAGED_BY = "endpoints.remedlab.io/managed-by"
 
 
-class EndpointsController:
-    def __init__(self, store: Store) -> None:
+class EndpointsController(QueueController[str]):
+    def __init__(self, informers: InformerFactory, store: Store, events: EventRecorder) -> None:
+        super().__init__("endpoint-controller", events)
         self.store = store
+        self.services = informers.informer("Service")
+        self.endpoints = informers.informer("Endpoints")
+        self.pods = informers.informer("Pod")
+        self.services.add_handler(EventHandler.each(self._enqueue))
+        self.endpoints.add_handler(EventHandler.each(self._enqueue))
+        self.pods.add_handler(EventHandler.each(self._enqueue_services_of))
 
-    def reconcile(self) -> None:
-        services = self.store.list_objects("Service")
-        wanted: set[tuple[str, str]] = set()
-        pods_by_ns: dict[str, list[Obj]] = {}
-        for svc in services:
-            ns = svc["metadata"]["namespace"]
+    def _enqueue(self, obj: Obj) -> None:
+        self.queue.add(key_of(obj))
+
+    def _enqueue_services_of(self, pod: Obj) -> None:
+        labels = pod["metadata"].get("labels") or {}
+        for svc in self.services.objects(pod["metadata"]["namespace"]):
             selector = svc["spec"].get("selector") or {}
-            if not selector:
-                continue
-            wanted.add((ns, svc["metadata"]["name"]))
-            if ns not in pods_by_ns:
-                pods_by_ns[ns] = self.store.list_objects("Pod", ns)
-            self._sync(svc, pods_by_ns[ns])
-        # a Service without a selector keeps the Endpoints written for it by hand, as in Kubernetes
-        services_by_key = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in services}
-        for ep in self.store.list_objects("Endpoints"):
-            key = (ep["metadata"]["namespace"], ep["metadata"]["name"])
-            managed = (ep["metadata"].get("labels") or {}).get(MANAGED_BY) == "endpoints-controller"
-            if key not in wanted and (key not in services_by_key or managed):
-                self.store.delete("Endpoints", *key)
+            if selector and matches_labels(selector, labels):
+                self.queue.add(key_of(svc))
 
-    def _sync(self, svc: Obj, pods: list[Obj]) -> None:
+    def involved_object(self, key: str) -> Obj | None:
+        return self.services.get(key) or self.endpoints.get(key)
+
+    async def sync(self, key: str) -> None:
+        svc = self.services.get(key)
+        if svc is not None and svc["spec"].get("selector"):
+            self._sync(svc)
+            return
+        # a Service without a selector keeps the Endpoints written for it by hand, as in Kubernetes
+        ep = self.endpoints.get(key)
+        if ep is None:
+            return
+        managed = (ep["metadata"].get("labels") or {}).get(MANAGED_BY) == "endpoints-controller"
+        if svc is None or managed:
+            with contextlib.suppress(NotFound):
+                self.store.delete("Endpoints", ep["metadata"]["namespace"], ep["metadata"]["name"])
+
+    def _sync(self, svc: Obj) -> None:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
         selector = svc["spec"].get("selector") or {}
         subsets: dict[tuple[tuple[str | None, int], ...], dict[str, Any]] = {}
-        for pod in pods:
+        for pod in self.pods.objects(ns):
             ip = pod.get("status", {}).get("podIP")
             if not ip or not matches_labels(selector, pod["metadata"].get("labels") or {}):
                 continue
@@ -99,9 +123,10 @@ class EndpointsController:
             },
             "subsets": out,
         }
-        live = self.store.get("Endpoints", ns, name)
+        live = self.endpoints.get(key_of(svc))
         if live is None:
             self.store.create(desired)
         elif live.get("subsets", []) != out:
+            live = clone(live)
             live["subsets"] = out
-            self.store.update(live)
+            self.store.update(live, check_rv=True)

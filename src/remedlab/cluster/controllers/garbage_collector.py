@@ -1,58 +1,82 @@
-"""Deletes what lost its owner, and empties namespaces being deleted."""
+"""Deletes what lost its owner: ReplicaSets whose Deployment is gone, pods whose ReplicaSet is gone.
+
+Triggered by every change of an owned object (its owner may be gone already) and
+by an owner's deletion (each of its dependents is looked at). A key is the
+dependent's kind and its `namespace/name`.
+"""
 
 from __future__ import annotations
 
-from remedlab.api.kinds import STORED_KINDS
+import contextlib
+
+from remedlab.api.errors import NotFound
+from remedlab.api.kinds import Obj
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.change_feed import clone
+from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.informer import EventHandler, Informer, InformerFactory, key_of, split_key
+from remedlab.cluster.controllers.queue_controller import QueueController
+from remedlab.cluster.controllers.revisions import controller_ref, controller_uid
 
-_OWNED_KINDS = ("ReplicaSet", "Pod")
+OWNERS = {"Pod": "ReplicaSet", "ReplicaSet": "Deployment"}
+"""Each dependent kind the collector looks after, and the kind of its owner."""
+
+DependentKey = tuple[str, str]
+"""(kind, namespace/name) of a dependent object."""
 
 
-class GarbageCollector:
-    def __init__(self, store: Store, api: ObjectAPI) -> None:
+class GarbageCollector(QueueController[DependentKey]):
+    def __init__(self, informers: InformerFactory, store: Store, api: ObjectAPI, events: EventRecorder) -> None:
+        super().__init__("garbage-collector", events)
         self.store = store
         self.api = api
+        self.informers: dict[str, Informer] = {}
+        for kind in {*OWNERS, *OWNERS.values()}:
+            self.informers[kind] = informers.informer(kind)
+        for dependent_kind, owner_kind in OWNERS.items():
+            self.informers[dependent_kind].add_handler(
+                EventHandler(self._enqueue, lambda _old, new: self._enqueue(new))
+            )
+            self.informers[owner_kind].add_handler(EventHandler(on_delete=self._enqueue_dependents))
 
-    def reconcile(self) -> None:
-        self._orphans()
-        self._namespaces()
+    def _enqueue(self, obj: Obj) -> None:
+        if controller_ref(obj) is not None:
+            self.queue.add((obj["kind"], key_of(obj)))
 
-    def _orphans(self) -> None:
-        for kind in _OWNED_KINDS:
-            for obj in self.store.list_objects(kind):
-                refs = [r for r in obj["metadata"].get("ownerReferences") or [] if r.get("controller")]
-                if not refs:
-                    continue
-                ref = refs[0]
-                owner = self.store.get(ref["kind"], obj["metadata"]["namespace"], ref["name"])
-                if owner is not None and owner["metadata"]["uid"] == ref["uid"]:
-                    continue
-                if kind == "Pod":
-                    if not obj["metadata"].get("deletionTimestamp"):
-                        self.api.delete_pod(obj)
-                else:
-                    self.store.delete(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
-
-    def _namespaces(self) -> None:
-        for ns in self.store.list_objects("Namespace"):
-            if not ns["metadata"].get("deletionTimestamp"):
+    def _enqueue_dependents(self, owner: Obj) -> None:
+        uid = owner["metadata"]["uid"]
+        for dependent_kind, owner_kind in OWNERS.items():
+            if owner_kind != owner["kind"]:
                 continue
-            name = ns["metadata"]["name"]
-            remaining = 0
-            for info in STORED_KINDS:
-                if not info.namespaced:
-                    continue
-                for obj in self.store.list_objects(info.kind, name):
-                    if info.kind == "Pod":
-                        remaining += 1
-                        if not obj["metadata"].get("deletionTimestamp"):
-                            self.api.delete_pod(obj)
-                    elif info.kind != "Event":
-                        if obj["metadata"].get("finalizers"):
-                            remaining += 1  # its controller finishes the deletion (a volume, a fault)
-                        self.api.delete(info.plural, name, obj["metadata"]["name"])
-            if remaining == 0:
-                for event in self.store.list_objects("Event", name):
-                    self.store.delete("Event", name, event["metadata"]["name"])
-                self.store.delete("Namespace", None, name)
+            for obj in self.informers[dependent_kind].objects(owner["metadata"].get("namespace")):
+                if controller_uid(obj) == uid:
+                    self.queue.add((dependent_kind, key_of(obj)))
+
+    def involved_object(self, key: DependentKey) -> Obj | None:
+        kind, name = key
+        return self.informers[kind].get(name)
+
+    async def sync(self, key: DependentKey) -> None:
+        kind, object_key = key
+        obj = self.informers[kind].get(object_key)
+        if obj is None:
+            return
+        ref = controller_ref(obj)
+        if ref is None:
+            return
+        namespace, name = split_key(object_key)
+        owners = self.informers.get(str(ref["kind"]))
+        owner = (
+            owners.get_object(namespace, ref["name"])
+            if owners is not None
+            else self.store.get(str(ref["kind"]), namespace, ref["name"])
+        )
+        if owner is not None and owner["metadata"]["uid"] == ref["uid"]:
+            return
+        if kind == "Pod":
+            if not obj["metadata"].get("deletionTimestamp"):
+                self.api.delete_pod(clone(obj))
+        else:
+            with contextlib.suppress(NotFound):  # gone already
+                self.store.delete(kind, namespace, name)

@@ -1,16 +1,26 @@
-"""Keeps each ReplicaSet's number of pods at spec.replicas."""
+"""Keeps each ReplicaSet's number of pods at spec.replicas.
+
+Triggered by its ReplicaSet's changes and by every change of a pod it controls
+(a pod deleted or terminating is replaced at once). A pod that is Ready but not
+yet Ready for minReadySeconds brings the ReplicaSet back when it becomes
+available, so status.availableReplicas follows the clock.
+"""
 
 from __future__ import annotations
 
-import copy
 import secrets
+from datetime import UTC, datetime
 
-from remedlab.api.conditions import is_active, is_available, is_ready
+from remedlab.api.conditions import condition, is_active, is_available, is_ready
 from remedlab.api.kinds import Obj
+from remedlab.api.times import parse_time
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.change_feed import clone
 from remedlab.cluster.controllers.event_recorder import EventRecorder
-from remedlab.cluster.controllers.revisions import owned_by, owner_reference
+from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of, split_key
+from remedlab.cluster.controllers.queue_controller import QueueController
+from remedlab.cluster.controllers.revisions import controller_ref, owned_by, owner_reference
 
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -28,45 +38,64 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, str]:
     return (scheduled, ready, inverted)
 
 
-class ReplicaSetController:
-    def __init__(self, store: Store, api: ObjectAPI, events: EventRecorder) -> None:
+def _until_available(pod: Obj, min_ready: int) -> float | None:
+    """Seconds until a Ready pod counts as available (None: it is not Ready)."""
+    if not is_ready(pod):
+        return None
+    since = parse_time((condition(pod, "Ready") or {}).get("lastTransitionTime"))
+    if since is None:
+        return None
+    return max(0.0, min_ready - (datetime.now(UTC) - since).total_seconds())
+
+
+class ReplicaSetController(QueueController[str]):
+    def __init__(self, informers: InformerFactory, store: Store, api: ObjectAPI, events: EventRecorder) -> None:
+        super().__init__("replicaset-controller", events)
         self.store = store
         self.api = api
-        self.events = events
+        self.replicasets = informers.informer("ReplicaSet")
+        self.pods = informers.informer("Pod")
+        self.replicasets.add_handler(EventHandler(self._enqueue, lambda _old, new: self._enqueue(new)))
+        self.pods.add_handler(EventHandler.each(self._enqueue_owner))
 
-    def reconcile(self) -> None:
-        pods_by_ns: dict[str, list[Obj]] = {}
-        for rs in self.store.list_objects("ReplicaSet"):
-            ns = rs["metadata"]["namespace"]
-            if ns not in pods_by_ns:
-                pods_by_ns[ns] = self.store.list_objects("Pod", ns)
-            self._sync(rs, pods_by_ns[ns])
+    def _enqueue(self, rs: Obj) -> None:
+        self.queue.add(key_of(rs))
 
-    def _sync(self, rs: Obj, namespace_pods: list[Obj]) -> None:
-        owned = [p for p in namespace_pods if owned_by(p, rs)]
-        active = [p for p in owned if is_active(p)]
+    def _enqueue_owner(self, pod: Obj) -> None:
+        ref = controller_ref(pod)
+        if ref is not None and ref.get("kind") == "ReplicaSet":
+            self.queue.add(f"{pod['metadata']['namespace']}/{ref['name']}")
+
+    def involved_object(self, key: str) -> Obj | None:
+        return self.replicasets.get(key)
+
+    async def sync(self, key: str) -> None:
+        rs = self.replicasets.get(key)
+        if rs is None:
+            return  # its pods go with it (garbage collector)
+        namespace, _name = split_key(key)
+        active = [p for p in self.pods.objects(namespace) if owned_by(p, rs) and is_active(p)]
         want = int(rs["spec"].get("replicas", 1))
         if len(active) < want:
             for _ in range(want - len(active)):
-                pod = self._new_pod(rs)
-                created = self.store.create(pod)
+                created = self.store.create(self._new_pod(rs))
                 active.append(created)
                 self.events.record(
                     rs,
                     "SuccessfulCreate",
                     f"Created pod: {created['metadata']['name']}",
-                    component="replicaset-controller",
+                    component=self.name,
                 )
         elif len(active) > want:
             victims = sorted(active, key=_deletion_rank)[: len(active) - want]
             for pod in victims:
-                self.api.delete_pod(pod)
+                self.api.delete_pod(clone(pod))
                 active.remove(pod)
                 self.events.record(
                     rs,
                     "SuccessfulDelete",
                     f"Deleted pod: {pod['metadata']['name']}",
-                    component="replicaset-controller",
+                    component=self.name,
                 )
         min_ready = int(rs["spec"].get("minReadySeconds", 0))
         status = {
@@ -77,14 +106,21 @@ class ReplicaSetController:
             "observedGeneration": rs["metadata"].get("generation", 1),
         }
         if rs.get("status") != status:
-            fresh = self.store.get("ReplicaSet", rs["metadata"]["namespace"], rs["metadata"]["name"])
-            if fresh is not None:
-                fresh["status"] = status
-                self.store.update(fresh)
+            updated = clone(rs)
+            updated["status"] = status
+            self.store.update(updated, check_rv=True)
+        if min_ready > 0:
+            waits = [
+                wait
+                for p in active
+                if not is_available(p, min_ready) and (wait := _until_available(p, min_ready)) is not None
+            ]
+            if waits:
+                self.queue.add_after(key, min(waits) + 0.05)
 
     @staticmethod
     def _new_pod(rs: Obj) -> Obj:
-        template = copy.deepcopy(rs["spec"]["template"])
+        template = clone(rs["spec"]["template"])
         meta = template.get("metadata") or {}
         return {
             "apiVersion": "v1",

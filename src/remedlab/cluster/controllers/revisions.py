@@ -34,11 +34,17 @@ def template_hash(template: dict[str, Any]) -> str:
     return "".join(chars)
 
 
-def controller_uid(obj: Obj) -> str | None:
+def controller_ref(obj: Obj) -> dict[str, Any] | None:
+    """The owner reference of an object's controller, if it has one."""
     for ref in obj["metadata"].get("ownerReferences") or []:
         if ref.get("controller"):
-            return str(ref["uid"])
+            return dict(ref)
     return None
+
+
+def controller_uid(obj: Obj) -> str | None:
+    ref = controller_ref(obj)
+    return None if ref is None else str(ref["uid"])
 
 
 def owned_by(obj: Obj, owner: Obj) -> bool:

@@ -6,21 +6,30 @@ Like a dynamic provisioner with `volumeBindingMode: Immediate` and
 claim keeps its `kubernetes.io/pvc-protection` finalizer while a pod still
 names it, then its data goes and the claim with it. Deleting a namespace thus
 deletes its volumes, and an app deployed again starts from fresh data.
+
+Triggered by the claim's changes and by the deletion of a pod that names it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
-import threading
 from pathlib import Path
 
+from remedlab.api.errors import NotFound
 from remedlab.api.kinds import Obj
 from remedlab.cluster.apiserver.store import Store
+from remedlab.cluster.controllers.change_feed import clone
 from remedlab.cluster.controllers.event_recorder import EventRecorder
+from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of
+from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.node.volume_mounts import mounts_under
 
 PROTECTION = "kubernetes.io/pvc-protection"
 PROVISIONER = "remedlab.io/local-path"
+MOUNT_RECHECK_SECONDS = 0.2
+"""How soon a deleted claim whose data a pod's mount still holds is looked at again."""
 
 
 def claim_dir(home: Path, namespace: str, claim: str) -> Path:
@@ -28,51 +37,50 @@ def claim_dir(home: Path, namespace: str, claim: str) -> Path:
     return home / "volumes" / namespace / claim
 
 
-def _claims_in_use(store: Store, namespace: str) -> set[str]:
-    used: set[str] = set()
-    for pod in store.list_objects("Pod", namespace):
-        for volume in pod["spec"].get("volumes") or []:
-            source = volume.get("persistentVolumeClaim")
-            if source:
-                used.add(str(source.get("claimName")))
-    return used
+def _claims_of(pod: Obj) -> list[str]:
+    return [
+        str(volume["persistentVolumeClaim"].get("claimName"))
+        for volume in pod["spec"].get("volumes") or []
+        if volume.get("persistentVolumeClaim")
+    ]
 
 
-class VolumeController:
-    def __init__(self, store: Store, events: EventRecorder, home: Path) -> None:
+class VolumeController(QueueController[str]):
+    def __init__(self, informers: InformerFactory, store: Store, events: EventRecorder, home: Path) -> None:
+        super().__init__("persistentvolume-controller", events, workers=2)
         self.store = store
-        self.events = events
         self.home = home
-        self._deleting: set[Path] = set()
-        self._lock = threading.Lock()
+        self.claims = informers.informer("PersistentVolumeClaim")
+        self.pods = informers.informer("Pod")
+        self.claims.add_handler(EventHandler(self._enqueue, lambda _old, new: self._enqueue(new)))
+        self.pods.add_handler(EventHandler(on_delete=self._enqueue_claims_of))
 
-    def _delete_in_background(self, data: Path) -> None:
-        """Remove a volume's files off the control loop (large trees take a while); the claim goes after."""
+    def _enqueue(self, claim: Obj) -> None:
+        self.queue.add(key_of(claim))
 
-        def remove() -> None:
-            try:
-                shutil.rmtree(data, ignore_errors=True)
-            finally:
-                with self._lock:
-                    self._deleting.discard(data)
+    def _enqueue_claims_of(self, pod: Obj) -> None:
+        for claim in _claims_of(pod):
+            self.queue.add(f"{pod['metadata']['namespace']}/{claim}")
 
-        with self._lock:
-            self._deleting.add(data)
-        threading.Thread(target=remove, name=f"delete-volume-{data.name}", daemon=True).start()
+    def involved_object(self, key: str) -> Obj | None:
+        return self.claims.get(key)
 
-    def reconcile(self) -> None:
-        for claim in self.store.list_objects("PersistentVolumeClaim"):
-            if claim["metadata"].get("deletionTimestamp"):
-                self._release(claim)
-            else:
-                self._bind(claim)
+    async def sync(self, key: str) -> None:
+        claim = self.claims.get(key)
+        if claim is None:
+            return
+        if claim["metadata"].get("deletionTimestamp"):
+            await self._release(key, claim)
+        else:
+            self._bind(claim)
 
     def _bind(self, claim: Obj) -> None:
-        meta, spec = claim["metadata"], claim["spec"]
         status = claim.get("status") or {}
-        finalizers = list(meta.get("finalizers") or [])
-        if status.get("phase") == "Bound" and PROTECTION in finalizers:
+        if status.get("phase") == "Bound" and PROTECTION in (claim["metadata"].get("finalizers") or []):
             return
+        claim = clone(claim)
+        meta, spec = claim["metadata"], claim["spec"]
+        finalizers = list(meta.get("finalizers") or [])
         if PROTECTION not in finalizers:
             meta["finalizers"] = [*finalizers, PROTECTION]
         spec["volumeName"] = spec.get("volumeName") or f"pvc-{meta['uid']}"
@@ -86,7 +94,7 @@ class VolumeController:
         newly = "pv.kubernetes.io/bind-completed" not in annotations
         annotations["pv.kubernetes.io/bind-completed"] = "yes"
         annotations["volume.kubernetes.io/storage-provisioner"] = PROVISIONER
-        self.store.update(claim)
+        self.store.update(claim, check_rv=True)
         if newly:
             self.events.record(
                 claim,
@@ -96,23 +104,29 @@ class VolumeController:
                 component=PROVISIONER,
             )
 
-    def _release(self, claim: Obj) -> None:
+    async def _release(self, key: str, claim: Obj) -> None:
         meta = claim["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        if name in _claims_in_use(self.store, namespace):
-            return  # protected while a pod still uses it
+        if any(name in _claims_of(pod) for pod in self.pods.objects(namespace)):
+            return  # protected while a pod still uses it; the pod's deletion brings the claim back
         data = claim_dir(self.home, namespace, name)
-        with self._lock:
-            if data in self._deleting:
-                return
         if data.exists():
             if mounts_under(data):
-                return  # a pod's mount is still being torn down
-            self._delete_in_background(data)
+                self.queue.add_after(key, MOUNT_RECHECK_SECONDS)  # a pod's mount is still being torn down
+                return
+            # large trees take a while: off the event loop
+            await asyncio.to_thread(shutil.rmtree, data, True)
+            if data.exists():
+                raise OSError(f"could not remove the data of claim {name} at {data}")
+        current = self.claims.get(key)
+        if current is None:
             return
-        remaining = [f for f in meta.get("finalizers") or [] if f != PROTECTION]
+        claim = current
+        remaining = [f for f in claim["metadata"].get("finalizers") or [] if f != PROTECTION]
         if remaining:
-            meta["finalizers"] = remaining
-            self.store.update(claim)
+            claim = clone(claim)
+            claim["metadata"]["finalizers"] = remaining
+            self.store.update(claim, check_rv=True)
         else:
-            self.store.delete("PersistentVolumeClaim", namespace, name)
+            with contextlib.suppress(NotFound):
+                self.store.delete("PersistentVolumeClaim", namespace, name)

@@ -27,7 +27,11 @@ def kill_tree(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
         group_signalled = True
-    for proc in descendants if group_signalled else [psutil.Process(pid), *descendants]:
+    targets = list(descendants)
+    if not group_signalled:
+        with contextlib.suppress(psutil.Error):
+            targets.insert(0, psutil.Process(pid))  # gone already when it was just reaped
+    for proc in targets:
         with contextlib.suppress(psutil.Error, ProcessLookupError, PermissionError):
             if group_signalled and os.getpgid(proc.pid) == pid:
                 continue  # the group signal reached it already

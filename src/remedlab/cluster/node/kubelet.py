@@ -13,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import os
 import signal
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from remedlab.api.errors import BadRequest, ClusterError, NotFound
 from remedlab.api.kinds import Obj
 from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.api.times import now_iso, parse_time
@@ -33,11 +36,13 @@ from remedlab.cluster.dataplane.ipam import AddressPool
 from remedlab.cluster.node.container_env import ConfigError, container_env, expand
 from remedlab.cluster.node.container_logs import ContainerLog
 from remedlab.cluster.node.container_process import ContainerProcess, kill_tree, process_start_time
+from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
 from remedlab.cluster.node.images import ExecutableNotFound, ImageRegistry, container_argv
 from remedlab.cluster.node.io_fault_mount import cleanup_stale
 from remedlab.cluster.node.io_fault_shim import create_control_file
 from remedlab.cluster.node.isolation.limits import ContainerLimits
 from remedlab.cluster.node.isolation.sandbox import ContainerSandbox, Isolation
+from remedlab.cluster.node.log_follow import follow_log_file
 from remedlab.cluster.node.probes import ProbeResult, run_probe
 from remedlab.cluster.node.time_shift import build_shim, create_offset_file
 from remedlab.cluster.node.volume_mounts import (
@@ -728,7 +733,6 @@ class Kubelet:
         self.host_ip = host_ip
         self.workers: dict[str, PodWorker] = {}
         self._terminations: set[asyncio.Task[None]] = set()
-        self.errors: list[str] = []
         self.bind_mounts = bind_mounts_available()
         # a node-local cache that images may fill on first use (like an image layer cache)
         self.cache_dir = home / "cache"
@@ -743,8 +747,7 @@ class Kubelet:
             self.clock_shim, self.clock_shim_note = build_shim(home)
 
     def log_error(self, message: str) -> None:
-        self.errors.append(message)
-        del self.errors[:-100]
+        logging.getLogger(__name__).warning("%s", message)
 
     def sweep_leftovers(self) -> int:
         """Kill every process a previous run of the server left behind (after a crash)."""
@@ -769,37 +772,36 @@ class Kubelet:
                 self.pod_ips.reserve([ip])
         return killed
 
-    def reconcile(self) -> None:
-        seen: set[str] = set()
-        for pod in self.store.list_objects("Pod"):
-            if pod["spec"].get("nodeName") != self.node_name:
-                continue
-            uid = pod["metadata"]["uid"]
-            seen.add(uid)
-            worker = self.workers.get(uid)
-            deletion = pod["metadata"].get("deletionTimestamp")
-            if worker is None:
-                if deletion:
-                    self.store.delete("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
-                    continue
-                worker = PodWorker(self, pod)
-                self.workers[uid] = worker
-                worker.task = asyncio.create_task(worker.run())
-            elif not deletion and not worker.terminating:
-                self._apply_image_changes(worker, pod)
-            if worker is not None and deletion and not worker.terminating:
-                deadline = parse_time(deletion)
-                grace = (deadline - datetime.now(UTC)).total_seconds() if deadline else worker.grace
-                self._terminate(worker, max(0.0, grace), remove=True)
-            elif worker is not None and worker.gone:
-                self.workers.pop(uid, None)
-        for uid, worker in list(self.workers.items()):
-            if uid not in seen:
-                if not worker.terminating:
-                    worker.gone = True
-                    self._terminate(worker, 0.0, remove=False)
-                elif worker.gone:
-                    self.workers.pop(uid, None)
+    def sync_pod(self, namespace: str, name: str, pod: Obj | None) -> None:
+        """Start, update or stop the worker of pod ``namespace/name``, given as the API has it now (None when
+        it is gone or bound to another node); pod_sync.py calls it on each change of the pod."""
+        uid = pod["metadata"]["uid"] if pod is not None else None
+        for stale in [w for w in self.workers.values() if (w.namespace, w.name) == (namespace, name) and w.uid != uid]:
+            # the instance this worker runs is gone (or replaced by a new pod of the same name)
+            if not stale.terminating:
+                stale.gone = True
+                self._terminate(stale, 0.0, remove=False)
+            elif stale.gone:
+                self.workers.pop(stale.uid, None)
+        if pod is None or uid is None:
+            return
+        worker = self.workers.get(uid)
+        deletion = pod["metadata"].get("deletionTimestamp")
+        if worker is None:
+            if deletion:
+                self.store.delete("Pod", namespace, name, uid=uid)
+                return
+            worker = PodWorker(self, pod)
+            self.workers[uid] = worker
+            worker.task = asyncio.create_task(worker.run())
+        elif not deletion and not worker.terminating:
+            self._apply_image_changes(worker, pod)
+        if deletion and not worker.terminating:
+            deadline = parse_time(deletion)
+            grace = (deadline - datetime.now(UTC)).total_seconds() if deadline else worker.grace
+            self._terminate(worker, max(0.0, grace), remove=True)
+        elif worker.gone:
+            self.workers.pop(uid, None)
 
     def _apply_image_changes(self, worker: PodWorker, pod: Obj) -> None:
         """A pod's container images may change in place (as on Kubernetes): restart those containers."""
@@ -836,12 +838,6 @@ class Kubelet:
 
     # ------------------------------------------------------------------ logs, exec, usage
 
-    def _worker(self, namespace: str, name: str) -> PodWorker | None:
-        for worker in self.workers.values():
-            if worker.namespace == namespace and worker.name == name and not worker.gone:
-                return worker
-        return None
-
     def _container(self, worker: PodWorker, container: str | None) -> ContainerRuntime:
         if container is None:
             return next(iter(worker.containers.values()))
@@ -849,6 +845,54 @@ class Kubelet:
             if c.name == container:
                 return c
         raise ExecError(f"container {container} is not valid for pod {worker.name}")
+
+    def _log_source(self, namespace: str, name: str, container: str | None, previous: bool) -> _LogSource:
+        """Which log answers `pods/log`, or the error kube-apiserver and the kubelet give instead."""
+        pod = self.store.must_get("Pod", namespace, name)
+        names = [c["name"] for c in pod["spec"]["containers"]]
+        init_names = [c["name"] for c in pod["spec"].get("initContainers") or []]
+        if container is None:
+            if len(names) > 1:
+                raise BadRequest(
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: [{' '.join(init_names + names)}]"
+                )
+            if not names:
+                raise BadRequest(f"a container name must be specified for pod {name}")
+            container = names[0]
+        elif container not in names + init_names:
+            raise BadRequest(f"container {container} is not valid for pod {name}")
+        if not pod["spec"].get("nodeName"):
+            return _LogSource(None, False, None)  # not scheduled: an empty answer, as kube-apiserver gives
+        where = f'container "{container}" in pod "{name}"'
+        worker = self.workers.get(pod["metadata"]["uid"])
+        runtimes = [] if worker is None or worker.gone else [*worker.containers.values(), *worker.init_containers]
+        runtime = next((c for c in runtimes if c.name == container), None)
+        if worker is None or runtime is None:
+            raise BadRequest(f"{where} is waiting to start: ContainerCreating")
+        state, last = runtime.state, runtime.last_state
+        if previous:
+            if "terminated" not in last:
+                raise BadRequest(f"previous terminated {where} not found")
+            # until the container starts again, its last terminated instance still owns the current file
+            same = "terminated" in state and state["terminated"].get("containerID") == last["terminated"].get(
+                "containerID"
+            )
+            return _LogSource(runtime.log, not ("waiting" in state or same), None)
+        if "running" in state and runtime.process is not None:
+            return _LogSource(runtime.log, False, (worker, runtime, runtime.process))
+        if "terminated" in state or "terminated" in last:
+            if "terminated" in state and "containerID" not in state["terminated"] and "terminated" not in last:
+                raise BadRequest(f"{where} is terminated")
+            return _LogSource(runtime.log, False, None)
+        reason = (state.get("waiting") or {}).get("reason")
+        if reason == "ErrImagePull":
+            raise BadRequest(f"{where} is waiting to start: image can't be pulled")
+        if reason == "ImagePullBackOff":
+            raise BadRequest(f"{where} is waiting to start: trying and failing to pull image")
+        if reason:
+            raise BadRequest(f"{where} is waiting to start: {reason}")
+        raise BadRequest(f"{where} is waiting to start - no logs yet")
 
     def logs(
         self,
@@ -860,79 +904,172 @@ class Kubelet:
         since_seconds: float | None = None,
         timestamps: bool = False,
     ) -> str:
-        pod = self.store.must_get("Pod", namespace, name)
-        names = [c["name"] for c in pod["spec"]["containers"]]
-        init_names = [c["name"] for c in pod["spec"].get("initContainers") or []]
+        """A container's log (`previous`: its last terminated instance's), as kubectl prints it.
+
+        Raises NotFound (no such pod) and BadRequest (no such container, nothing logged yet), with
+        kube-apiserver's and the kubelet's messages.
+        """
+        source = self._log_source(namespace, name, container, previous)
+        if source.log is None:
+            return ""
+        text = source.log.read(source.previous, tail=tail, since_seconds=since_seconds, timestamps=timestamps)
+        return text or ""
+
+    def follow_log(
+        self,
+        namespace: str,
+        name: str,
+        container: str | None = None,
+        tail: int | None = None,
+        since_seconds: float | None = None,
+        timestamps: bool = False,
+    ) -> AsyncIterator[bytes]:
+        """The container's current log, then its new lines while this instance runs (`kubectl logs -f`).
+
+        Errors are raised here, before anything is streamed (as by `logs`). The stream ends when the
+        container instance ends or the pod is gone; a client that leaves closes the iterator.
+        """
+        source = self._log_source(namespace, name, container, previous=False)
+        if source.log is None:
+            return _no_lines()
+        running = source.running
+
+        def live() -> bool:
+            if running is None:
+                return False
+            worker, c, process = running
+            return not worker.gone and c.process is process and "running" in c.state
+
+        return follow_log_file(source.log.current, live, tail, since_seconds, timestamps)
+
+    async def open_exec(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        command: list[str],
+        stdin: bool = False,
+        tty: bool = False,
+        *,
+        limits: ExecLimits | None = None,
+    ) -> ExecSession:
+        """Start `command` in a running container of a pod (`kubectl exec`), in the container's sandbox.
+
+        No `container`: the one the `kubectl.kubernetes.io/default-container` annotation names, else
+        the first. Raises, with kube-apiserver's messages: NotFound (no such pod), BadRequest (unknown
+        container, pod not scheduled, empty command) and an internal error "unable to upgrade
+        connection: ..." when the pod or the container does not run here. A command that cannot
+        start is a session that prints why (OCI-style) and exits with 126 (127: its file vanished).
+        No limits unless `limits` says so.
+
+        `tty=True` runs the command on a new pseudo-terminal, its controlling terminal: one output
+        stream (stderr merged into stdout), input echoed, `close_stdin` types Ctrl-D, 80x24 until
+        `resize`, TERM=xterm unless the container sets it (see ExecSession).
+        """
+        obj = self.store.get("Pod", namespace, pod)
+        if obj is None:
+            raise NotFound.of("pods", pod)
+        names = [c["name"] for c in obj["spec"]["containers"]]
+        init_names = [c["name"] for c in obj["spec"].get("initContainers") or []]
         if container is None:
-            if len(names) > 1:
-                raise ExecError(
-                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
-                )
-            container = names[0]
-        if container not in names + init_names:
-            raise ExecError(f"container {container} is not valid for pod {name}")
-        log = ContainerLog(self.home / "pods" / pod["metadata"]["uid"] / "logs" / container)
-        text = log.read(previous=previous, tail=tail, since_seconds=since_seconds, timestamps=timestamps)
-        if text is None:
-            if previous:
-                raise ExecError(f'previous terminated container "{container}" in pod "{name}" not found')
-            raise ExecError(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
-        return text
-
-    async def exec(
-        self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
-    ) -> tuple[str, str, int]:
-        self.store.must_get("Pod", namespace, name)
-        worker = self._worker(namespace, name)
-        if worker is None:
-            raise ExecError(f"unable to upgrade connection: pod {name} is not running")
-        c = self._container(worker, container)
-        if c.process is None or c.process.proc is None or c.process.proc.returncode is not None:
-            raise ExecError(f'unable to upgrade connection: container not found ("{c.name}")')
-        return await self.exec_in(worker, c, command, timeout)
-
-    async def exec_in(
-        self, worker: PodWorker, c: ContainerRuntime, command: list[str], timeout: float
-    ) -> tuple[str, str, int]:
+            annotated = (obj["metadata"].get("annotations") or {}).get(DEFAULT_CONTAINER_ANNOTATION)
+            container = annotated if annotated in names else names[0]
+        elif container not in names + init_names:
+            raise BadRequest(f"container {container} is not valid for pod {pod}")
+        if not obj["spec"].get("nodeName"):
+            raise BadRequest(f"pod {pod} does not have a host assigned")
         if not command:
-            raise ExecError("you must specify at least one command for the container")
+            raise BadRequest("you must specify at least one command for the container")
+        worker = self.workers.get(obj["metadata"]["uid"])
+        if worker is None or worker.gone:
+            raise _upgrade_failed("pod does not exist")
+        c = self._container(worker, container)
+        return await self._exec_session(worker, c, command, stdin, tty, limits)
+
+    async def _exec_session(
+        self,
+        worker: PodWorker,
+        c: ContainerRuntime,
+        command: list[str],
+        stdin: bool = False,
+        tty: bool = False,
+        limits: ExecLimits | None = None,
+    ) -> ExecSession:
+        """`command` resolved as the container's image resolves it, started in the container."""
+        if not command:
+            raise BadRequest("you must specify at least one command for the container")
         image = self.images.resolve(c.spec["image"])
-        if image is None:
-            raise ExecError(f'unable to upgrade connection: container not found ("{c.name}")')
+        running = c.process is not None and c.process.proc is not None and c.process.proc.returncode is None
+        if image is None or not running:
+            raise _upgrade_failed(f'container not found ("{c.name}")')
         mounts = worker.mounts_for(c.spec)
         env = worker.env_for(c, mounts)
         try:
             argv = container_argv(image, command, None)
         except ExecutableNotFound as exc:
-            return "", f"OCI runtime exec failed: {exc}: unknown\n", 126
-        proc = await self._start_in(worker, c, argv, env, mounts, capture=True)
-        assert proc.stdout is not None and proc.stderr is not None
-        out, err = bytearray(), bytearray()
-        stopped = ""
-
-        async def collect(stream: asyncio.StreamReader, into: bytearray) -> None:
-            # keep at most EXEC_OUTPUT_LIMIT bytes per stream; a command that writes more is stopped
-            nonlocal stopped
-            while chunk := await stream.read(65536):
-                room = EXEC_OUTPUT_LIMIT - len(into)
-                into += chunk[: max(0, room)]
-                if len(chunk) > room and not stopped:
-                    stopped = f"output exceeded {EXEC_OUTPUT_LIMIT} bytes: command stopped\n"
-                    kill_tree(proc.pid, signal.SIGKILL)
-
+            return ExecSession.not_started(f"{OCI_EXEC_FAILED}{exc}: unknown\n", 126, tty)
         try:
-            await asyncio.wait_for(asyncio.gather(collect(proc.stdout, out), collect(proc.stderr, err)), timeout)
-        except TimeoutError:
-            stopped = f"command timed out after {timeout:g}s\n"
-            kill_tree(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), 5)
-        code = proc.returncode if proc.returncode is not None else 1
-        if code < 0:
-            code = 128 - code
-        if stopped.startswith("command timed out"):
-            code = 124
-        return out.decode(errors="replace"), (err + stopped.encode()).decode(errors="replace"), code
+            return await self._start_in(worker, c, argv, env, mounts, stdin=stdin, tty=tty, limits=limits)
+        except (OSError, subprocess.SubprocessError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            code = 127 if isinstance(exc, FileNotFoundError) else 126
+            return ExecSession.not_started(f'{OCI_EXEC_FAILED}exec: "{command[0]}": {reason}: unknown\n', code, tty)
+
+    async def _start_in(
+        self,
+        worker: PodWorker,
+        c: ContainerRuntime,
+        argv: list[str],
+        env: dict[str, str],
+        mounts: dict[str, str],
+        *,
+        stdin: bool = False,
+        output: bool = True,
+        tty: bool = False,
+        limits: ExecLimits | None = None,
+    ) -> ExecSession:
+        """The one way a process starts in a running container's sandbox: its cgroup (counted against
+        its limits), user, environment and working directory. `output` off: stdout and stderr go to
+        /dev/null. Raises OSError or SubprocessError when it cannot start."""
+        sandbox = c.sandbox
+        return await ExecSession.start(
+            argv,
+            env=env,
+            cwd=worker.workdir_for(c.spec, mounts),
+            preexec=sandbox.preexec if sandbox is not None else None,
+            on_start=sandbox.attach if sandbox is not None else None,
+            stdin=stdin,
+            stdout=output,
+            stderr=output,
+            tty=tty,
+            limits=limits,
+        )
+
+    async def exec(
+        self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
+    ) -> tuple[str, str, int]:
+        """Run a command to its end in a pod's container: (stdout, stderr, exit code); see `open_exec`.
+
+        Each stream keeps at most EXEC_OUTPUT_LIMIT bytes (a command writing more is stopped) and the
+        command gets `timeout` seconds (then exit code 124); stderr ends with a note when stopped.
+        """
+        limits = ExecLimits(output_bytes=EXEC_OUTPUT_LIMIT, seconds=timeout)
+        session = await self.open_exec(namespace, name, container, command, limits=limits)
+        out, err, code = await session.communicate()
+        return out.decode(errors="replace"), err.decode(errors="replace"), code
+
+    async def exec_in(
+        self, worker: PodWorker, c: ContainerRuntime, command: list[str], timeout: float
+    ) -> tuple[str, str, int]:
+        """`exec` for a container the caller holds (exec probes); a container that stopped running
+        meanwhile gives exit code 126 and the reason on stderr."""
+        limits = ExecLimits(output_bytes=EXEC_OUTPUT_LIMIT, seconds=timeout)
+        try:
+            session = await self._exec_session(worker, c, command, limits=limits)
+        except ClusterError as exc:
+            return "", f"{exc.message}\n", 126
+        out, err, code = await session.communicate()
+        return out.decode(errors="replace"), err.decode(errors="replace"), code
 
     # ------------------------------------------------------------------ node-level access (fault injection)
 
@@ -956,32 +1093,9 @@ class Kubelet:
         mounts = worker.mounts_for(c.spec)
         env = worker.env_for(c, mounts)
         env.update(extra_env or {})
-        return await self._start_in(worker, c, argv, env, mounts, capture=False)
-
-    async def _start_in(
-        self,
-        worker: PodWorker,
-        c: ContainerRuntime,
-        argv: list[str],
-        env: dict[str, str],
-        mounts: dict[str, str],
-        capture: bool,
-    ) -> asyncio.subprocess.Process:
-        """A process in a running container's sandbox (cgroup, user, working dir), counted against its limits."""
-        output = asyncio.subprocess.PIPE if capture else asyncio.subprocess.DEVNULL
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=output,
-            stderr=output,
-            env=env,
-            cwd=worker.workdir_for(c.spec, mounts),
-            start_new_session=True,
-            preexec_fn=c.sandbox.preexec if c.sandbox is not None else None,
-        )
-        if c.sandbox is not None:
-            c.sandbox.attach(proc.pid)
-        return proc
+        session = await self._start_in(worker, c, argv, env, mounts, output=False)
+        assert session.process is not None
+        return session.process
 
     def kill_container(self, pod_uid: str, container: str | None, sig: int = signal.SIGKILL) -> str:
         """Kill a container's whole process tree (the kubelet then restarts it per its policy)."""
@@ -1033,3 +1147,28 @@ class Kubelet:
             for c in worker.containers.values():
                 if c.sandbox is not None and c.process is not None and "running" in c.state:
                     yield worker, c
+
+
+DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+OCI_EXEC_FAILED = "OCI runtime exec failed: exec failed: unable to start container process: "
+
+
+@dataclass(frozen=True)
+class _LogSource:
+    """What answers a `pods/log` request: a container's log (None: nothing to show), whether from its
+    previous file, and the instance writing it while it runs: (worker, container, process)."""
+
+    log: ContainerLog | None
+    previous: bool
+    running: tuple[PodWorker, ContainerRuntime, ContainerProcess] | None
+
+
+async def _no_lines() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator that yields nothing
+
+
+def _upgrade_failed(reason: str) -> ClusterError:
+    """An exec the node cannot serve, worded as kube-apiserver relays the kubelet's refusal."""
+    inner = f"unable to upgrade connection: {reason}"
+    return ClusterError(f"Internal error occurred: {inner}", {"causes": [{"message": inner}]})
