@@ -51,7 +51,9 @@ def test_hostile_inputs_are_refused_or_contained(server: ServerProcess) -> None:
     canary = Path("/var/tmp") / f"remedlab-canary-{secrets.token_hex(4)}"
     canary.write_text("still here\n")
     before = {str(p): _digest(p) for p in [*WATCHED, canary]}
+    actions = server.home / "actions"
     try:
+        workdirs = set(actions.iterdir()) if actions.exists() else set()
         refused = 0
         for command, use, _needle in HOSTILE_COMMANDS:
             if use is Use.PROBE and command:
@@ -67,6 +69,7 @@ def test_hostile_inputs_are_refused_or_contained(server: ServerProcess) -> None:
             assert not answer["ok"] and answer["refused"], (playbook[:200], answer)
             refused += 1
         assert refused >= 90
+        assert (set(actions.iterdir()) if actions.exists() else set()) == workdirs  # refused: nothing was prepared
 
         # contained rather than refused: endless output, a command that never ends, a long pause
         pod = server.pods(NS, "app=time-service")[0]["metadata"]["name"]

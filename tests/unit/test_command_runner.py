@@ -12,9 +12,10 @@ import psutil
 import pytest
 
 from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
+from remedlab.remediate import workspace
 from remedlab.remediate.command_policy import Use, check_command
 from remedlab.remediate.command_runner import Sandbox, run_allowed, run_argv, run_probe
-from remedlab.remediate.workspace import WorkspaceError, new_workspace, tools_path
+from remedlab.remediate.workspace import WorkspaceError, new_workspace, release, tools_path
 from tests.unit.fake_kubectl import fake_kubectl_sandbox
 
 FAKE_KUBECTL = """#!/bin/sh
@@ -112,3 +113,25 @@ def test_a_missing_agent_kubeconfig_is_one_line(tmp_path: Path) -> None:
         new_workspace(tmp_path, kubeconfig=tmp_path / "kubeconfig-agent", user=None, timeout=5)
     assert "restart the server" in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "actions").exists()
+
+
+def test_pruning_keeps_the_new_directory_and_those_of_running_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workspace, "KEEP_ACTIONS", 3)
+    home = tmp_path / "home"
+    source = _agent_kubeconfig(home)
+    running = new_workspace(home, kubeconfig=source, user=None, timeout=5, hold=True)
+    try:
+        made = [new_workspace(home, kubeconfig=source, user=None, timeout=5).cwd for _ in range(6)]
+        assert sorted(made, key=lambda p: p.name) == made  # names sort in creation order
+        assert set((home / "actions").iterdir()) == {running.cwd, *made[-3:]}
+        # a directory named later than the new one (a clock set back) does not make the new one go
+        for name in ("29991231T235959.000000-aaaaaaaa", "29991231T235959.000001-bbbbbbbb", "29991231T235959.2-c"):
+            (home / "actions" / name).mkdir()
+        newest = new_workspace(home, kubeconfig=source, user=None, timeout=5)
+        assert newest.cwd.exists() and running.cwd.exists()
+    finally:
+        release(running.cwd)
+    new_workspace(home, kubeconfig=source, user=None, timeout=5)
+    assert not running.cwd.exists()

@@ -22,6 +22,7 @@ import psutil
 from remedlab import __version__
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
+from remedlab.cluster.apiserver.discovery import KUBERNETES_VERSION
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed
@@ -43,8 +44,6 @@ from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler
 from remedlab.cluster.node.pod_sync import PodSync
-
-KUBERNETES_VERSION = "v1.30.0-remedlab"
 
 SAFETY_RESYNC_SECONDS = 60.0
 """Every cached object is handed to the controllers again this often, as informers' resync does: a

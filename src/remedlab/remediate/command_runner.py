@@ -3,8 +3,8 @@ that kills the whole process tree, and output capped.
 
 A :class:`Sandbox` says where and as whom commands run: a working directory of
 their own, an environment holding only what is listed (a PATH with this
-installation's ``kubectl`` first, a KUBECONFIG with the agent token, the
-server's address), and, when the server runs as root, an unprivileged user.
+installation's ``kubectl`` first, a KUBECONFIG with the agent token), and,
+when the server runs as root, an unprivileged user.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -178,5 +178,15 @@ def run_probe(commands: str, sandbox: Sandbox) -> list[CommandResult]:
     try:
         checked = check_probe(commands)
     except CommandRefused as exc:
-        return [CommandResult(exc.command, refused=str(exc))]
+        return [refused_command(exc)]
+    return run_checked_probe(checked, sandbox)
+
+
+def refused_command(refusal: CommandRefused) -> CommandResult:
+    """The answer to a command the policy refused: nothing ran."""
+    return CommandResult(refusal.command, refused=str(refusal))
+
+
+def run_checked_probe(checked: Sequence[Allowed], sandbox: Sandbox) -> list[CommandResult]:
+    """Run each command of a probe that passed the policy, in turn."""
     return [run_allowed(allowed, sandbox) for allowed in checked]

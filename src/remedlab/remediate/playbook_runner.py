@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from remedlab.remediate.command_runner import CommandResult, Sandbox, run_argv
-from remedlab.remediate.playbook_policy import CONTROL_PLANE_GROUP, PlaybookRefused, check_playbook
+from remedlab.remediate.playbook_policy import CONTROL_PLANE_GROUP, CheckedPlaybook, PlaybookRefused, check_playbook
 
 PLAYBOOK_TIMEOUT = 300.0
 PLAYBOOK_FILE = "remediation.yml"
@@ -186,7 +186,17 @@ def run_playbook(text: str, sandbox: Sandbox) -> PlaybookResult:
     try:
         checked = check_playbook(text)
     except PlaybookRefused as exc:
-        return PlaybookResult(ok=False, refused=str(exc))
+        return refused_playbook(exc)
+    return run_checked_playbook(checked, sandbox)
+
+
+def refused_playbook(refusal: PlaybookRefused) -> PlaybookResult:
+    """The answer to a playbook the policy refused: nothing ran."""
+    return PlaybookResult(ok=False, refused=str(refusal))
+
+
+def run_checked_playbook(checked: CheckedPlaybook, sandbox: Sandbox) -> PlaybookResult:
+    """Run a playbook that passed the policy: its normalised text, never the text as sent."""
     workdir = sandbox.cwd
     (workdir / PLAYBOOK_FILE).write_text(checked.text)
     (workdir / INVENTORY_FILE).write_text(inventory_text())

@@ -6,8 +6,16 @@ user the commands run as, holding a copy of the server's agent kubeconfig
 environment holds only a PATH that finds this installation's ``kubectl`` and
 ``ansible-playbook`` first, ``KUBECONFIG`` naming that copy (so the real
 kubectl reaches this lab's Kubernetes API over HTTPS), HOME (the working
-directory: kubectl's discovery cache lives there), and the locale. The
-oldest directories are removed beyond :data:`KEEP_ACTIONS`.
+directory: kubectl's discovery cache lives there), and the locale.
+
+Beyond :data:`KEEP_ACTIONS` directories the oldest are removed, except those
+of actions still running (``new_workspace(..., hold=True)`` keeps a directory
+until :func:`release`). Names sort in creation order, to the microsecond.
+
+A discovery cache per action costs little: about 20 KB, and ~50 ms on a
+``kubectl get`` (none on ``describe`` or ``rollout status``); a cache shared
+between actions would let one action's kubectl mislead the next ones', so each
+action discovers for itself.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +33,10 @@ from remedlab.remediate.command_runner import OUTPUT_LIMIT, Sandbox
 KEEP_ACTIONS = 100
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 KUBECONFIG_FILE = "kubeconfig"
+
+_held: set[Path] = set()
+"""Working directories of actions still running: never pruned."""
+_held_lock = threading.Lock()
 
 
 class WorkspaceError(Exception):
@@ -42,8 +55,10 @@ def new_workspace(
     user: tuple[int, int] | None,
     timeout: float,
     output_limit: int = OUTPUT_LIMIT,
+    hold: bool = False,
 ) -> Sandbox:
-    """A fresh working directory with a copy of ``kubeconfig`` (the server's agent kubeconfig)."""
+    """A fresh working directory with a copy of ``kubeconfig`` (the server's agent kubeconfig); ``hold``
+    keeps it from being pruned until :func:`release` (while its action runs)."""
     try:
         config = kubeconfig.read_bytes()
     except OSError as exc:
@@ -53,12 +68,22 @@ def new_workspace(
     root = home / "actions"
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o755)
-    workdir = root / f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
-    workdir.mkdir(mode=0o700)
-    copy = _write_private(workdir / KUBECONFIG_FILE, config, user)
-    if user is not None:
-        os.chown(workdir, *user)
-    _prune(root)
+    now = time.time()
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S', time.localtime(now))}.{int(now % 1 * 1e6):06d}"
+    workdir = root / f"{stamp}-{secrets.token_hex(4)}"
+    with _held_lock:
+        workdir.mkdir(mode=0o700)
+        if hold:
+            _held.add(workdir)
+    try:
+        copy = _write_private(workdir / KUBECONFIG_FILE, config, user)
+        if user is not None:
+            os.chown(workdir, *user)
+    except BaseException:
+        release(workdir)
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    _prune(root, workdir)
     env = {
         "PATH": tools_path(),
         "HOME": str(workdir),
@@ -81,7 +106,17 @@ def _write_private(path: Path, data: bytes, user: tuple[int, int] | None) -> Pat
     return path
 
 
-def _prune(root: Path) -> None:
+def release(workdir: Path) -> None:
+    """The action in ``workdir`` ended: its directory may be pruned like any other."""
+    with _held_lock:
+        _held.discard(workdir)
+
+
+def _prune(root: Path, new: Path) -> None:
+    """Remove the oldest directories beyond :data:`KEEP_ACTIONS`, never ``new`` nor one still held."""
     entries = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name)
+    with _held_lock:  # listed first: a directory made meanwhile is either held already or not listed
+        keep = {*_held, new}
     for old in entries[:-KEEP_ACTIONS]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)

@@ -101,6 +101,12 @@ def create_app(
     async def cluster_error(_request: Request, exc: ClusterError) -> JSONResponse:
         return JSONResponse(exc.status(), status_code=exc.code)
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        error = ClusterError(f"Internal error occurred: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        return JSONResponse(error.status(), status_code=error.code)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         error = BadRequest(_describe_validation(exc))

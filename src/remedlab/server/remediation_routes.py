@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,9 +12,11 @@ from pydantic import BaseModel, Field
 
 from remedlab.api.errors import ClusterError
 from remedlab.remediate.audit_log import AuditLog
-from remedlab.remediate.command_runner import PROBE_TIMEOUT, Sandbox, run_probe
-from remedlab.remediate.playbook_runner import PLAYBOOK_TIMEOUT, run_playbook
-from remedlab.remediate.workspace import WorkspaceError, new_workspace
+from remedlab.remediate.command_policy import CommandRefused, check_probe
+from remedlab.remediate.command_runner import PROBE_TIMEOUT, Sandbox, refused_command, run_checked_probe
+from remedlab.remediate.playbook_policy import PlaybookRefused, check_playbook
+from remedlab.remediate.playbook_runner import PLAYBOOK_TIMEOUT, refused_playbook, run_checked_playbook
+from remedlab.remediate.workspace import WorkspaceError, new_workspace, release
 from remedlab.server.auth import scope_of_request
 from remedlab.server.cluster_routes import backend_of
 
@@ -52,23 +56,31 @@ def _settings(request: Request) -> ActionSettings:
     return settings
 
 
-def _sandbox(request: Request, timeout: float) -> Sandbox:
+@contextmanager
+def _sandbox(request: Request, timeout: float) -> Iterator[Sandbox]:
+    """The working directory of one action that passed its policy, kept while the action runs."""
     settings = _settings(request)
     user = backend_of(request).action_user()
     try:
-        return new_workspace(
-            settings.home,
-            kubeconfig=settings.kubeconfig,
-            user=user,
-            timeout=timeout,
-        )
+        sandbox = new_workspace(settings.home, kubeconfig=settings.kubeconfig, user=user, timeout=timeout, hold=True)
     except WorkspaceError as exc:
         raise ClusterError(str(exc)) from None
+    try:
+        yield sandbox
+    finally:
+        release(sandbox.cwd)
 
 
 def execute_probe(request: Request, commands: str, timeout: float) -> dict[str, Any]:
-    """Run a probe string; the answer lists each command's result and the transcript an agent reads."""
-    results = run_probe(commands, _sandbox(request, timeout))
+    """Run a probe string; the answer lists each command's result and the transcript an agent reads.
+    A refused probe gets no working directory: nothing of it runs."""
+    try:
+        checked = check_probe(commands)
+    except CommandRefused as exc:
+        results = [refused_command(exc)]
+    else:
+        with _sandbox(request, timeout) as sandbox:
+            results = run_checked_probe(checked, sandbox)
     answer = {
         "ok": all(r.ok for r in results),
         "results": [r.to_dict() for r in results],
@@ -83,8 +95,15 @@ def execute_probe(request: Request, commands: str, timeout: float) -> dict[str, 
 
 
 def execute_playbook(request: Request, playbook: str, timeout: float) -> dict[str, Any]:
-    """Run a playbook; the answer is every task's result and the transcript an agent reads."""
-    result = run_playbook(playbook, _sandbox(request, timeout))
+    """Run a playbook; the answer is every task's result and the transcript an agent reads. A refused
+    playbook gets no working directory: nothing of it runs."""
+    try:
+        checked = check_playbook(playbook)
+    except PlaybookRefused as exc:
+        result = refused_playbook(exc)
+    else:
+        with _sandbox(request, timeout) as sandbox:
+            result = run_checked_playbook(checked, sandbox)
     answer = {**result.to_dict(), "output": result.transcript()}
     outcome = {
         "ok": result.ok,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -85,6 +86,8 @@ def run_server(
     kube_port: int = DEFAULT_KUBE_PORT,
 ) -> None:
     """Serve until stopped. Raises ServeError (one line) when a port is taken."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("remedlab").setLevel(logging.INFO)
     home = paths.ensure_home()
     try:
         kube_socket = bind(host, kube_port)
