@@ -2,7 +2,7 @@
 
 The session tests run real commands (`sh`, `cat`, `stty`) under both event loops the server may
 use. The kubelet tests start an embedded cluster in a temporary home with busybox pods and call
-`open_exec`, `exec`, `exec_in`, `logs` and `follow_log` as the API and the probes do.
+`open_exec`, `exec`, `exec_to_end` (probes), and the pod logs as the API and the probes do.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import pytest
 
 from remedlab.api.errors import BadRequest, ClusterError, NotFound
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
+from remedlab.cluster.node.container_exec import OCI_EXEC_FAILED, exec_to_end
 from remedlab.cluster.node.exec_session import DRAIN_SECONDS, ExecLimits, ExecSession
-from remedlab.cluster.node.kubelet import OCI_EXEC_FAILED, Kubelet
+from remedlab.cluster.node.kubelet import Kubelet
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GREETING": "hello"}
 
@@ -199,7 +200,7 @@ def _state(kubelet: Kubelet, pod: str, container: str) -> dict[str, Any]:
 def _logs(kubelet: Kubelet, pod: str, container: str) -> str:
     """The container's log so far ("" while it is waiting to start)."""
     try:
-        return kubelet.logs("default", pod, container)
+        return kubelet.pod_logs.logs("default", pod, container)
     except BadRequest:
         return ""
 
@@ -253,7 +254,7 @@ def test_kubelet_exec_runs_in_the_container_and_reports_kube_apiservers_errors(t
         )
 
         worker = next(w for w in kubelet.workers.values() if w.name == "shell")
-        assert await kubelet.exec_in(worker, worker.containers["gone"], ["true"], 5) == (
+        assert await exec_to_end(kubelet.images, worker, worker.containers["gone"], ["true"], 5) == (
             "",
             'Internal error occurred: unable to upgrade connection: container not found ("gone")\n',
             126,
@@ -276,20 +277,20 @@ def test_kubelet_logs_and_their_errors(tmp_path: Path) -> None:
         cluster.api.create(_pod("chatty", [talk, {"name": "quiet", "image": "busybox", "command": ["sleep", "60"]}]))
         cluster.api.create(_pod("pending", [{"name": "app", "image": "no-such-image"}]))
         await _until(lambda: "two" in _logs(kubelet, "chatty", "talk"))
-        assert kubelet.logs("default", "chatty", "talk", tail=1) == "two\n"
-        stamped = kubelet.logs("default", "chatty", "talk", timestamps=True).splitlines()
+        assert kubelet.pod_logs.logs("default", "chatty", "talk", tail=1) == "two\n"
+        stamped = kubelet.pod_logs.logs("default", "chatty", "talk", timestamps=True).splitlines()
         assert [line.split(" ", 1)[1] for line in stamped] == ["one", "two"]
 
         with pytest.raises(
             BadRequest, match=r"^a container name must be specified for pod chatty, choose one of: \[talk quiet\]$"
         ):
-            kubelet.logs("default", "chatty")
+            kubelet.pod_logs.logs("default", "chatty")
         with pytest.raises(BadRequest, match=r"^container db is not valid for pod chatty$"):
-            kubelet.logs("default", "chatty", "db")
+            kubelet.pod_logs.logs("default", "chatty", "db")
         with pytest.raises(BadRequest, match=r'^previous terminated container "talk" in pod "chatty" not found$'):
-            kubelet.logs("default", "chatty", "talk", previous=True)
+            kubelet.pod_logs.logs("default", "chatty", "talk", previous=True)
         with pytest.raises(NotFound):
-            kubelet.logs("default", "nope")
+            kubelet.pod_logs.logs("default", "nope")
         await _until(
             lambda: (
                 "waiting" in _state(kubelet, "pending", "app")
@@ -297,7 +298,7 @@ def test_kubelet_logs_and_their_errors(tmp_path: Path) -> None:
             )
         )
         with pytest.raises(BadRequest, match=r'^container "app" in pod "pending" is waiting to start: '):
-            kubelet.logs("default", "pending")
+            kubelet.pod_logs.logs("default", "pending")
 
     _in_cluster(tmp_path, test)
 
@@ -310,7 +311,7 @@ def test_kubelet_follow_log_ends_with_the_container_instance(tmp_path: Path) -> 
             _pod("brief", [{"name": "app", "image": "busybox", "command": ["sh", "-c", script]}], restartPolicy="Never")
         )
         await _until(lambda: "one" in _logs(kubelet, "brief", "app"))
-        lines = kubelet.follow_log("default", "brief")
+        lines = kubelet.pod_logs.follow_log("default", "brief")
         received = b""
         started = time.monotonic()
         async for chunk in lines:
@@ -318,7 +319,7 @@ def test_kubelet_follow_log_ends_with_the_container_instance(tmp_path: Path) -> 
         assert received == b"one\ntwo\n"
         assert time.monotonic() - started < 10
         assert "terminated" in _state(kubelet, "brief", "app")
-        after = b"".join([chunk async for chunk in kubelet.follow_log("default", "brief", tail=1)])
+        after = b"".join([chunk async for chunk in kubelet.pod_logs.follow_log("default", "brief", tail=1)])
         assert after == b"two\n"  # a container that ended: its log, then the end at once
 
     _in_cluster(tmp_path, test)

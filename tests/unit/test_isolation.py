@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import pytest
 
+from remedlab.cluster.node.container_runtime import container_limits
 from remedlab.cluster.node.isolation import (
     ContainerLimits,
     ContainerSandbox,
@@ -38,7 +39,6 @@ from remedlab.cluster.node.isolation.cgroups_v1 import CgroupV1Hierarchy
 from remedlab.cluster.node.isolation.cgroups_v2 import CgroupV2Group
 from remedlab.cluster.node.isolation.limits import cfs_quota_us, cpu_shares, cpu_weight
 from remedlab.cluster.node.isolation.pod_user import PLACEMENT_FIX, POD_USER, interpreter_runs_as, resolve_pod_user
-from remedlab.cluster.node.kubelet import container_limits
 
 IS_ROOT = os.geteuid() == 0
 MiB = 2**20

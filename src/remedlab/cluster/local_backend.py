@@ -130,7 +130,7 @@ class LocalBackend:
         timestamps: bool = False,
     ) -> str:
         # the kubelet raises the API's errors (NotFound, BadRequest) with kube-apiserver's messages
-        return self.cluster.kubelet.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
+        return self.cluster.kubelet.pod_logs.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float

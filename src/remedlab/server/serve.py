@@ -73,7 +73,7 @@ def kubernetes_api(backend: LocalBackend) -> list[BaseRoute]:
         lambda conn: scope_of_request(conn.state),
         cluster.config.node_name,
     )
-    return api_routes(rest, cluster.kubelet, cluster.kubelet.open_exec)
+    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec)
 
 
 def run_server(

@@ -1,0 +1,107 @@
+"""A container's startup, readiness and liveness probes, run as the kubelet's prober runs them:
+startup first, then readiness and liveness side by side, each on its period with its thresholds;
+readiness sets the container's Ready, a failed liveness or startup probe restarts the container."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from remedlab.cluster.node.container_exec import exec_to_end
+from remedlab.cluster.node.container_runtime import ContainerRuntime
+from remedlab.cluster.node.probes import ProbeResult, run_probe
+
+if TYPE_CHECKING:
+    from remedlab.cluster.node.pod_worker import PodWorker
+
+
+def start_probes(worker: PodWorker, c: ContainerRuntime) -> None:
+    """Probe a container that just started; with no readiness nor startup probe it is Ready at once."""
+    readiness = c.spec.get("readinessProbe")
+    liveness = c.spec.get("livenessProbe")
+    startup = c.spec.get("startupProbe")
+    if readiness is None and startup is None:
+        c.ready = True
+    c.probe_tasks = [asyncio.create_task(ContainerProbes(worker, c).run(readiness, liveness, startup))]
+
+
+class ContainerProbes:
+    def __init__(self, worker: PodWorker, c: ContainerRuntime) -> None:
+        self.worker = worker
+        self.c = c
+
+    async def _probe(self, probe: dict[str, Any]) -> ProbeResult:
+        worker, c = self.worker, self.c
+        k = worker.kubelet
+
+        async def connect(ip: str, port: int, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            return await k.dataplane.open_to_pod(worker.uid, ip, port, timeout)
+
+        async def run_exec(command: list[str], timeout: float) -> tuple[int, str]:
+            out, err, code = await exec_to_end(k.images, worker, c, command, timeout)
+            return code, out + err
+
+        return await run_probe(probe, c.spec, worker.pod_ip, connect, run_exec)
+
+    async def run(
+        self,
+        readiness: dict[str, Any] | None,
+        liveness: dict[str, Any] | None,
+        startup: dict[str, Any] | None,
+    ) -> None:
+        worker, c = self.worker, self.c
+        if startup is not None:
+            await asyncio.sleep(float(startup.get("initialDelaySeconds", 0)))
+            failures = 0
+            while True:
+                result = await self._probe(startup)
+                if result.ok:
+                    break
+                failures += 1
+                if failures >= int(startup.get("failureThreshold", 3)):
+                    worker.event("Unhealthy", f"Startup probe failed: {result.message}", "Warning", c.name)
+                    await self._kill(c, "startup", startup)
+                    return
+                await asyncio.sleep(float(startup.get("periodSeconds", 10)))
+            if readiness is None:
+                c.ready = True
+                worker.publish()
+        tasks = []
+        if readiness is not None:
+            tasks.append(self._run_kind("Readiness", readiness))
+        if liveness is not None:
+            tasks.append(self._run_kind("Liveness", liveness))
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    async def _run_kind(self, kind: str, probe: dict[str, Any]) -> None:
+        worker, c = self.worker, self.c
+        await asyncio.sleep(float(probe.get("initialDelaySeconds", 0)))
+        successes = failures = 0
+        period = float(probe.get("periodSeconds", 10))
+        while True:
+            started = time.monotonic()
+            result = await self._probe(probe)
+            if result.ok:
+                successes, failures = successes + 1, 0
+            else:
+                successes, failures = 0, failures + 1
+                worker.event("Unhealthy", f"{kind} probe failed: {result.message}", "Warning", c.name)
+            if kind == "Readiness":
+                if successes >= int(probe.get("successThreshold", 1)) and not c.ready:
+                    c.ready = True
+                    worker.publish()
+                elif failures >= int(probe.get("failureThreshold", 3)) and c.ready:
+                    c.ready = False
+                    worker.publish()
+            elif failures >= int(probe.get("failureThreshold", 3)):
+                await self._kill(c, "liveness", probe)
+                return
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+
+    async def _kill(self, c: ContainerRuntime, kind: str, probe: dict[str, Any]) -> None:
+        self.worker.event("Killing", f"Container {c.name} failed {kind} probe, will be restarted", container=c.name)
+        grace = probe.get("terminationGracePeriodSeconds")
+        if c.process is not None:
+            await c.process.stop(float(grace if grace is not None else self.worker.grace))
