@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import hashlib
 import logging
 import random
 import time
@@ -31,6 +30,7 @@ from typing import Any, Literal
 from remedlab.api.client import Backend, Watch, WatchEvent
 from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
 from remedlab.api.errors import ClusterError, NotFound
+from remedlab.api.events import event_key, new_event, repeated
 from remedlab.api.fault_runtime import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
 from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
 from remedlab.api.quantity import memory_bytes
@@ -103,42 +103,14 @@ class BackendEvents:
         component: str = COMPONENT,
         field_path: str | None = None,
     ) -> None:
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") or "default"
-        digest = hashlib.sha1(f"{obj['kind']}/{meta['name']}/{meta.get('uid')}/{reason}/{message}".encode())
-        name = f"{meta['name']}.{digest.hexdigest()[:16]}"
+        namespace, name = event_key(obj, reason, message, field_path)
         now = _now()
         try:
             existing = self.backend.get("events", namespace, name)
         except NotFound:
-            involved: Obj = {
-                "kind": obj["kind"],
-                "name": meta["name"],
-                "namespace": namespace,
-                "uid": meta.get("uid"),
-                "apiVersion": obj.get("apiVersion"),
-            }
-            if field_path:
-                involved["fieldPath"] = field_path
-            self.backend.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Event",
-                    "metadata": {"name": name, "namespace": namespace},
-                    "involvedObject": involved,
-                    "reason": reason,
-                    "message": message,
-                    "type": type_,
-                    "count": 1,
-                    "firstTimestamp": now,
-                    "lastTimestamp": now,
-                    "source": {"component": component},
-                }
-            )
+            self.backend.create(new_event(obj, reason, message, type_, {"component": component}, now, field_path))
             return
-        existing["count"] = int(existing.get("count", 1)) + 1
-        existing["lastTimestamp"] = now
-        self.backend.replace(existing)
+        self.backend.replace(repeated(existing, now))
 
 
 class ChaosController(QueueController[ChaosKey]):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import socket
-from typing import Any, Literal
 
+from remedlab.api.events import EventType, event_key, new_event, repeated
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.store import Store
@@ -25,44 +24,17 @@ class EventRecorder:
         obj: Obj,
         reason: str,
         message: str,
-        type_: Literal["Normal", "Warning"] = "Normal",
+        type_: EventType = "Normal",
         component: str = "kubelet",
         field_path: str | None = None,
     ) -> None:
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") or "default"
-        key = f"{obj['kind']}/{meta['name']}/{meta.get('uid')}/{reason}/{message}/{field_path}"
-        digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-        name = f"{meta['name']}.{digest}"
+        namespace, name = event_key(obj, reason, message, field_path)
         now = now_iso()
         existing = self.store.get("Event", namespace, name)
         if existing is not None:
-            existing["count"] = int(existing.get("count", 1)) + 1
-            existing["lastTimestamp"] = now
-            self.store.update(existing)
+            self.store.update(repeated(existing, now))
             return
-        involved: dict[str, Any] = {
-            "kind": obj["kind"],
-            "name": meta["name"],
-            "namespace": namespace,
-            "uid": meta.get("uid"),
-            "apiVersion": obj.get("apiVersion"),
-        }
-        if field_path:
-            involved["fieldPath"] = field_path
-        event: Obj = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
-            "involvedObject": involved,
-            "reason": reason,
-            "message": message,
-            "type": type_,
-            "count": 1,
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "source": {"component": component, "host": self.host},
-        }
+        event = new_event(obj, reason, message, type_, {"component": component, "host": self.host}, now, field_path)
         self.store.create(event)
         self._created[namespace] = self._created.get(namespace, 0) + 1
         if self._created[namespace] % TRIM_EVERY == 0:
