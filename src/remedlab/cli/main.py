@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from remedlab.cli import (
@@ -14,6 +16,7 @@ from remedlab.cli import (
     run_command,
     serve_command,
 )
+from remedlab.cli.output import fail
 
 app = typer.Typer(
     name="remedlab",
@@ -41,7 +44,29 @@ def kubectl(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    app()
+    """Run the command; a usage error (a bad option or argument) is one line, as every error is."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:
+        sys.exit(_usage_error(exc))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """Print what was wrong with the command line, in one line; the exit code."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `remedlab` alone: the help
+        exc.show()  # type: ignore[attr-defined]
+        return 0
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    context = getattr(exc, "ctx", None)
+    if context is not None:
+        command = context.command_path[len(context.find_root().command_path) :].strip()
+        message = f"{message} (see `remedlab {command + ' ' if command else ''}--help`)"
+    fail(message)
+    return int(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":

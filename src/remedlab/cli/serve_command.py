@@ -16,7 +16,10 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(DEFAULT_HOST, help="Address to bind (loopback by default)."),
         port: int = typer.Option(DEFAULT_PORT, help="Port of the HTTP API."),
         kube_port: int = typer.Option(
-            DEFAULT_KUBE_PORT, "--kube-port", help="HTTPS port of the Kubernetes API (kubeconfigs point here; 0: any)."
+            DEFAULT_KUBE_PORT,
+            "--kube-port",
+            envvar="REMEDLAB_KUBE_PORT",
+            help="HTTPS port of the Kubernetes API (kubeconfigs point here; 0: any).",
         ),
         backoff_base: float = typer.Option(
             10.0,
