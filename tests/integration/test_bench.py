@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from remedlab.apps.catalog import get_app
 from remedlab.bench.plan import MICROREMED_FAULTS, draw_plan, read_suite
 from remedlab.bench.results import RESULTS_FILE, RUN_FILE
 from tests.integration.server_harness import ServerProcess, running_server
@@ -157,7 +158,7 @@ def test_a_run_is_seeded_resumes_after_a_kill_and_reports(server: ServerProcess,
     records = _results(out)
     assert sorted(r["index"] for r in records) == [0, 1]  # each exactly once
     run = json.loads((out / RUN_FILE).read_text())
-    targets = {"default": ["hello-service", "time-service"], "disk-io": ["time-service"]}
+    targets = get_app(NS).targets
     plan = draw_plan(read_suite(str(suite)), targets, NS, NS, seed=5)
     assert run["plan"] == [s.to_dict() for s in plan]  # the same seed gives the same plan
     for record in records:

@@ -146,7 +146,13 @@ CASES = [
     ),
     Case("network-delay", "time-service", lambda lab, w: _slow(lab, w, 900), _delete_target("time-service")),
     Case("network-loss", "time-service", lambda lab, w: _slow(lab, w, 190), _delete_target("time-service")),
-    Case("disk-io", "time-service", lambda lab, w: _slow(lab, w, 1000), _delete_target("time-service")),
+    Case(
+        "disk-io",
+        "time-service",
+        lambda lab, w: _slow(lab, w, 1000),
+        _delete_target("time-service"),
+        ("volumePath=/data",),  # where time-service keeps its data (MicroRemed's /var/log/mysql is only written by dd)
+    ),
     Case("pod-fail", "time-service", _failing, _delete_target("time-service")),
     Case("network-partition", "time-service", _failing, _delete_target("time-service")),
     Case(

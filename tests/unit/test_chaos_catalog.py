@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from importlib import resources
+from typing import Any, cast
 
 import pytest
+import yaml
 
+from remedlab.api.client import Backend
 from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
-from remedlab.api.errors import BadRequest, Invalid
-from remedlab.chaos.catalog import apply_overrides, get_fault, load_catalog, parse_override
+from remedlab.api.errors import BadRequest, Invalid, NotFound
+from remedlab.apps.catalog import get_app
+from remedlab.chaos.catalog import apply_overrides, build_chaos, get_fault, load_catalog, parse_override
 from remedlab.chaos.controller import register_validators
 from remedlab.chaos.selection import choose
 from remedlab.cluster.apiserver.validation import validate_object
@@ -126,3 +130,29 @@ def test_parameter_formats() -> None:
     for bad, parser in (("5 parsecs", parse_duration), ("fast", parse_rate), ("lots", parse_size)):
         with pytest.raises(ValueError):
             parser(bad)
+
+
+class _Deployments:
+    """Answers `get` of Deployments from the app manifests, as a backend would."""
+
+    def __init__(self, app: str) -> None:
+        folder = resources.files("remedlab.apps").joinpath(get_app(app).manifests)
+        docs = [d for f in folder.iterdir() for d in yaml.safe_load_all(f.read_text()) if d]
+        self.deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+
+    def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
+        if resource == "deployments" and name in self.deployments:
+            return dict(self.deployments[name])
+        raise NotFound.of(resource, name)
+
+
+@pytest.mark.parametrize("app", ["simple-micro", "online-boutique", "hotel-reservation"])
+def test_disk_io_aims_where_microremed_does_on_every_disk_io_target(app: str) -> None:
+    """MicroRemed's IOChaos names volumePath /var/log/mysql: every disk-io target of the MicroRemed apps
+    mounts it, and the fault aims there; elsewhere (the databases) at the target's own volume."""
+    backend = cast(Backend, _Deployments(app))
+    for target in get_app(app).targets_for("disk-io"):
+        chaos = build_chaos(backend, "disk-io", target, get_app(app).namespace)
+        expected = "/var/log/mysql" if app != "hotel-reservation" else "/var/lib/postgresql/data"
+        assert chaos["spec"]["volumePath"] == expected, (target, chaos["spec"])
+        validate_object(chaos)

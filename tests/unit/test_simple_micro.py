@@ -444,8 +444,15 @@ def test_manifests_validate_as_cluster_objects() -> None:
         assert service.spec.selector == {"app": name}
         ((svc_port, target),) = [(p.port, p.target_port) for p in service.spec.ports]
         assert svc_port == target == port
+        # as MicroRemed's manifests give them: an emptyDir at /var/log/mysql, where its disk-io aims
+        pod = deployments[name].spec.template.spec
+        assert ("mysql-logs", "/var/log/mysql") in [(m.name, m.mount_path) for m in container.volume_mounts]
+        assert any(v.name == "mysql-logs" and v.empty_dir is not None for v in pod.volumes)
     time_container = deployments["time-service"].spec.template.spec.containers[0]
-    assert [(m.name, m.mount_path) for m in time_container.volume_mounts] == [("data", "/data")]
+    assert [(m.name, m.mount_path) for m in time_container.volume_mounts] == [
+        ("data", "/data"),
+        ("mysql-logs", "/var/log/mysql"),
+    ]
 
 
 def test_images_map_to_runnable_entry_points() -> None:

@@ -22,13 +22,22 @@ class CatalogFault:
     kind: str
     spec: dict[str, Any]
     truth: dict[str, str]
+    volume: str | None = None
+    """IOChaos: the mount path aimed at when the target mounts a volume there (else its first volume)."""
 
 
 def load_catalog() -> dict[str, CatalogFault]:
     text = resources.files("remedlab.chaos").joinpath("catalog.yaml").read_text()
     data = yaml.safe_load(text) or {}
     return {
-        name: CatalogFault(name, str(entry["category"]), str(entry["kind"]), dict(entry["spec"]), dict(entry["truth"]))
+        name: CatalogFault(
+            name,
+            str(entry["category"]),
+            str(entry["kind"]),
+            dict(entry["spec"]),
+            dict(entry["truth"]),
+            str(entry["volume"]) if entry.get("volume") else None,
+        )
         for name, entry in (data.get("faults") or {}).items()
     }
 
@@ -111,9 +120,9 @@ def build_chaos(
     template = (deployment or {}).get("spec", {}).get("template", {}).get("spec", {})
     containers = template.get("containers") or []
     if fault.kind == "IOChaos" and "volumePath" not in spec:
-        mounts = [m for c in containers for m in c.get("volumeMounts") or []]
+        mounts = [str(m["mountPath"]) for c in containers for m in c.get("volumeMounts") or []]
         if mounts:
-            spec["volumePath"] = mounts[0]["mountPath"]
+            spec["volumePath"] = fault.volume if fault.volume in mounts else mounts[0]
     if fault.kind == "HTTPChaos" and "port" not in spec:
         ports = [p["containerPort"] for c in containers for p in c.get("ports") or []]
         if ports:
