@@ -38,10 +38,11 @@ class FaultLab:
         raise AssertionError(f"{self.namespace} did not get healthy within {timeout:g}s")
 
     @contextlib.contextmanager
-    def fault(self, fault: str, target: str) -> Iterator[str]:
-        """Inject ``fault`` on ``target`` (as the admin), yield the chaos object's name, and always stop
-        it and wait for the app to be healthy again."""
-        obj = self.server.ok("POST", "/v1/chaos", {"fault": fault, "target": target, "namespace": self.namespace})
+    def fault(self, fault: str, target: str, *overrides: str) -> Iterator[str]:
+        """Inject ``fault`` on ``target`` (as the admin; ``overrides`` as `--set`), yield the chaos object's
+        name, and always stop it and wait for the app to be healthy again."""
+        body = {"fault": fault, "target": target, "namespace": self.namespace, "set": list(overrides)}
+        obj = self.server.ok("POST", "/v1/chaos", body)
         name = str(obj["metadata"]["name"])
         try:
             yield name

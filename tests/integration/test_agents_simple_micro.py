@@ -83,7 +83,10 @@ def saved(out: Path) -> dict[str, Any]:
 
 @pytest.mark.parametrize("fault", MICROREMED_FAULTS)
 def test_baseline_remediates(lab: FaultLab, fault: str, tmp_path: Path) -> None:
-    with lab.fault(fault, "time-service") as chaos:
+    # the runbook sees what users see: disk-io on the data time-service serves from, not on MicroRemed's
+    # /var/log/mysql, which only MicroRemed's own dd check writes
+    overrides = ("volumePath=/data",) if fault == "disk-io" else ()
+    with lab.fault(fault, "time-service", *overrides) as chaos:
         result = run_agent("baseline", Incident(NS), lab.api, out_dir=tmp_path)
         assert result.ended == DONE, result
         assert not lab.fault_shows(chaos), f"{fault} still shows after: {result.actions}"
