@@ -299,3 +299,27 @@ def test_chaos_yaml_injects_and_recovers_and_agents_cannot_touch_it(k: Kubectl, 
     assert agent.ok("auth", "can-i", "patch", "deployments").strip() == "yes"
     assert "restarted" in agent.ok("rollout", "restart", "deployment/time-service", *NS)
     agent.ok("rollout", "status", "deployment/time-service", *NS, "--timeout=90s")
+
+
+def test_server_side_apply_conflicts_between_managers(k: Kubectl) -> None:
+    def config(value: str) -> str:
+        meta = "metadata:\n  name: ssa-owners\n  namespace: simple-micro\n"
+        return f"apiVersion: v1\nkind: ConfigMap\n{meta}data:\n  level: {value}\n"
+
+    apply = ("apply", "--server-side", "-f", "-")
+    try:
+        assert "serverside-applied" in k.ok(*apply, "--field-manager=alice", stdin=config("low"))
+        clash = k.run(*apply, "--field-manager=bob", stdin=config("high"))
+        assert clash.returncode != 0
+        assert 'Apply failed with 1 conflict: conflict with "alice" using v1: .data.level' in clash.stderr
+        assert "--force-conflicts" in clash.stderr  # kubectl's own advice on a conflict
+        assert k.ok("get", "configmap", "ssa-owners", *NS, "-o", "jsonpath={.data.level}") == "low"
+        k.ok(*apply, "--field-manager=bob", "--force-conflicts", stdin=config("high"))
+        live = json.loads(k.ok("get", "configmap", "ssa-owners", *NS, "-o", "json", "--show-managed-fields"))
+        owners = {m["manager"]: m.get("fieldsV1", {}) for m in live["metadata"]["managedFields"]}
+        assert live["data"]["level"] == "high" and "f:level" in owners["bob"]["f:data"]
+        assert "f:level" not in owners.get("alice", {}).get("f:data", {})
+        # the same value as the owner's is no conflict
+        k.ok(*apply, "--field-manager=carol", stdin=config("high"))
+    finally:
+        k.run("delete", "configmap", "ssa-owners", *NS, "--ignore-not-found")

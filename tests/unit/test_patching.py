@@ -9,11 +9,13 @@ import pytest
 
 from remedlab.cluster.apiserver.patching import (
     MERGE_KEYS,
+    ApplyConflict,
     Obj,
     PatchError,
     apply_json_patch,
     apply_merge_patch,
     apply_strategic_merge_patch,
+    server_side_apply,
     three_way_apply,
 )
 
@@ -863,3 +865,57 @@ def test_three_way_apply_result_shares_no_state_with_inputs() -> None:
     assert len(container(live, "cart")["env"]) == 2
     assert len(container(desired, "cart")["env"]) == 2
     assert live["status"]["replicas"] == 2
+
+
+# ---------------------------------------------------------------- server-side apply: owners and conflicts
+
+
+def _deploy(replicas: int, image: str = "web:1") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "app", "image": image}]}}},
+    }
+
+
+def _owners(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {m["manager"]: m["fieldsV1"] for m in obj["metadata"]["managedFields"]}
+
+
+def test_server_side_apply_refuses_to_change_another_appliers_field() -> None:
+    live = server_side_apply({}, _deploy(1), "alice")
+    with pytest.raises(ApplyConflict) as info:
+        server_side_apply(live, _deploy(3), "bob")
+    assert str(info.value) == 'Apply failed with 1 conflict: conflict with "alice" using apps/v1: .spec.replicas'
+    assert live["spec"]["replicas"] == 1  # nothing changed
+
+
+def test_server_side_apply_of_the_same_value_shares_the_field() -> None:
+    live = server_side_apply({}, _deploy(1), "alice")
+    shared = server_side_apply(live, _deploy(1), "bob")
+    assert "f:replicas" in _owners(shared)["alice"]["f:spec"] and "f:replicas" in _owners(shared)["bob"]["f:spec"]
+
+
+def test_forced_apply_takes_the_fields_over() -> None:
+    live = server_side_apply({}, _deploy(1), "alice")
+    forced = server_side_apply(live, _deploy(3, image="web:2"), "bob", force=True)
+    assert forced["spec"]["replicas"] == 3
+    owners = _owners(forced)
+    assert "f:replicas" not in owners["alice"]["f:spec"] and "f:replicas" in owners["bob"]["f:spec"]
+    with pytest.raises(ApplyConflict) as info:  # now alice would take it back
+        server_side_apply(forced, _deploy(1, image="web:2"), "alice")
+    assert info.value.conflicts == [('"bob" using apps/v1', ".spec.replicas")]
+    with pytest.raises(ApplyConflict) as many:
+        server_side_apply(forced, _deploy(1, image="web:1"), "carol")
+    text = str(many.value)
+    assert text == (  # bob took both fields over from alice
+        'Apply failed with 2 conflicts: conflicts with "bob" using apps/v1:\n'
+        '- .spec.replicas\n- .spec.template.spec.containers[name="app"].image'
+    )
+
+
+def test_an_appliers_own_fields_never_conflict() -> None:
+    live = server_side_apply({}, _deploy(1), "alice")
+    again = server_side_apply(live, _deploy(5), "alice")
+    assert again["spec"]["replicas"] == 5 and list(_owners(again)) == ["alice"]

@@ -598,11 +598,95 @@ def _difference(before: Obj, after: Obj) -> Obj:
     return out
 
 
-def server_side_apply(live: Obj, applied: Obj, manager: str, now: str = "") -> Obj:
+class ApplyConflict(Exception):
+    """An apply would change fields other managers own: (manager as Kubernetes prints it, field path)."""
+
+    def __init__(self, conflicts: list[tuple[str, str]]) -> None:
+        self.conflicts = conflicts
+        if len(conflicts) == 1:
+            message = f"Apply failed with 1 conflict: conflict with {conflicts[0][0]}: {conflicts[0][1]}"
+        else:
+            lines = []
+            for who in sorted({who for who, _ in conflicts}):
+                lines.append(f"conflicts with {who}:")
+                lines += [f"- {path}" for other, path in conflicts if other == who]
+            message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+        super().__init__(message)
+
+
+_MISSING = object()
+
+
+def _leaf_paths(fields: Obj, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Each leaf of a FieldsV1 tree, as its path of ``f:``/``k:`` segments (``.`` markers left out)."""
+    out: list[tuple[str, ...]] = []
+    for segment, below in fields.items():
+        if segment == ".":
+            continue
+        path = (*prefix, segment)
+        out.extend(_leaf_paths(below, path) if isinstance(below, dict) and below else [path])
+    return out
+
+
+def _value_at(obj: Any, path: tuple[str, ...]) -> Any:
+    for segment in path:
+        if segment.startswith("f:") and isinstance(obj, dict):
+            obj = obj.get(segment[2:], _MISSING)
+        elif segment.startswith("k:") and isinstance(obj, list):
+            ident = json.loads(segment[2:])
+            obj = next(
+                (e for e in obj if isinstance(e, dict) and all(e.get(k) == v for k, v in ident.items())), _MISSING
+            )
+        else:
+            return _MISSING
+        if obj is _MISSING:
+            return _MISSING
+    return obj
+
+
+def _manager_text(entry: Obj) -> str:
+    version = entry.get("apiVersion")
+    return f'"{entry.get("manager")}"' + (f" using {version}" if version else "")
+
+
+def field_path_text(path: tuple[str, ...]) -> str:
+    """A FieldsV1 path as Kubernetes prints it in conflicts: ``.spec.containers[name="app"].image``."""
+    out = ""
+    for segment in path:
+        if segment.startswith("f:"):
+            out += f".{segment[2:]}"
+        else:
+            ident = json.loads(segment[2:])
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in ident.items()) + "]"
+    return out
+
+
+def _without(fields: Obj, path: tuple[str, ...]) -> Obj:
+    """``fields`` with the leaf ``path`` (and the branches it leaves empty) removed."""
+    if not path or path[0] not in fields:
+        return fields
+    out = dict(fields)
+    if len(path) == 1:
+        del out[path[0]]
+        return out
+    below = out[path[0]]
+    pruned = _without(below, path[1:]) if isinstance(below, dict) else below
+    if isinstance(pruned, dict) and not [k for k in pruned if k != "."]:
+        del out[path[0]]
+    else:
+        out[path[0]] = pruned
+    return out
+
+
+def server_side_apply(live: Obj, applied: Obj, manager: str, now: str = "", force: bool = False) -> Obj:
     """Apply ``applied`` as field manager ``manager``: its fields merge into ``live`` (lists by their
     merge keys) and the fields this manager applied before but no longer applies are removed. The
-    manager's field set is kept in ``metadata.managedFields``. Conflicts with other managers are not
-    detected: the last applier wins, as with ``--force-conflicts``."""
+    manager's field set is kept in ``metadata.managedFields``.
+
+    A field another applier owns and this apply would change is a conflict (:class:`ApplyConflict`),
+    unless ``force``: then its ownership moves to ``manager``. Setting a field to the value it has
+    already is no conflict (the field becomes shared). Owners by other operations than Apply are not
+    tracked."""
     applied = copy.deepcopy(applied)
     for key in SERVER_METADATA_FIELDS:
         (applied.get("metadata") or {}).pop(key, None)
@@ -610,6 +694,21 @@ def server_side_apply(live: Obj, applied: Obj, manager: str, now: str = "") -> O
     previous = next((m for m in managed if m.get("manager") == manager and m.get("operation") == "Apply"), None)
     merged = apply_strategic_merge_patch(live, applied)
     new_fields = fields_of({k: v for k, v in applied.items() if k not in ("apiVersion", "kind")})
+    conflicts: list[tuple[Obj, tuple[str, ...]]] = []
+    for other in managed:
+        if other is previous or other.get("operation") != "Apply":
+            continue
+        owned = set(_leaf_paths(other.get("fieldsV1") or {}))
+        for path in _leaf_paths(new_fields):
+            if path in owned and _value_at(live, path) != _value_at(merged, path):
+                conflicts.append((other, path))
+    if conflicts and not force:
+        raise ApplyConflict([(_manager_text(other), field_path_text(path)) for other, path in conflicts])
+    for other, path in conflicts:  # forced: the fields change hands
+        other["fieldsV1"] = _without(other.get("fieldsV1") or {}, path)
+    managed = [
+        m for m in managed if m is previous or m.get("operation") != "Apply" or _leaf_paths(m.get("fieldsV1") or {})
+    ]
     if previous is not None:
         _prune(merged, _difference(previous.get("fieldsV1") or {}, new_fields))
     entry = {

@@ -19,6 +19,7 @@ from remedlab.api.meta import DeleteOptions
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.field_selectors import matches_field_selector
 from remedlab.cluster.apiserver.patching import (
+    ApplyConflict,
     PatchError,
     apply_json_patch,
     apply_merge_patch,
@@ -315,19 +316,22 @@ class ObjectAPI:
         dry_run: bool = False,
         field_validation: FieldValidation = "Warn",
         field_manager: str | None = None,
+        force: bool = False,
     ) -> tuple[Obj, list[str]]:
-        """PATCH of an object or of its status. Server-side apply creates what does not exist yet."""
+        """PATCH of an object or of its status. Server-side apply creates what does not exist yet (and
+        its manager owns the fields it set); ``force`` takes over fields other appliers own."""
         live = self.store.get(info.kind, namespace, name)
         if live is None:
             if patch_type == "apply" and subresource is None:
-                return self.create_from(info, body, namespace, dry_run=dry_run, field_validation=field_validation)
+                created = self._patched({}, patch_type, body, field_manager)
+                return self.create_from(info, created, namespace, dry_run=dry_run, field_validation=field_validation)
             raise NotFound.of(info.plural_qualified, name)
         if patch_type == "strategic" and info.kind in CHAOS_KINDS:
             raise UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: "
                 "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
             )
-        patched = self._patched(live, patch_type, body, field_manager)
+        patched = self._patched(live, patch_type, body, field_manager, force)
         if not isinstance(patched, dict):
             raise Invalid("the patch must leave an object")
         meta = patched.get("metadata")
@@ -353,7 +357,9 @@ class ObjectAPI:
             raise UnsupportedMediaType("apply patches are not served for this subresource")
         return self._patched(doc, patch_type, body, None)
 
-    def _patched(self, live: Obj, patch_type: PatchType, body: Any, field_manager: str | None) -> Any:
+    def _patched(
+        self, live: Obj, patch_type: PatchType, body: Any, field_manager: str | None, force: bool = False
+    ) -> Any:
         try:
             if patch_type == "merge":
                 return apply_merge_patch(live, body)
@@ -369,9 +375,15 @@ class ObjectAPI:
                 raise BadRequest("an apply patch must be an object")
             if not field_manager:
                 raise BadRequest("PATCH requests with an apply patch must set the fieldManager query parameter")
-            return server_side_apply(live, body, field_manager, now_iso())
+            return server_side_apply(live, body, field_manager, now_iso(), force)
         except PatchError as exc:
             raise Invalid(str(exc)) from None
+        except ApplyConflict as exc:
+            causes = [
+                {"reason": "FieldManagerConflict", "message": f"conflict with {who}", "field": path}
+                for who, path in exc.conflicts
+            ]
+            raise Conflict(str(exc), {"causes": causes}) from None
 
     def delete_object(self, info: KindInfo, namespace: str | None, name: str, options: DeleteOptions) -> Obj:
         """DELETE with DeleteOptions: preconditions, grace period, propagation policy, dry run."""

@@ -347,6 +347,7 @@ class RestHandler:
             dry_run=dry_run,
             field_validation=_field_validation(query.get("fieldValidation")),
             field_manager=query.get("fieldManager"),
+            force=query.get("force", "").lower() == "true",
         )
         return json_response(obj, warnings=warnings)
 

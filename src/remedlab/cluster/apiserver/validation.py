@@ -69,9 +69,10 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def prune_empty(value: Any) -> Any:
-    """Drop empty lists and maps, as the API server omits unset optional fields."""
+    """Drop empty lists and maps, as the API server omits unset optional fields (a managed field set
+    is kept whole: its leaves are empty maps)."""
     if isinstance(value, dict):
-        pruned = {k: prune_empty(v) for k, v in value.items()}
+        pruned = {k: v if k in _OPAQUE else prune_empty(v) for k, v in value.items()}
         return {k: v for k, v in pruned.items() if v not in ({}, []) or k in _KEEP_EMPTY}
     if isinstance(value, list):
         return [prune_empty(v) for v in value]
@@ -79,6 +80,7 @@ def prune_empty(value: Any) -> Any:
 
 
 _KEEP_EMPTY = {"metadata", "spec", "status", "containers"}
+_OPAQUE = {"fieldsV1"}
 
 
 def object_title(doc: dict[str, Any]) -> str:
