@@ -26,16 +26,19 @@ from remedlab.cluster.apiserver.discovery import KUBERNETES_VERSION
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed
+from remedlab.cluster.controllers.daemonset_controller import DaemonSetController
 from remedlab.cluster.controllers.deployment_controller import DeploymentController
 from remedlab.cluster.controllers.endpoints_controller import EndpointsController
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.garbage_collector import GarbageCollector
 from remedlab.cluster.controllers.informer import InformerFactory
+from remedlab.cluster.controllers.job_controller import JobController
 from remedlab.cluster.controllers.namespace_controller import NamespaceController
 from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
 from remedlab.cluster.controllers.scheduler import Scheduler
 from remedlab.cluster.controllers.service_proxy import ServiceProxy
+from remedlab.cluster.controllers.statefulset_controller import StatefulSetController
 from remedlab.cluster.controllers.volume_controller import VolumeController
 from remedlab.cluster.dataplane.dataplane import Dataplane
 from remedlab.cluster.dataplane.ipam import AddressPool, cluster_ranges, node_address
@@ -103,6 +106,9 @@ class EmbeddedCluster:
         self.controllers: list[QueueController[Any]] = [
             ReplicaSetController(self.informers, self.store, self.api, self.events),
             DeploymentController(self.informers, self.store, self.events),
+            StatefulSetController(self.informers, self.store, self.api, self.events),
+            DaemonSetController(self.informers, self.store, self.api, self.events),
+            JobController(self.informers, self.store, self.api, self.events),
             Scheduler(self.informers, self.store, self.events, config.node_name),
             PodSync(self.informers, self.kubelet, self.events),
             EndpointsController(self.informers, self.store, self.events),
