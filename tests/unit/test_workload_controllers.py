@@ -342,8 +342,8 @@ def test_a_failing_job_stops_at_its_backoff_limit(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as c:
             c.api.create(job("flaky", backoffLimit=1))
-            for attempt in range(2):
-                await until(lambda n=attempt: len(c.pods()) == n + 1, what=f"attempt {attempt + 1}")
+            for attempt in (1, 2):
+                await until(lambda: len(c.pods()) == attempt, what=f"attempt {attempt}")  # noqa: B023
                 newest = next(p for p in c.pods() if p["status"].get("phase") not in ("Failed",))
                 c.end(newest["metadata"]["name"], 1)
             await until(lambda: "Failed" in conditions(c.get("Job", "flaky")), what="failed")
