@@ -54,6 +54,9 @@ safety net, not the way they work. Each sync that waits on time or on the host (
 progress deadline, a volume's mount) asks to be retried itself; this only bounds how long a sync that
 hit something unforeseen stays stale."""
 
+READY_KINDS = ("Deployment", "StatefulSet")
+"""The workloads a namespace waits for to be rolled out and available before it counts as ready."""
+
 
 @dataclass
 class ClusterConfig:
@@ -207,17 +210,18 @@ class EmbeddedCluster:
     # ------------------------------------------------------------------ waiting
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
-        """(ready pods, expected pods) of a namespace's deployments."""
-        expected = sum(int(d["spec"].get("replicas", 1)) for d in self.store.list_objects("Deployment", namespace))
+        """(ready pods, expected pods) of a namespace's Deployments and StatefulSets."""
+        workloads = [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]
+        expected = sum(int(w["spec"].get("replicas", 1)) for w in workloads)
         ready = 0
-        for d in self.store.list_objects("Deployment", namespace):
-            status = d.get("status") or {}
-            if status.get("observedGeneration") == d["metadata"].get("generation"):
+        for w in workloads:
+            status = w.get("status") or {}
+            if status.get("observedGeneration") == w["metadata"].get("generation"):
                 ready += min(int(status.get("readyReplicas", 0)), int(status.get("updatedReplicas", 0)))
         return ready, expected
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
-        """Wait until every Deployment of ``namespace`` rolled out and is available, at most ``timeout``
+        """Wait until every Deployment and StatefulSet of ``namespace`` rolled out and is available, at most ``timeout``
         seconds; looked at again on each change of one of them."""
         changed = asyncio.Event()
 
@@ -225,7 +229,7 @@ class EmbeddedCluster:
             if change.namespace == namespace:
                 changed.set()
 
-        feed = ChangeFeed(self.store, on_change, lambda c: c if c.kind == "Deployment" else None)
+        feed = ChangeFeed(self.store, on_change, lambda c: c if c.kind in READY_KINDS else None)
         feed.start()
         try:
             deadline = time.monotonic() + timeout
@@ -243,7 +247,7 @@ class EmbeddedCluster:
             feed.stop()
 
     def _rollouts_done(self, namespace: str) -> bool:
-        for d in self.store.list_objects("Deployment", namespace):
+        for d in [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]:
             status: dict[str, Any] = d.get("status") or {}
             want = int(d["spec"].get("replicas", 1))
             if status.get("observedGeneration") != d["metadata"].get("generation"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from remedlab.api.errors import NotFound
-from remedlab.api.kinds import Obj
+from remedlab.api.kinds import BY_KIND, Obj
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.change_feed import clone
@@ -86,5 +86,5 @@ class GarbageCollector(QueueController[DependentKey]):
             if not obj["metadata"].get("deletionTimestamp"):
                 self.api.delete_pod(clone(obj))
         else:
-            with contextlib.suppress(NotFound):  # gone already
-                self.store.delete(kind, namespace, name)
+            with contextlib.suppress(NotFound):  # gone already; a finalizer (a claim's protection) may hold it
+                self.api.delete(BY_KIND[kind].plural, namespace, name)
