@@ -33,6 +33,16 @@ def is_available(pod: Obj, min_ready_seconds: int) -> bool:
     return since is not None and (datetime.now(UTC) - since).total_seconds() >= min_ready_seconds
 
 
+def until_available(pod: Obj, min_ready_seconds: int) -> float | None:
+    """Seconds until a Ready pod counts as available (None: it is not Ready)."""
+    if not is_ready(pod):
+        return None
+    since = parse_time((condition(pod, "Ready") or {}).get("lastTransitionTime"))
+    if since is None:
+        return None
+    return max(0.0, min_ready_seconds - (datetime.now(UTC) - since).total_seconds())
+
+
 def is_active(pod: Obj) -> bool:
     """Counts toward a ReplicaSet's replicas: not terminating, not finished."""
     phase = pod.get("status", {}).get("phase")

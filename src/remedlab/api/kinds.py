@@ -95,6 +95,28 @@ KINDS: tuple[KindInfo, ...] = (
         categories=("all",),
         subresources=_SCALABLE,
     ),
+    KindInfo(
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        ("sts",),
+        "apps/v1",
+        True,
+        categories=("all",),
+        subresources=_SCALABLE,
+    ),
+    KindInfo(
+        "DaemonSet",
+        "daemonsets",
+        "daemonset",
+        ("ds",),
+        "apps/v1",
+        True,
+        categories=("all",),
+        subresources=(STATUS,),
+    ),
+    KindInfo("ControllerRevision", "controllerrevisions", "controllerrevision", (), "apps/v1", True),
+    KindInfo("Job", "jobs", "job", (), "batch/v1", True, categories=("all",), subresources=(STATUS,)),
     KindInfo("Endpoints", "endpoints", "endpoints", ("ep",), "v1", True),
     KindInfo("ConfigMap", "configmaps", "configmap", ("cm",), "v1", True),
     KindInfo("Secret", "secrets", "secret", (), "v1", True),
@@ -263,7 +285,7 @@ def resolve(name: str) -> KindInfo | None:
     return None
 
 
-WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet"})
+WORKLOAD_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"})
 """Kinds whose `spec.template` is a pod template."""
 
 

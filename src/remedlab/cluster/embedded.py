@@ -26,16 +26,19 @@ from remedlab.cluster.apiserver.discovery import KUBERNETES_VERSION
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed
+from remedlab.cluster.controllers.daemonset_controller import DaemonSetController
 from remedlab.cluster.controllers.deployment_controller import DeploymentController
 from remedlab.cluster.controllers.endpoints_controller import EndpointsController
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.garbage_collector import GarbageCollector
 from remedlab.cluster.controllers.informer import InformerFactory
+from remedlab.cluster.controllers.job_controller import JobController
 from remedlab.cluster.controllers.namespace_controller import NamespaceController
 from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
 from remedlab.cluster.controllers.scheduler import Scheduler
 from remedlab.cluster.controllers.service_proxy import ServiceProxy
+from remedlab.cluster.controllers.statefulset_controller import StatefulSetController
 from remedlab.cluster.controllers.volume_controller import VolumeController
 from remedlab.cluster.dataplane.dataplane import Dataplane
 from remedlab.cluster.dataplane.ipam import AddressPool, cluster_ranges, node_address
@@ -50,6 +53,9 @@ SAFETY_RESYNC_SECONDS = 60.0
 safety net, not the way they work. Each sync that waits on time or on the host (a pod's availability, a
 progress deadline, a volume's mount) asks to be retried itself; this only bounds how long a sync that
 hit something unforeseen stays stale."""
+
+READY_KINDS = ("Deployment", "StatefulSet")
+"""The workloads a namespace waits for to be rolled out and available before it counts as ready."""
 
 
 @dataclass
@@ -103,6 +109,9 @@ class EmbeddedCluster:
         self.controllers: list[QueueController[Any]] = [
             ReplicaSetController(self.informers, self.store, self.api, self.events),
             DeploymentController(self.informers, self.store, self.events),
+            StatefulSetController(self.informers, self.store, self.api, self.events),
+            DaemonSetController(self.informers, self.store, self.api, self.events),
+            JobController(self.informers, self.store, self.api, self.events),
             Scheduler(self.informers, self.store, self.events, config.node_name),
             PodSync(self.informers, self.kubelet, self.events),
             EndpointsController(self.informers, self.store, self.events),
@@ -201,17 +210,18 @@ class EmbeddedCluster:
     # ------------------------------------------------------------------ waiting
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
-        """(ready pods, expected pods) of a namespace's deployments."""
-        expected = sum(int(d["spec"].get("replicas", 1)) for d in self.store.list_objects("Deployment", namespace))
+        """(ready pods, expected pods) of a namespace's Deployments and StatefulSets."""
+        workloads = [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]
+        expected = sum(int(w["spec"].get("replicas", 1)) for w in workloads)
         ready = 0
-        for d in self.store.list_objects("Deployment", namespace):
-            status = d.get("status") or {}
-            if status.get("observedGeneration") == d["metadata"].get("generation"):
+        for w in workloads:
+            status = w.get("status") or {}
+            if status.get("observedGeneration") == w["metadata"].get("generation"):
                 ready += min(int(status.get("readyReplicas", 0)), int(status.get("updatedReplicas", 0)))
         return ready, expected
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
-        """Wait until every Deployment of ``namespace`` rolled out and is available, at most ``timeout``
+        """Wait until every Deployment and StatefulSet of ``namespace`` rolled out and is available, at most ``timeout``
         seconds; looked at again on each change of one of them."""
         changed = asyncio.Event()
 
@@ -219,7 +229,7 @@ class EmbeddedCluster:
             if change.namespace == namespace:
                 changed.set()
 
-        feed = ChangeFeed(self.store, on_change, lambda c: c if c.kind == "Deployment" else None)
+        feed = ChangeFeed(self.store, on_change, lambda c: c if c.kind in READY_KINDS else None)
         feed.start()
         try:
             deadline = time.monotonic() + timeout
@@ -237,7 +247,7 @@ class EmbeddedCluster:
             feed.stop()
 
     def _rollouts_done(self, namespace: str) -> bool:
-        for d in self.store.list_objects("Deployment", namespace):
+        for d in [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]:
             status: dict[str, Any] = d.get("status") or {}
             want = int(d["spec"].get("replicas", 1))
             if status.get("observedGeneration") != d["metadata"].get("generation"):

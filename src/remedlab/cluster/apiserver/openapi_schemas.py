@@ -32,6 +32,7 @@ from pydantic.json_schema import models_json_schema
 
 from remedlab.api import meta as m
 from remedlab.api import objects as o
+from remedlab.api import workloads as w
 
 Obj = dict[str, Any]
 
@@ -41,6 +42,7 @@ META_V1 = "io.k8s.apimachinery.pkg.apis.meta.v1"
 CORE_V1 = "io.k8s.api.core.v1"
 APPS_V1 = "io.k8s.api.apps.v1"
 AUTOSCALING_V1 = "io.k8s.api.autoscaling.v1"
+BATCH_V1 = "io.k8s.api.batch.v1"
 POLICY_V1 = "io.k8s.api.policy.v1"
 AUTHORIZATION_V1 = "io.k8s.api.authorization.v1"
 METRICS_V1BETA1 = "io.k8s.metrics.pkg.apis.metrics.v1beta1"
@@ -75,8 +77,27 @@ _PACKAGES: dict[type[BaseModel], str] = {
             o.ReplicaSet,
             o.ReplicaSetSpec,
             o.ReplicaSetStatus,
+            w.StatefulSet,
+            w.StatefulSetSpec,
+            w.StatefulSetStatus,
+            w.StatefulSetUpdateStrategy,
+            w.RollingUpdateStatefulSetStrategy,
+            w.StatefulSetPersistentVolumeClaimRetentionPolicy,
+            w.StatefulSetOrdinals,
+            w.DaemonSet,
+            w.DaemonSetSpec,
+            w.DaemonSetStatus,
+            w.DaemonSetUpdateStrategy,
+            w.RollingUpdateDaemonSet,
+            w.StatefulSetCondition,
+            w.DaemonSetCondition,
+            w.ControllerRevision,
         ),
         APPS_V1,
+    ),
+    **dict.fromkeys(
+        (w.Job, w.JobSpec, w.JobStatus, w.JobCondition, w.UncountedTerminatedPods),
+        BATCH_V1,
     ),
     **dict.fromkeys((m.Scale, m.ScaleSpec, m.ScaleStatus), AUTOSCALING_V1),
     m.Eviction: POLICY_V1,

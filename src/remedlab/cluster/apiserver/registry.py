@@ -18,6 +18,7 @@ from remedlab.api.kinds import BY_KIND, BY_PLURAL, CHAOS_KINDS, KindInfo, Obj
 from remedlab.api.meta import DeleteOptions
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.field_selectors import matches_field_selector
+from remedlab.cluster.apiserver.job_defaults import with_job_selector
 from remedlab.cluster.apiserver.patching import (
     ApplyConflict,
     PatchError,
@@ -38,7 +39,13 @@ CHANGE_CAUSE = "kubernetes.io/change-cause"
 ApplyAction = Literal["created", "configured", "unchanged"]
 PatchType = Literal["json", "merge", "strategic", "apply"]
 
-_OWNED_KINDS: dict[str, tuple[str, ...]] = {"Deployment": ("ReplicaSet",), "ReplicaSet": ("Pod",)}
+_OWNED_KINDS: dict[str, tuple[str, ...]] = {
+    "Deployment": ("ReplicaSet",),
+    "ReplicaSet": ("Pod",),
+    "StatefulSet": ("Pod", "ControllerRevision", "PersistentVolumeClaim"),
+    "DaemonSet": ("Pod", "ControllerRevision"),
+    "Job": ("Pod",),
+}
 """The kinds whose objects an owner of a kind controls (followed by propagation policies)."""
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "deletionTimestamp")
@@ -116,6 +123,8 @@ class ObjectAPI:
             else:
                 self.service_ips.reserve([ip])
             spec["clusterIPs"] = [spec["clusterIP"]]
+        if obj["kind"] == "Job":
+            with_job_selector(obj)
         if obj["kind"] == "Namespace":
             obj["status"] = {"phase": "Active"}
             obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
@@ -140,6 +149,10 @@ class ObjectAPI:
                 meta[key] = live["metadata"][key]
         if "status" in live:
             merged["status"] = live["status"]
+        if live["kind"] == "Job" and "selector" not in merged["spec"]:
+            merged["spec"]["selector"] = live["spec"].get("selector")
+            merged["metadata"]["uid"] = live["metadata"]["uid"]
+            with_job_selector(merged)
         if live["kind"] == "Service":
             merged["spec"]["clusterIP"] = live["spec"].get("clusterIP")
             merged["spec"]["clusterIPs"] = live["spec"].get("clusterIPs")

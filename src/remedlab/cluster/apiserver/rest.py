@@ -498,7 +498,7 @@ def _watch_params(request: HTTPConnection) -> WatchParams:
 
 
 def _scale_of(obj: Obj) -> Scale:
-    """The autoscaling/v1 Scale of a Deployment or ReplicaSet."""
+    """The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet."""
     meta = obj["metadata"]
     selector = (obj["spec"].get("selector") or {}).get("matchLabels") or {}
     return Scale(

@@ -33,7 +33,7 @@ from remedlab.api.meta import (
     TableRow,
 )
 from remedlab.api.times import format_time
-from remedlab.cluster.apiserver.humanize import age, parse_timestamp
+from remedlab.cluster.apiserver.humanize import age, human_duration, parse_timestamp
 from remedlab.cluster.apiserver.pod_status import summarize_pod
 from remedlab.cluster.apiserver.responses import partial_metadata
 
@@ -178,6 +178,43 @@ REPLICA_SET_COLUMNS = (
         "The label selector choosing the pods.",
         priority=1,
     ),
+)
+
+STATEFUL_SET_COLUMNS = (
+    NAME,
+    column("Ready", "Ready containers or replicas out of those wanted."),
+    AGE,
+    *_WORKLOAD_WIDE,
+)
+
+DAEMON_SET_COLUMNS = (
+    NAME,
+    column("Desired", "Nodes that should run the daemon pod.", type_="integer"),
+    column("Current", "Nodes running the daemon pod.", type_="integer"),
+    column("Ready", "Nodes whose daemon pod is ready.", type_="integer"),
+    column("Up-to-date", "Nodes running the daemon pod of the current template.", type_="integer"),
+    column("Available", "Nodes whose daemon pod has been ready for at least minReadySeconds.", type_="integer"),
+    column("Node Selector", "The labels a node needs to run the daemon pod."),
+    AGE,
+    *_WORKLOAD_WIDE,
+    column("Selector", "The label selector choosing the pods.", priority=1),
+)
+
+JOB_COLUMNS = (
+    NAME,
+    column("Status", "The object's current state."),
+    column("Completions", "Succeeded pods out of those wanted."),
+    column("Duration", "Time the job took, or has been running."),
+    AGE,
+    *_WORKLOAD_WIDE,
+    column("Selector", "The label selector choosing the pods.", priority=1),
+)
+
+CONTROLLER_REVISION_COLUMNS = (
+    NAME,
+    column("Controller", "The object that owns the revision."),
+    column("Revision", "The revision number.", type_="integer"),
+    AGE,
 )
 
 ENDPOINTS_COLUMNS = (
@@ -444,6 +481,96 @@ def replica_set_cells(obj: Obj, now: float) -> Cells:
         *_container_cells(_dict(_dict(spec.get("template")).get("spec"))),
         format_label_selector(spec.get("selector")),
     ]
+
+
+def stateful_set_cells(obj: Obj, now: float) -> Cells:
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    return [
+        name_of(obj),
+        f"{_int(status.get('readyReplicas'))}/{_int(spec.get('replicas'), 1)}",
+        creation_age(obj, now),
+        *_container_cells(_dict(_dict(spec.get("template")).get("spec"))),
+    ]
+
+
+def daemon_set_cells(obj: Obj, now: float) -> Cells:
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    pod_spec = _dict(_dict(spec.get("template")).get("spec"))
+    return [
+        name_of(obj),
+        _int(status.get("desiredNumberScheduled")),
+        _int(status.get("currentNumberScheduled")),
+        _int(status.get("numberReady")),
+        _int(status.get("updatedNumberScheduled")),
+        _int(status.get("numberAvailable")),
+        format_labels(_dict(pod_spec.get("nodeSelector"))),
+        creation_age(obj, now),
+        *_container_cells(pod_spec),
+        format_label_selector(spec.get("selector")),
+    ]
+
+
+def _job_condition(status: Obj, type_: str) -> bool:
+    return any(
+        _dict(c).get("type") == type_ and _dict(c).get("status") == "True" for c in _list(status.get("conditions"))
+    )
+
+
+def job_status_text(job: Obj) -> str:
+    """The STATUS of a job, as kubectl prints it."""
+    status = _dict(job.get("status"))
+    if _job_condition(status, "Complete"):
+        return "Complete"
+    if _job_condition(status, "Failed"):
+        return "Failed"
+    if _metadata(job).get("deletionTimestamp"):
+        return "Terminating"
+    if _job_condition(status, "Suspended"):
+        return "Suspended"
+    if _job_condition(status, "FailureTarget"):
+        return "FailureTarget"
+    return "Running"
+
+
+def job_cells(obj: Obj, now: float) -> Cells:
+    spec = _dict(obj.get("spec"))
+    status = _dict(obj.get("status"))
+    succeeded = _int(status.get("succeeded"))
+    if spec.get("completions") is not None:
+        completions = f"{succeeded}/{_int(spec.get('completions'))}"
+    elif _int(spec.get("parallelism")) > 1:
+        completions = f"{succeeded}/1 of {_int(spec.get('parallelism'))}"
+    else:
+        completions = f"{succeeded}/1"
+    started = parse_timestamp(status.get("startTime"))
+    finished = parse_timestamp(status.get("completionTime"))
+    if started is None:
+        duration = ""
+    elif finished is None:
+        duration = human_duration(now - started.timestamp())
+    else:
+        duration = human_duration(finished.timestamp() - started.timestamp())
+    return [
+        name_of(obj),
+        job_status_text(obj),
+        completions,
+        duration,
+        creation_age(obj, now),
+        *_container_cells(_dict(_dict(spec.get("template")).get("spec"))),
+        format_label_selector(spec.get("selector")),
+    ]
+
+
+def controller_revision_cells(obj: Obj, now: float) -> Cells:
+    owner = next((_dict(r) for r in _list(_metadata(obj).get("ownerReferences")) if _dict(r).get("controller")), None)
+    controller = NONE
+    if owner is not None:
+        group = _str(owner.get("apiVersion")).rpartition("/")[0]
+        kind = _str(owner.get("kind")).lower()
+        controller = f"{kind}.{group}/{_str(owner.get('name'))}" if group else f"{kind}/{_str(owner.get('name'))}"
+    return [name_of(obj), controller, _int(obj.get("revision")), creation_age(obj, now)]
 
 
 # --------------------------------------------------------------------------- networking
@@ -815,6 +942,10 @@ PRINTERS: dict[str, Printer] = {
     "Service": Printer(SERVICE_COLUMNS, service_cells),
     "Deployment": Printer(DEPLOYMENT_COLUMNS, deployment_cells),
     "ReplicaSet": Printer(REPLICA_SET_COLUMNS, replica_set_cells),
+    "StatefulSet": Printer(STATEFUL_SET_COLUMNS, stateful_set_cells),
+    "DaemonSet": Printer(DAEMON_SET_COLUMNS, daemon_set_cells),
+    "Job": Printer(JOB_COLUMNS, job_cells),
+    "ControllerRevision": Printer(CONTROLLER_REVISION_COLUMNS, controller_revision_cells),
     "Endpoints": Printer(ENDPOINTS_COLUMNS, endpoints_cells),
     "ConfigMap": Printer(CONFIG_MAP_COLUMNS, config_map_cells),
     "Secret": Printer(SECRET_COLUMNS, secret_cells),

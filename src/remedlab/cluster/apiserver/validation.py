@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from remedlab.api import objects as o
+from remedlab.api import workloads as w
 from remedlab.api.errors import BadRequest, Invalid
 from remedlab.api.kinds import BY_KIND, STORED_KINDS, pod_spec_of
 from remedlab.api.labels import matches_label_selector
@@ -17,6 +18,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "Pod": o.Pod,
     "Deployment": o.Deployment,
     "ReplicaSet": o.ReplicaSet,
+    "StatefulSet": w.StatefulSet,
+    "DaemonSet": w.DaemonSet,
+    "ControllerRevision": w.ControllerRevision,
+    "Job": w.Job,
     "Service": o.Service,
     "Endpoints": o.Endpoints,
     "ConfigMap": o.ConfigMap,
@@ -201,9 +206,13 @@ def _drop(doc: Any, loc: tuple[int | str, ...]) -> None:
         target.pop(loc[-1], None)
 
 
+SELECTED_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+"""Kinds whose pods a label selector picks, which their template's labels must match."""
+
+
 def _check_kind_rules(obj: dict[str, Any]) -> None:
     title = object_title(obj)
-    if obj["kind"] in ("Deployment", "ReplicaSet"):
+    if obj["kind"] in SELECTED_KINDS and (obj["kind"] != "Job" or "selector" in obj["spec"]):
         spec = obj["spec"]
         selector = spec["selector"]
         labels = spec["template"].get("metadata", {}).get("labels") or {}
@@ -214,7 +223,22 @@ def _check_kind_rules(obj: dict[str, Any]) -> None:
                 f"{title} is invalid: spec.template.metadata.labels: Invalid value: {labels!r}: "
                 "`selector` does not match template `labels`"
             )
-    if obj["kind"] in ("Deployment", "ReplicaSet", "Pod"):
+    if obj["kind"] == "StatefulSet":
+        for i, template in enumerate(obj["spec"].get("volumeClaimTemplates") or []):
+            claim = template["metadata"].get("name") or ""
+            if not _DNS_LABEL.match(claim):
+                raise Invalid(
+                    f'{title} is invalid: spec.volumeClaimTemplates[{i}].metadata.name: Invalid value: "{claim}": '
+                    "a claim template needs a name, a lowercase RFC 1123 label"
+                )
+    if obj["kind"] == "Job":
+        policy = obj["spec"]["template"]["spec"].get("restartPolicy")
+        if policy not in ("Never", "OnFailure"):
+            raise Invalid(
+                f'{title} is invalid: spec.template.spec.restartPolicy: Unsupported value: "{policy}": '
+                'supported values: "OnFailure", "Never"'
+            )
+    if obj["kind"] in (*SELECTED_KINDS, "Pod"):
         spec = pod_spec_of(obj) or {}
         prefix = "spec.template.spec" if obj["kind"] != "Pod" else "spec"
         names: set[str] = set()
@@ -226,6 +250,8 @@ def _check_kind_rules(obj: dict[str, Any]) -> None:
                     )
                 names.add(container["name"])
         volume_names = {v["name"] for v in spec.get("volumes") or []}
+        if obj["kind"] == "StatefulSet":
+            volume_names |= {t["metadata"].get("name") for t in obj["spec"].get("volumeClaimTemplates") or []}
         for group in ("initContainers", "containers"):
             for i, container in enumerate(spec.get(group) or []):
                 for j, mount in enumerate(container.get("volumeMounts") or []):

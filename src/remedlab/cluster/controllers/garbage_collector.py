@@ -1,4 +1,5 @@
-"""Deletes what lost its owner: ReplicaSets whose Deployment is gone, pods whose ReplicaSet is gone.
+"""Deletes what lost its owner: ReplicaSets whose Deployment is gone, pods whose ReplicaSet, StatefulSet,
+DaemonSet or Job is gone, ControllerRevisions and claims whose StatefulSet or DaemonSet is gone.
 
 Triggered by every change of an owned object (its owner may be gone already) and
 by an owner's deletion (each of its dependents is looked at). A key is the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from remedlab.api.errors import NotFound
-from remedlab.api.kinds import Obj
+from remedlab.api.kinds import BY_KIND, Obj
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.change_feed import clone
@@ -19,8 +20,13 @@ from remedlab.cluster.controllers.informer import EventHandler, Informer, Inform
 from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.revisions import controller_ref, controller_uid
 
-OWNERS = {"Pod": "ReplicaSet", "ReplicaSet": "Deployment"}
-"""Each dependent kind the collector looks after, and the kind of its owner."""
+OWNERS: dict[str, tuple[str, ...]] = {
+    "Pod": ("ReplicaSet", "StatefulSet", "DaemonSet", "Job"),
+    "ReplicaSet": ("Deployment",),
+    "ControllerRevision": ("StatefulSet", "DaemonSet"),
+    "PersistentVolumeClaim": ("StatefulSet",),
+}
+"""Each dependent kind the collector looks after, and the kinds of its owners."""
 
 DependentKey = tuple[str, str]
 """(kind, namespace/name) of a dependent object."""
@@ -32,12 +38,14 @@ class GarbageCollector(QueueController[DependentKey]):
         self.store = store
         self.api = api
         self.informers: dict[str, Informer] = {}
-        for kind in {*OWNERS, *OWNERS.values()}:
+        owner_kinds = {kind for kinds in OWNERS.values() for kind in kinds}
+        for kind in sorted({*OWNERS, *owner_kinds}):
             self.informers[kind] = informers.informer(kind)
-        for dependent_kind, owner_kind in OWNERS.items():
+        for dependent_kind in OWNERS:
             self.informers[dependent_kind].add_handler(
                 EventHandler(self._enqueue, lambda _old, new: self._enqueue(new))
             )
+        for owner_kind in sorted(owner_kinds):
             self.informers[owner_kind].add_handler(EventHandler(on_delete=self._enqueue_dependents))
 
     def _enqueue(self, obj: Obj) -> None:
@@ -46,8 +54,8 @@ class GarbageCollector(QueueController[DependentKey]):
 
     def _enqueue_dependents(self, owner: Obj) -> None:
         uid = owner["metadata"]["uid"]
-        for dependent_kind, owner_kind in OWNERS.items():
-            if owner_kind != owner["kind"]:
+        for dependent_kind, owner_kinds in OWNERS.items():
+            if owner["kind"] not in owner_kinds:
                 continue
             for obj in self.informers[dependent_kind].objects(owner["metadata"].get("namespace")):
                 if controller_uid(obj) == uid:
@@ -78,5 +86,5 @@ class GarbageCollector(QueueController[DependentKey]):
             if not obj["metadata"].get("deletionTimestamp"):
                 self.api.delete_pod(clone(obj))
         else:
-            with contextlib.suppress(NotFound):  # gone already
-                self.store.delete(kind, namespace, name)
+            with contextlib.suppress(NotFound):  # gone already; a finalizer (a claim's protection) may hold it
+                self.api.delete(BY_KIND[kind].plural, namespace, name)

@@ -9,11 +9,9 @@ available, so status.availableReplicas follows the clock.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
-from remedlab.api.conditions import condition, is_active, is_available, is_ready
+from remedlab.api.conditions import is_active, is_available, is_ready, until_available
 from remedlab.api.kinds import Obj
-from remedlab.api.times import parse_time
 from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.change_feed import clone
@@ -25,7 +23,7 @@ from remedlab.cluster.controllers.revisions import controller_ref, owned_by, own
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
-def _pod_suffix() -> str:
+def pod_suffix() -> str:
     return "".join(secrets.choice(_SUFFIX_ALPHABET) for _ in range(5))
 
 
@@ -36,16 +34,6 @@ def _deletion_rank(pod: Obj) -> tuple[int, int, str]:
     created = pod["metadata"].get("creationTimestamp") or ""
     inverted = "".join(chr(0x10FFFF - ord(c)) for c in created)
     return (scheduled, ready, inverted)
-
-
-def _until_available(pod: Obj, min_ready: int) -> float | None:
-    """Seconds until a Ready pod counts as available (None: it is not Ready)."""
-    if not is_ready(pod):
-        return None
-    since = parse_time((condition(pod, "Ready") or {}).get("lastTransitionTime"))
-    if since is None:
-        return None
-    return max(0.0, min_ready - (datetime.now(UTC) - since).total_seconds())
 
 
 class ReplicaSetController(QueueController[str]):
@@ -113,7 +101,7 @@ class ReplicaSetController(QueueController[str]):
             waits = [
                 wait
                 for p in active
-                if not is_available(p, min_ready) and (wait := _until_available(p, min_ready)) is not None
+                if not is_available(p, min_ready) and (wait := until_available(p, min_ready)) is not None
             ]
             if waits:
                 self.queue.add_after(key, min(waits) + 0.05)
@@ -126,7 +114,7 @@ class ReplicaSetController(QueueController[str]):
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
-                "name": f"{rs['metadata']['name']}-{_pod_suffix()}",
+                "name": f"{rs['metadata']['name']}-{pod_suffix()}",
                 "namespace": rs["metadata"]["namespace"],
                 "labels": dict(meta.get("labels") or {}),
                 "annotations": dict(meta.get("annotations") or {}),
