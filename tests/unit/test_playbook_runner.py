@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -74,10 +75,13 @@ def test_a_refused_playbook_never_runs(sandbox: Sandbox) -> None:
 
 def test_the_time_limit_stops_ansible_and_its_tasks(sandbox: Sandbox) -> None:
     short = Sandbox(cwd=sandbox.cwd, env=sandbox.env, timeout=4)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     result = run_playbook(playbook("- command: kubectl wait --for=condition=Ready pod/x\n"), short)
     assert result.timed_out and not result.ok and time.monotonic() - started < 10
     assert "time limit" in result.transcript()
+    # the stopped module's unpacked payload stays in the working directory (pruned with it), not in /tmp
+    assert list(sandbox.cwd.glob("ansible_*_payload_*"))
+    assert not [p for p in Path(tempfile.gettempdir()).glob("ansible_*_payload_*") if p.stat().st_mtime >= started_at]
 
 
 ECHO_KUBECONFIG = """#!/bin/sh

@@ -127,6 +127,8 @@ def ansible_env(workdir: Path) -> dict[str, str]:
         "ANSIBLE_COLLECTIONS_PATH": str(ansible_dir / "collections"),
         "ANSIBLE_ROLES_PATH": str(ansible_dir / "roles"),
         "ANSIBLE_FORCE_COLOR": "0",
+        # a module's payload is unpacked here, not in /tmp: a module stopped by the time limit leaves it behind
+        "TMPDIR": str(workdir),
     }
 
 
