@@ -219,7 +219,7 @@ class ClusterRecords:
                 return self._negative(any(True for _ in self._named_ports(svc, rest[0][1:])))
             return self._member_name(name, svc, rest[0], qtype)
         if len(rest) == 2 and rest[0].startswith("_") and rest[1].startswith("_"):
-            return self._port_srv(name, svc, rest[0][1:], rest[1][1:], qtype)
+            return self._port_srv(name, svc, rest[1][1:], rest[0][1:], qtype)
         return self._negative(False)
 
     def _service_name(self, name: str, svc: Obj, qtype: str) -> Answer:
