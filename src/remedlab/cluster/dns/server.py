@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import socket
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 
 TCP_MESSAGE_LIMIT = 65535
 EPHEMERAL_TRIES = 20
+TCP_BACKLOG = 128
 
 
 @dataclass
@@ -211,16 +213,23 @@ class DnsServer:
 
     async def _bind(self, port: int) -> None:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self.responder), local_addr=(self.host, port)
-        )
-        bound = int(transport.get_extra_info("sockname")[1])
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self._tcp = await asyncio.start_server(self._serve_tcp, self.host, bound, reuse_address=True)
+            udp.bind((self.host, port))
+            bound = int(udp.getsockname()[1])
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            tcp.bind((self.host, bound))
+            tcp.listen(TCP_BACKLOG)
         except OSError:
-            transport.close()
+            udp.close()
+            tcp.close()
             raise
+        udp.setblocking(False)
+        tcp.setblocking(False)
+        transport, _ = await loop.create_datagram_endpoint(lambda: _UdpProtocol(self.responder), sock=udp)
         self._udp = transport
+        self._tcp = await asyncio.start_server(self._serve_tcp, sock=tcp)
         self.port = bound
 
     async def stop(self) -> None:
