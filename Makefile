@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SYSTEM_PYTHON := $(shell command -v /usr/bin/python3 || command -v python3)
-APT_PACKAGES := python3 python3-venv python3-dev procps iproute2 curl util-linux gcc libc6-dev stress-ng fuse3 libfuse3-3 postgresql redis-server memcached
+APT_PACKAGES := python3 python3-venv python3-dev procps iproute2 curl util-linux gcc libc6-dev stress-ng fuse3 libfuse3-3 postgresql redis-server memcached strace
 POD_USER := remedlab-pod
 
 .PHONY: setup system-packages pod-user venv bytecode demo test lint typecheck unit integration bench clean

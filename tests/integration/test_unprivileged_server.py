@@ -7,9 +7,11 @@ import pwd
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from tests.integration.kubectl_harness import Kubectl
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -37,7 +39,7 @@ def _usable_user() -> str | None:
     return None
 
 
-def test_unprivileged_server_runs_simple_micro_and_reports_degraded_isolation() -> None:
+def test_unprivileged_server_runs_simple_micro_and_reports_degraded_isolation(tmp_path: Path) -> None:
     reason = _usable_user()
     if reason is not None:
         pytest.skip(reason)
@@ -54,5 +56,14 @@ def test_unprivileged_server_runs_simple_micro_and_reports_degraded_isolation() 
             assert b"Hello" in response.read()
         for proc in server.pod_processes():
             assert proc.uids().real == pwd.getpwnam(USER).pw_uid
+        # port 53 is root's: the cluster DNS listens on another port, reached through the pod shim
+        dns = checks["cluster dns"]
+        assert dns["level"] == "degraded" and "preloaded shim" in dns["detail"], dns
+        pod = server.pods("simple-micro", "app=hello-service")[0]["metadata"]["name"]
+        time_ip = server.get("services", "simple-micro", "time-service")["spec"]["clusterIP"]
+        done = Kubectl(server, tmp_path / "kube-cache").run(
+            "exec", "-n", "simple-micro", pod, "--", "getent", "hosts", "time-service"
+        )
+        assert done.stdout.split() == [time_ip, "time-service.simple-micro.svc.cluster.local"], done.stderr
     finally:
         server.cleanup()

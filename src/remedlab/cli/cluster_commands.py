@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
             source = f"server at {client.url}"
         else:
             from remedlab.cluster.local_backend import host_checks
+            from remedlab.cluster.node.isolation.fidelity import cluster_dns_check
             from remedlab.cluster.node.isolation.sandbox import Isolation
             from remedlab.cluster.node.time_shift import build_shim
             from remedlab.cluster.node.volume_mounts import bind_mounts_available
@@ -136,7 +137,8 @@ def register(app: typer.Typer) -> None:
             home = paths.ensure_home()
             shim, note = build_shim(home)
             isolation = Isolation.detect("doctor", state_dir=str(home))
-            checks = host_checks(isolation, bind_mounts_available(), shim, note)
+            dns = cluster_dns_check("shim" if shim is not None else "unavailable", None, note)
+            checks = host_checks(isolation, bind_mounts_available(), shim, note, dns)
             source = "this host (no server running)"
         table = Table(title=f"remedlab doctor: {source}")
         table.add_column("MECHANISM")

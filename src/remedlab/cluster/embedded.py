@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import platform
 import socket
@@ -42,10 +43,16 @@ from remedlab.cluster.controllers.statefulset_controller import StatefulSetContr
 from remedlab.cluster.controllers.volume_controller import VolumeController
 from remedlab.cluster.dataplane.dataplane import Dataplane
 from remedlab.cluster.dataplane.ipam import AddressPool, cluster_ranges, node_address
+from remedlab.cluster.dns.kube_dns import ensure_dns_service
+from remedlab.cluster.dns.records import ClusterRecords
+from remedlab.cluster.dns.server import DnsServer
+from remedlab.cluster.dns.sources import InformerObjects
+from remedlab.cluster.dns.zone import DNS_PORT, DNS_SERVICE_KEY
 from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler
+from remedlab.cluster.node.pod_dns import ClusterDns
 from remedlab.cluster.node.pod_sync import PodSync
 
 SAFETY_RESYNC_SECONDS = 60.0
@@ -65,6 +72,9 @@ class ClusterConfig:
     kubelet: KubeletConfig = field(default_factory=KubeletConfig)
     images_file: Path | None = None
     prefer_fallback_isolation: bool = False
+    dns_ports: tuple[int, ...] = (DNS_PORT, 0)
+    """Where the cluster DNS listens on kube-dns's cluster IP: the first port of these it can bind (0: any
+    free port; port 53 needs root)."""
 
 
 class EmbeddedCluster:
@@ -115,11 +125,13 @@ class EmbeddedCluster:
             Scheduler(self.informers, self.store, self.events, config.node_name),
             PodSync(self.informers, self.kubelet, self.events),
             EndpointsController(self.informers, self.store, self.events),
-            ServiceProxy(self.informers, self.dataplane, self.events),
+            ServiceProxy(self.informers, self.dataplane, self.events, frozenset({DNS_SERVICE_KEY})),
             GarbageCollector(self.informers, self.store, self.api, self.events),
             NamespaceController(self.informers, self.store, self.api, self.events),
             VolumeController(self.informers, self.store, self.events, self.home),
         ]
+        self.dns_records = ClusterRecords(InformerObjects(self.informers))
+        self.dns: DnsServer | None = None
         self.started_at = time.time()
 
     # ------------------------------------------------------------------ lifecycle
@@ -130,15 +142,31 @@ class EmbeddedCluster:
             if self.store.get("Namespace", None, ns) is None:
                 self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         await self.dataplane.start()
+        await self._start_dns()
         self.kubelet.sweep_leftovers()
         self.sampler.start()
         self.informers.start()
         for controller in self.controllers:
             controller.start()
 
+    async def _start_dns(self) -> None:
+        """Serve the cluster DNS on kube-dns's cluster IP; pods get no cluster DNS when it cannot bind."""
+        ip = ensure_dns_service(self.api, self.store, self.service_cidr)
+        server = DnsServer(self.dns_records, ip, self.config.dns_ports)
+        try:
+            await server.start()
+        except OSError as exc:
+            logging.getLogger(__name__).warning("cluster DNS unavailable: cannot listen on %s: %s", ip, exc)
+            self.kubelet.cluster_dns_note = f"cannot listen on {ip}: {exc.strerror or exc}"
+            return
+        self.dns = server
+        self.kubelet.cluster_dns = ClusterDns(ip, server.port)
+
     async def stop(self) -> None:
         for controller in self.controllers:
             await controller.stop()
+        if self.dns is not None:
+            await self.dns.stop()
         self.informers.stop()
         await self.sampler.stop()
         await self.kubelet.shutdown()

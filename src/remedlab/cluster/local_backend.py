@@ -16,7 +16,7 @@ from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed, copied
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
-from remedlab.cluster.node.isolation.fidelity import fuse_check, network_fault_check
+from remedlab.cluster.node.isolation.fidelity import FidelityCheck, cluster_dns_check, fuse_check, network_fault_check
 from remedlab.cluster.node.isolation.sandbox import Isolation
 
 Obj = dict[str, Any]
@@ -188,7 +188,15 @@ class LocalBackend:
 
     def doctor(self) -> list[dict[str, str]]:
         kubelet = self.cluster.kubelet
-        return host_checks(self.cluster.isolation, kubelet.bind_mounts, kubelet.clock_shim, kubelet.clock_shim_note)
+        dns = kubelet.cluster_dns
+        note = kubelet.cluster_dns_note if dns is None else kubelet.clock_shim_note
+        return host_checks(
+            self.cluster.isolation,
+            kubelet.bind_mounts,
+            kubelet.clock_shim,
+            kubelet.clock_shim_note,
+            cluster_dns_check(kubelet.dns_mode.value, dns.address if dns else None, note),
+        )
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
         return await self.cluster.wait_namespace_ready(namespace, timeout)
@@ -198,10 +206,10 @@ class LocalBackend:
 
 
 def host_checks(
-    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str
+    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str, cluster_dns: FidelityCheck
 ) -> list[dict[str, str]]:
     """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
-    checks = [*isolation.report(), fuse_check(), network_fault_check()]
+    checks = [*isolation.report(), fuse_check(), network_fault_check(), cluster_dns]
     out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
     out.append(
         {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}

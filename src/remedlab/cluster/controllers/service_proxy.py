@@ -2,7 +2,8 @@
 dataplane and forwarded to its Endpoints' Ready addresses.
 
 Triggered by the changes of a Service and of its Endpoints (same key); a
-Service without a cluster IP (headless) or gone is taken off the dataplane.
+Service without a cluster IP (headless) or gone is taken off the dataplane, and so is one the node
+serves itself (kube-dns). Only TCP ports are proxied.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def service_ports(svc: Obj, endpoints: Obj | None) -> list[ServicePortMap]:
     """Each port of a Service with the Ready addresses its Endpoints give for it."""
     ports = []
     for sp in svc["spec"].get("ports") or []:
+        if str(sp.get("protocol") or "TCP") != "TCP":
+            continue
         members: list[Endpoint] = []
         for subset in (endpoints or {}).get("subsets") or []:
             port = _subset_port(subset, sp.get("name"))
@@ -43,9 +46,17 @@ def service_ports(svc: Obj, endpoints: Obj | None) -> list[ServicePortMap]:
 
 
 class ServiceProxy(QueueController[str]):
-    def __init__(self, informers: InformerFactory, dataplane: Dataplane, events: EventRecorder) -> None:
+    def __init__(
+        self,
+        informers: InformerFactory,
+        dataplane: Dataplane,
+        events: EventRecorder,
+        node_served: frozenset[str] = frozenset(),
+    ) -> None:
         super().__init__("kube-proxy", events)
         self.dataplane = dataplane
+        self.node_served = node_served
+        """Keys of the Services whose cluster IP the node serves itself."""
         self.services = informers.informer("Service")
         self.endpoints = informers.informer("Endpoints")
         self.programmed: dict[str, Programmed] = {}
@@ -61,7 +72,7 @@ class ServiceProxy(QueueController[str]):
     async def sync(self, key: str) -> None:
         svc = self.services.get(key)
         ip = (svc or {}).get("spec", {}).get("clusterIP")
-        if svc is None or not ip or ip == "None":
+        if svc is None or not ip or ip == "None" or key in self.node_served:
             if key in self.programmed:
                 await self.dataplane.remove_service(key)
                 del self.programmed[key]

@@ -25,6 +25,7 @@ from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.dataplane.dataplane import Dataplane
 from remedlab.cluster.dataplane.ipam import AddressPool
+from remedlab.cluster.dns.zone import DNS_PORT
 from remedlab.cluster.node.container_exec import (
     EXEC_OUTPUT_LIMIT,
     communicate,
@@ -38,6 +39,7 @@ from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
 from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.io_fault_mount import cleanup_stale
 from remedlab.cluster.node.isolation.sandbox import Isolation
+from remedlab.cluster.node.pod_dns import ClusterDns, DnsMode
 from remedlab.cluster.node.pod_logs import PodLogs
 from remedlab.cluster.node.pod_worker import PodWorker
 from remedlab.cluster.node.time_shift import build_shim, create_offset_file
@@ -99,6 +101,21 @@ class Kubelet:
         self.clock_shim_note = "clock offsets disabled (REMEDLAB_TIME_FAULTS=off)"
         if os.environ.get("REMEDLAB_TIME_FAULTS", "on") != "off":
             self.clock_shim, self.clock_shim_note = build_shim(home)
+        self.cluster_dns: ClusterDns | None = None
+        """Where the cluster DNS server listens, once it does."""
+        self.cluster_dns_note = "the cluster DNS server has not started"
+        self.resolv_conf_mounted = False
+        """Whether each pod's resolv.conf and hosts file are mounted at /etc/resolv.conf and /etc/hosts in
+        its own mount namespace."""
+
+    @property
+    def dns_mode(self) -> DnsMode:
+        """How the pods' processes reach the cluster DNS."""
+        if self.cluster_dns is None:
+            return DnsMode.UNAVAILABLE
+        if self.resolv_conf_mounted and self.cluster_dns.port == DNS_PORT:
+            return DnsMode.MOUNT_NAMESPACE
+        return DnsMode.SHIM if self.clock_shim is not None else DnsMode.UNAVAILABLE
 
     def log_error(self, message: str) -> None:
         logging.getLogger(__name__).warning("%s", message)

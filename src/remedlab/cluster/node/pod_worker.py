@@ -21,6 +21,7 @@ from remedlab.cluster.node.container_process import ContainerProcess
 from remedlab.cluster.node.container_runtime import ContainerRuntime, container_limits, qos_class
 from remedlab.cluster.node.images import ExecutableNotFound, container_argv
 from remedlab.cluster.node.io_fault_shim import create_control_file
+from remedlab.cluster.node.pod_dns import PodDnsFiles, resolver_env, write_pod_dns_files
 from remedlab.cluster.node.pod_volumes import PodVolumes
 from remedlab.cluster.node.time_shift import create_offset_file
 from remedlab.cluster.node.volume_mounts import remove_pod_dir
@@ -45,6 +46,7 @@ class PodWorker:
         self.gone = False
         self.initialized = not self.spec.get("initContainers")
         self.volumes = PodVolumes(kubelet.store, kubelet.home, self.dir, self.namespace, self.spec)
+        self.dns_files: PodDnsFiles | None = None
         self.containers: dict[str, ContainerRuntime] = {}
         self.init_containers: list[ContainerRuntime] = []
         previous = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses") or []}
@@ -148,6 +150,9 @@ class PodWorker:
             else:
                 k.pod_ips.reserve([self.pod_ip])
             k.dataplane.register_pod(self.uid, self.pod_ip, self.namespace, self.name)
+            self.dns_files = write_pod_dns_files(
+                self.dir, self.pod_ip, self.name, self.namespace, self.spec, k.cluster_dns
+            )
             try:
                 self.volumes.prepare(k.isolation.run_as(), k.bind_mounts)
             except ConfigError as exc:
@@ -372,7 +377,8 @@ class PodWorker:
         return Path(self.dir / "iofault" / container)
 
     def env_for(self, c: ContainerRuntime, mounts: dict[str, str]) -> dict[str, str]:
-        """The container's environment, plus the clock shim that lets a time fault reach it."""
+        """The container's environment, plus the pod shim that lets a time or IO fault reach it and
+        resolves names through the cluster DNS."""
         k = self.kubelet
         env = container_env(k.store, self._pod_view(), c.spec, mounts, str(self.volumes.root))
         env["REMEDLAB_CACHE_DIR"] = str(k.cache_dir)
@@ -385,6 +391,7 @@ class PodWorker:
             io_faults = self.io_fault_file(c.name)
             create_control_file(io_faults)
             env["REMEDLAB_IO_FAULT_FILE"] = str(io_faults)
+            env.update(resolver_env(self.dns_files, k.cluster_dns, k.dns_mode))
         return env
 
     def _pod_view(self) -> Obj:

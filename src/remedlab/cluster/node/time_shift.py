@@ -23,7 +23,7 @@ from pathlib import Path
 SHIM_NAME = "libremedlab_timeshift"
 
 
-SHIM_SOURCES = ("timeshift.c", "podbind.c", "iofault.c")
+SHIM_SOURCES = ("timeshift.c", "podbind.c", "iofault.c", "resolver.c")
 
 
 def shim_sources() -> dict[str, str]:

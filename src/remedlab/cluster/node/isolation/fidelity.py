@@ -74,3 +74,22 @@ def fuse_check() -> FidelityCheck:
 def network_fault_check() -> FidelityCheck:
     """Network faults are injected in remedlab's own dataplane, which needs nothing from the host."""
     return FidelityCheck("network faults", "full", "remedlab dataplane (userspace proxy per service/pod connection)")
+
+
+def cluster_dns_check(mode: str, server: str | None, note: str = "") -> FidelityCheck:
+    """How pods' processes resolve cluster names: ``mode`` is a `pod_dns.DnsMode` value, ``server`` the
+    DNS server's ``ip:port`` when it listens."""
+    where = f" at {server}" if server else ""
+    if mode == "mount-namespace":
+        return FidelityCheck(
+            "cluster dns", "full", f"resolv.conf and hosts in each pod's mount namespace; cluster DNS{where}"
+        )
+    if mode == "shim":
+        return FidelityCheck(
+            "cluster dns",
+            "degraded",
+            f"cluster DNS{where} through the preloaded shim (libc lookups: getaddrinfo, gethostbyname, "
+            "res_query); programs that read /etc/resolv.conf themselves, like dig, or link libc statically "
+            "do not see it",
+        )
+    return FidelityCheck("cluster dns", "none", f"pods cannot resolve cluster names: {note or 'no cluster DNS'}")
