@@ -244,7 +244,7 @@ class ServerProcess:
         for proc in psutil.process_iter(["pid"]):
             with contextlib.suppress(psutil.Error):
                 env = proc.environ()
-                if env.get("REMEDLAB_MOUNTS") is not None and str(self.home) in json.dumps(env) + proc.cwd():
+                if env.get("REMEDLAB_POD_NAME") is not None and str(self.home) in json.dumps(env) + proc.cwd():
                     found.append(proc)
         return found
 

@@ -196,6 +196,7 @@ class LocalBackend:
             kubelet.clock_shim,
             kubelet.clock_shim_note,
             cluster_dns_check(kubelet.dns_mode.value, dns.address if dns else None, note),
+            kubelet.mount_namespace_check(),
         )
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
@@ -206,10 +207,15 @@ class LocalBackend:
 
 
 def host_checks(
-    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str, cluster_dns: FidelityCheck
+    isolation: Isolation,
+    bind_mounts: bool,
+    clock_shim: Path | None,
+    clock_shim_note: str,
+    cluster_dns: FidelityCheck,
+    mount_namespace: FidelityCheck,
 ) -> list[dict[str, str]]:
     """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
-    checks = [*isolation.report(), fuse_check(), network_fault_check(), cluster_dns]
+    checks = [*isolation.report(), mount_namespace, fuse_check(), network_fault_check(), cluster_dns]
     out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
     out.append(
         {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}
