@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import psutil
 import pytest
 
+from remedlab.cluster.node.io_fault_fs import RELOAD_INTERVAL
 from remedlab.cluster.node.pod_namespace import HOLDER_NAME
 from remedlab.cluster.node.volume_mounts import mounts_under
 from tests.integration.kubectl_harness import Kubectl
@@ -32,7 +34,7 @@ def _pod(name: str, volumes: list[dict[str, Any]], mounts: list[dict[str, Any]],
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": NS},
+        "metadata": {"name": name, "namespace": NS, "labels": {"app": name}},
         "spec": {
             "terminationGracePeriodSeconds": 1,
             "containers": [
@@ -154,6 +156,53 @@ def _holders(server: ServerProcess) -> list[psutil.Process]:
             if (server.home / "pods" / uid).exists():
                 found.append(proc)
     return found
+
+
+def test_disk_io_fault_reaches_the_pods_volume_mount(kubectl: Kubectl) -> None:
+    server = kubectl.server
+    holder = next(p for p in _holders(server) if p.cmdline()[0].endswith(_uid(server, "empty-dir")))
+    write = ["nsenter", f"--mount=/proc/{holder.pid}/ns/mnt", "sh", "-c", "echo x > /var/log/mysql/slow"]
+    started = time.monotonic()
+    subprocess.run(write, check=True, timeout=30)
+    assert time.monotonic() - started < 1
+    chaos = {
+        "apiVersion": "chaos-mesh.org/v1alpha1",
+        "kind": "IOChaos",
+        "metadata": {"name": "slow-logs", "namespace": NS},
+        "spec": {
+            "action": "latency",
+            "mode": "one",
+            "selector": {"namespaces": [NS], "labelSelectors": {"app": "empty-dir"}},
+            "volumePath": "/var/log/mysql",
+            "delay": "1s",
+            "percent": 100,
+        },
+    }
+    kubectl.ok("apply", "-f", "-", stdin=json.dumps(chaos))
+    mountinfo = Path(f"/proc/{holder.pid}/mountinfo")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _faulted(mountinfo):
+            time.sleep(0.1)
+        assert _faulted(mountinfo), mountinfo.read_text()
+        kubectl.ok("wait", "-n", NS, "--for=condition=AllInjected", "iochaos/slow-logs", "--timeout=30s")
+        time.sleep(RELOAD_INTERVAL + 0.1)
+        # no preloaded shim in this process: the delay comes from the filesystem the pod sees
+        started = time.monotonic()
+        subprocess.run(write, check=True, timeout=60)
+        assert time.monotonic() - started >= 1
+    finally:
+        kubectl.ok("delete", "iochaos", "-n", NS, "slow-logs", "--timeout=60s")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _faulted(mountinfo):
+        time.sleep(0.1)
+    assert not _faulted(mountinfo)
+
+
+def _faulted(mountinfo: Path) -> bool:
+    return any(
+        " /var/log/mysql " in line and "fuse.remedlab-iofault" in line for line in mountinfo.read_text().splitlines()
+    )
 
 
 def test_a_deleted_pod_leaves_no_holder_mount_or_directory(kubectl: Kubectl) -> None:

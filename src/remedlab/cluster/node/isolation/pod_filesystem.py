@@ -13,6 +13,8 @@ and then mounts:
 - the pod's ``resolv.conf`` and ``hosts`` at ``/etc/resolv.conf`` and ``/etc/hosts``;
 - every volume at its mount path (a file for a ``subPath`` naming a file), read-only when asked.
 
+FUSE mounts copied from the host are detached (see `detach_fuse_copies`).
+
 A mount point missing from the host is never created there: the deepest existing directory above it
 is covered by a tmpfs that binds each of its original entries back in (a *mirror*), and the missing
 directories are made on that tmpfs. Files the host adds to a mirrored directory afterwards are not
@@ -234,6 +236,29 @@ class FilesystemView:
         self.fds = []
 
 
+def _unescape(field: str) -> str:
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def detach_fuse_copies() -> None:
+    """Detach every FUSE mount this namespace copied from the host: a copy would keep the host's
+    filesystem alive after the host unmounts it, and its process from ever seeing the unmount."""
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as handle:
+        lines = handle.read().splitlines()
+    points = []
+    for line in lines:
+        fields = line.split(" ")
+        if "-" in fields[6:]:
+            fstype = fields[fields.index("-", 6) + 1]
+            if fstype == "fuse" or fstype.startswith(("fuse.", "fuseblk")):
+                points.append(_unescape(fields[4]))
+    for point in sorted(set(points), key=lambda p: p.count("/"), reverse=True):
+        try:
+            umount(point, MNT_DETACH)
+        except OSError:
+            continue
+
+
 def runtime_view_entry(exposed: Sequence[str], run_as: tuple[int, int] | None) -> Callable[[], None]:
     """A preexec step giving the process `build_runtime_view` (prepared now: nothing is looked up in
     the child)."""
@@ -251,6 +276,7 @@ def build_runtime_view(exposed: Sequence[str], run_as: tuple[int, int] | None) -
     `exposed` (no pivot, nothing else changed)."""
     unshare(CLONE_NEWNS)
     mount(None, "/", None, MS_REC | MS_SLAVE)
+    detach_fuse_copies()
     view = FilesystemView(run_as)
     try:
         for path in exposed:
@@ -289,4 +315,5 @@ def build_pod_filesystem(plan: PodFilesystem) -> None:
         view.close()
     umount(OLD_ROOT, MNT_DETACH)
     os.rmdir(OLD_ROOT)
+    detach_fuse_copies()
     os.chdir("/")
