@@ -49,7 +49,8 @@ def _holder_preexec(plan: PodFilesystem, errors: int) -> Callable[[], None]:
             if os.getppid() != parent:
                 os.kill(os.getpid(), signal.SIGKILL)
         except BaseException as exc:
-            os.write(errors, f"{exc}".encode(errors="replace")[:_ERROR_LIMIT])
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(errors, text.encode(errors="replace")[:_ERROR_LIMIT])
             raise
 
     return preexec

@@ -121,7 +121,7 @@ class PodVolumes:
         found: dict[str, VolumeMount] = {}
         for container in [*(self.spec.get("initContainers") or []), *self.spec["containers"]]:
             for mount in container.get("volumeMounts") or []:
-                target = os.path.normpath("/" + mount["mountPath"])
+                target = os.path.normpath("/" + mount["mountPath"].lstrip("/"))
                 volume = kinds.get(mount["name"], {})
                 if target in found or mount["name"] not in self.paths:
                     continue

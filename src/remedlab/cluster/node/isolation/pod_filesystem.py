@@ -224,11 +224,16 @@ class FilesystemView:
 
     def bind(self, mount_: VolumeMount) -> None:
         source = self.original(mount_.source)
-        target = self.ensure_target(mount_.target, os.path.isdir(source))
-        mount(source, target, None, MS_BIND | MS_REC)
-        self.writable.add(target)
-        if mount_.read_only:
-            mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        try:
+            os.lstat(source)
+            target = self.ensure_target(mount_.target, os.path.isdir(source))
+            mount(source, target, None, MS_BIND | MS_REC)
+            self.writable.add(target)
+            if mount_.read_only:
+                mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise OSError(exc.errno, f"cannot mount {mount_.source} at {mount_.target}: {reason}") from None
 
     def close(self) -> None:
         for fd in self.fds:
