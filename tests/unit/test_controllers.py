@@ -5,39 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
-from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.deployment_controller import DeploymentController
 from remedlab.cluster.controllers.endpoints_controller import EndpointsController
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.garbage_collector import GarbageCollector
-from remedlab.cluster.controllers.informer import InformerFactory
 from remedlab.cluster.controllers.namespace_controller import NamespaceController
 from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
 from remedlab.cluster.controllers.scheduler import Scheduler
-from remedlab.cluster.dataplane.ipam import AddressPool
+from tests.unit.controller_lab import NODE, ControllerLab, running, until
 
 NS = "shop"
-NODE = "node-1"
 
 
-class Cluster:
+class Cluster(ControllerLab):
     def __init__(self, home: Path, scheduler: bool) -> None:
-        self.store = Store(home / "cluster.db")
-        self.events = EventRecorder(self.store, NODE)
-        self.api = ObjectAPI(self.store, self.events, AddressPool("10.96.0.0/16"))
-        self.informers = InformerFactory(self.store)
-        self.store.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE, "labels": {"disk": "hdd"}}})
-        self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        self.controllers: list[QueueController[Any]] = [
+        super().__init__(home, NS, {"disk": "hdd"})
+        self.controllers = [
             ReplicaSetController(self.informers, self.store, self.api, self.events),
             DeploymentController(self.informers, self.store, self.events),
             EndpointsController(self.informers, self.store, self.events),
@@ -50,13 +41,6 @@ class Cluster:
     def pods(self) -> list[Obj]:
         return self.store.list_objects("Pod", NS)
 
-    def reasons(self, kind: str, name: str) -> list[str]:
-        return [
-            e["reason"]
-            for e in self.store.list_objects("Event", NS)
-            if e["involvedObject"]["kind"] == kind and e["involvedObject"]["name"] == name
-        ]
-
     def make_ready(self, pod: Obj, ip: str) -> None:
         pod = self.store.must_get("Pod", NS, pod["metadata"]["name"])
         pod["status"] = {
@@ -67,27 +51,8 @@ class Cluster:
         self.store.update(pod)
 
 
-@asynccontextmanager
-async def running(home: Path, scheduler: bool = True) -> AsyncIterator[Cluster]:
-    cluster = Cluster(home, scheduler)
-    cluster.informers.start()
-    for controller in cluster.controllers:
-        controller.start()
-    try:
-        yield cluster
-    finally:
-        for controller in cluster.controllers:
-            await controller.stop()
-        cluster.informers.stop()
-        cluster.store.close()
-
-
-async def until(check: Callable[[], bool], timeout: float = 10, what: str = "") -> float:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
-    return time.monotonic() - started
+def cluster(home: Path, scheduler: bool = True) -> AbstractAsyncContextManager[Cluster]:
+    return running(Cluster(home, scheduler))
 
 
 def deployment(name: str, replicas: int, **spec: Any) -> Obj:
@@ -109,7 +74,7 @@ def deployment(name: str, replicas: int, **spec: Any) -> Obj:
 
 def test_a_deployment_gets_pods_and_a_deleted_pod_is_replaced_at_once(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(deployment("web", 3))
             await until(lambda: len(c.pods()) == 3 and all(p["spec"].get("nodeName") for p in c.pods()), what="pods")
             victim = c.pods()[0]
@@ -129,7 +94,7 @@ def test_a_deployment_gets_pods_and_a_deleted_pod_is_replaced_at_once(tmp_path: 
 
 def test_readiness_fills_the_endpoints_and_the_deployment_status(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(deployment("web", 2))
             c.api.create(
                 {
@@ -161,7 +126,7 @@ def test_readiness_fills_the_endpoints_and_the_deployment_status(tmp_path: Path)
 
 def test_availability_waits_for_min_ready_seconds_without_other_changes(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(deployment("web", 1, minReadySeconds=2))
             await until(lambda: len(c.pods()) == 1, what="pod")
             c.make_ready(c.pods()[0], "10.244.0.10")
@@ -180,7 +145,7 @@ def test_availability_waits_for_min_ready_seconds_without_other_changes(tmp_path
 
 def test_a_stalled_rollout_exceeds_its_progress_deadline(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(deployment("web", 1, progressDeadlineSeconds=1))
 
             def progressing() -> str:
@@ -195,7 +160,7 @@ def test_a_stalled_rollout_exceeds_its_progress_deadline(tmp_path: Path) -> None
 
 def test_an_unschedulable_pod_waits_and_is_bound_once_the_node_fits(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             pod: Obj = {
                 "apiVersion": "v1",
                 "kind": "Pod",
@@ -215,7 +180,7 @@ def test_an_unschedulable_pod_waits_and_is_bound_once_the_node_fits(tmp_path: Pa
 
 def test_dependents_go_with_their_owner_and_a_deleted_namespace_empties(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path, scheduler=False) as c:  # unbound pods go at once
+        async with cluster(tmp_path, scheduler=False) as c:  # unbound pods go at once
             c.api.create(deployment("web", 2))
             c.api.create(deployment("api", 1))
             c.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": NS}})

@@ -5,15 +5,11 @@ while the process runs; files outside the volume are untouched."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from remedlab.cluster.node.io_fault_shim import create_control_file, shim_entry, write_faults
-from remedlab.cluster.node.time_shift import build_shim
 
 READER = r"""
 import os, sys, time
@@ -33,15 +29,6 @@ for line in sys.stdin:
             out.append(f"errno{exc.errno}")
     print(" ".join(out), flush=True)
 """
-
-
-@pytest.fixture
-def shim(tmp_path: Path) -> Path:
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler (make setup installs gcc)")
-    built, note = build_shim(tmp_path / "home")
-    assert built is not None, note
-    return built
 
 
 def test_faults_reach_descriptors_opened_before_and_stop_at_once(shim: Path, tmp_path: Path) -> None:

@@ -31,7 +31,6 @@ from remedlab.cluster.node.pod_dns import (
     resolver_env,
     write_pod_dns_files,
 )
-from remedlab.cluster.node.time_shift import build_shim
 from tests.unit.test_cluster_dns import NS, Objects, address, pod, service
 
 DNS = ClusterDns("127.96.0.10", 53)
@@ -113,15 +112,6 @@ for name in sys.argv[1:]:
 print("ex", ",".join(sorted(socket.gethostbyname_ex("web")[2])))
 print("fqdn", socket.getfqdn())
 """
-
-
-@pytest.fixture
-def shim(tmp_path: Path) -> Path:
-    if shutil.which("cc") is None and shutil.which("gcc") is None:
-        pytest.skip("no C compiler (make setup installs gcc)")
-    built, note = build_shim(tmp_path / "home")
-    assert built is not None, note
-    return built
 
 
 @pytest.fixture

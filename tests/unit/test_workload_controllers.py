@@ -4,39 +4,26 @@ test plays the kubelet, making pods Running and Ready, or ending them."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
-from remedlab.cluster.apiserver.registry import ObjectAPI
-from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.daemonset_controller import DaemonSetController
-from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.garbage_collector import GarbageCollector
-from remedlab.cluster.controllers.informer import InformerFactory
 from remedlab.cluster.controllers.job_controller import JobController
-from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.scheduler import Scheduler
 from remedlab.cluster.controllers.statefulset_controller import StatefulSetController
-from remedlab.cluster.dataplane.ipam import AddressPool
+from tests.unit.controller_lab import NODE, ControllerLab, running, until
 
 NS = "db"
-NODE = "node-1"
 
 
-class Cluster:
+class Cluster(ControllerLab):
     def __init__(self, home: Path) -> None:
-        self.store = Store(home / "cluster.db")
-        self.events = EventRecorder(self.store, NODE)
-        self.api = ObjectAPI(self.store, self.events, AddressPool("10.96.0.0/16"))
-        self.informers = InformerFactory(self.store)
-        self.store.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE, "labels": {"disk": "ssd"}}})
-        self.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
-        self.controllers: list[QueueController[Any]] = [
+        super().__init__(home, NS, {"disk": "ssd"})
+        self.controllers = [
             StatefulSetController(self.informers, self.store, self.api, self.events),
             DaemonSetController(self.informers, self.store, self.api, self.events),
             JobController(self.informers, self.store, self.api, self.events, backoff_seconds=0.05),
@@ -52,13 +39,6 @@ class Cluster:
 
     def get(self, kind: str, name: str) -> Obj:
         return self.store.must_get(kind, NS, name)
-
-    def reasons(self, kind: str, name: str) -> list[str]:
-        return [
-            e["reason"]
-            for e in self.store.list_objects("Event", NS)
-            if e["involvedObject"]["kind"] == kind and e["involvedObject"]["name"] == name
-        ]
 
     def run(self, name: str, ready: bool = True) -> None:
         """Play the kubelet: the pod runs, Ready or not."""
@@ -91,26 +71,8 @@ class Cluster:
                 self.store.delete("Pod", NS, pod["metadata"]["name"])
 
 
-@asynccontextmanager
-async def running(home: Path) -> AsyncIterator[Cluster]:
-    cluster = Cluster(home)
-    cluster.informers.start()
-    for controller in cluster.controllers:
-        controller.start()
-    try:
-        yield cluster
-    finally:
-        for controller in cluster.controllers:
-            await controller.stop()
-        cluster.informers.stop()
-        cluster.store.close()
-
-
-async def until(check: Callable[[], bool], timeout: float = 10, what: str = "") -> None:
-    started = time.monotonic()
-    while not check():
-        assert time.monotonic() - started < timeout, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
+def cluster(home: Path) -> AbstractAsyncContextManager[Cluster]:
+    return running(Cluster(home))
 
 
 async def settle() -> None:
@@ -144,7 +106,7 @@ def stateful_set(name: str, replicas: int, **spec: Any) -> Obj:
 
 def test_ordered_ready_starts_pods_one_by_one_and_stops_them_in_reverse(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(stateful_set("web", 3))
             await until(lambda: c.names() == ["web-0"], what="web-0")
             await settle()
@@ -192,7 +154,7 @@ def test_ordered_ready_starts_pods_one_by_one_and_stops_them_in_reverse(tmp_path
 
 def test_a_deleted_pod_comes_back_with_the_same_name_and_claim(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(stateful_set("db", 2, podManagementPolicy="Parallel"))
             await until(lambda: c.names() == ["db-0", "db-1"], what="both at once")
             uid = c.get("PersistentVolumeClaim", "data-db-1")["metadata"]["uid"]
@@ -206,7 +168,7 @@ def test_a_deleted_pod_comes_back_with_the_same_name_and_claim(tmp_path: Path) -
 
 def test_rolling_update_goes_down_from_the_highest_ordinal_to_the_partition_and_rolls_back(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(stateful_set("web", 3, podManagementPolicy="Parallel"))
             await until(lambda: len(c.names()) == 3, what="pods")
             for name in c.names():
@@ -255,7 +217,7 @@ def test_rolling_update_goes_down_from_the_highest_ordinal_to_the_partition_and_
 
 def test_a_daemon_set_runs_one_pod_on_the_node_and_rolls_it(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(
                 {
                     "apiVersion": "apps/v1",
@@ -308,7 +270,7 @@ def conditions(obj: Obj) -> dict[str, str]:
 
 def test_a_job_runs_parallel_pods_until_its_completions(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             created = c.api.create(job("batch", completions=3, parallelism=2))
             uid = created["metadata"]["uid"]
             assert created["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
@@ -340,7 +302,7 @@ def test_a_job_runs_parallel_pods_until_its_completions(tmp_path: Path) -> None:
 
 def test_a_failing_job_stops_at_its_backoff_limit(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(job("flaky", backoffLimit=1))
             for attempt in (1, 2):
                 await until(lambda: len(c.pods()) == attempt, what=f"attempt {attempt}")  # noqa: B023
@@ -359,7 +321,7 @@ def test_a_failing_job_stops_at_its_backoff_limit(tmp_path: Path) -> None:
 
 def test_a_job_past_its_deadline_fails_and_a_finished_job_expires(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(job("slow", activeDeadlineSeconds=1, ttlSecondsAfterFinished=1))
             await until(lambda: len(c.names()) == 1, what="pod")
             await until(lambda: "FailureTarget" in conditions(c.get("Job", "slow")), timeout=5, what="deadline")
@@ -374,7 +336,7 @@ def test_a_job_past_its_deadline_fails_and_a_finished_job_expires(tmp_path: Path
 
 def test_dependents_of_workloads_go_with_them(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with running(tmp_path) as c:
+        async with cluster(tmp_path) as c:
             c.api.create(stateful_set("web", 1, persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete"}))
             c.api.create(job("once"))
             await until(lambda: len(c.names()) == 2, what="pods")
