@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +185,10 @@ class LocalBackend:
     def action_user(self) -> tuple[int, int] | None:
         """The (uid, gid) agents' commands run as: the pods' unprivileged user when the server is root."""
         return self.cluster.isolation.run_as()
+
+    def action_preexec(self) -> Callable[[], None] | None:
+        """The pre-exec step agents' commands need to reach the runtime as that user (see Isolation)."""
+        return self.cluster.isolation.action_preexec()
 
     def doctor(self) -> list[dict[str, str]]:
         kubelet = self.cluster.kubelet

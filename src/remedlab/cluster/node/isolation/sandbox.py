@@ -362,6 +362,24 @@ class Isolation:
     def run_as(self) -> tuple[int, int] | None:
         return self.pod_user.run_as()
 
+    def action_preexec(self) -> Callable[[], None] | None:
+        """For a command run as the pod user outside any pod (an agent's action) when the user reaches
+        the runtime only through a mount namespace: the pre-exec step that gives it that view and then
+        drops to the user. None when plain ``user=``/``group=`` suffice."""
+        run_as = self.run_as()
+        if run_as is None or not self.runtime_view:
+            return None
+        enter = runtime_view_entry(self.runtime_view, run_as)
+        uid, gid = run_as
+
+        def preexec() -> None:
+            enter()
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+
+        return preexec
+
     def sandbox(self, pod_uid: str, container: str, limits: ContainerLimits) -> ContainerSandbox:
         check_component("pod uid", pod_uid)
         check_component("container name", container)
