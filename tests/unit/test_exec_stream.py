@@ -77,7 +77,15 @@ class FakeNode:
             raise BadRequest(f"container {container} is not valid for pod {pod}")
 
     async def open_exec(
-        self, namespace: str, pod: str, container: str | None, command: list[str], stdin: bool, tty: bool
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        command: list[str],
+        stdin: bool,
+        tty: bool,
+        *,
+        size: tuple[int, int] | None = None,
     ) -> ExecSession:
         if container == "sidecar":  # a container that is not running (crashed, say)
             message = 'unable to upgrade connection: container not found ("sidecar")'
@@ -95,6 +103,7 @@ class FakeNode:
             cwd=str(self.workdir),
             stdin=stdin,
             tty=tty,
+            size=size,
         )
         self.sessions.append(session)
         return session

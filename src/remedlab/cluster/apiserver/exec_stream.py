@@ -78,7 +78,15 @@ class ExecOpener(Protocol):
     """Starts a command in a pod's container (the kubelet's `open_exec`); raises ClusterErrors."""
 
     async def __call__(
-        self, namespace: str, pod: str, container: str | None, command: list[str], stdin: bool, tty: bool
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        command: list[str],
+        stdin: bool,
+        tty: bool,
+        *,
+        size: tuple[int, int] | None = None,
     ) -> ExecProcess: ...
 
 
@@ -210,21 +218,58 @@ async def serve_exec(
             container = default_container()
         first = STDOUT if options.stdout else STDERR if options.stderr else ERROR
         await channels.send(first, b"")
-        session = await open_exec(namespace, pod, container, options.command, options.stdin, options.tty)
+        early = await _early_frames(channels) if options.tty else _EarlyFrames([], None, None)
+        session = await open_exec(
+            namespace, pod, container, options.command, options.stdin, options.tty, size=early.size
+        )
     except ClusterError as exc:
         await channels.finish(error_status(exc))
         return
     except _SEND_ERRORS:
         return  # the client left before the command started
     try:
-        code = await _relay(channels, session, options)
+        code = await _relay(channels, session, options, early)
     finally:
         await session.close()
     if code is not None:
         await channels.finish(exit_status(code))
 
 
-async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions) -> int | None:
+@dataclass
+class _EarlyFrames:
+    """What the client sent before its command started: the frames, the terminal size they told (if
+    any), and the receive still waiting when the wait for a size ended."""
+
+    frames: list[tuple[int, bytes] | None]
+    size: tuple[int, int] | None
+    waiting: asyncio.Task[tuple[int, bytes] | None] | None
+
+
+TERMINAL_SIZE_WAIT = 0.5
+"""How long a terminal command waits for the client's size (kubectl sends it as the stream opens)."""
+
+
+async def _early_frames(channels: _Channels) -> _EarlyFrames:
+    """The frames that arrive until the client tells its terminal size, or for TERMINAL_SIZE_WAIT."""
+    early = _EarlyFrames([], None, None)
+    deadline = asyncio.get_running_loop().time() + TERMINAL_SIZE_WAIT
+    sizes = _ResizeReader(lambda width, height: setattr(early, "size", (width, height)))
+    while early.size is None:
+        waiting = asyncio.create_task(channels.receive())
+        done, _ = await asyncio.wait([waiting], timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        if not done:
+            early.waiting = waiting  # read on by the relay: nothing is lost
+            break
+        frame = waiting.result()
+        early.frames.append(frame)
+        if frame is None:
+            break
+        if frame[0] == RESIZE:
+            sizes.feed(frame[1])
+    return early
+
+
+async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions, early: _EarlyFrames) -> int | None:
     """Relay the streams until the command ends (its exit code) or the client leaves (None: killed)."""
 
     async def send_output() -> None:
@@ -233,7 +278,7 @@ async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions
                 await channels.send(stream, chunk)
 
     sending = asyncio.create_task(send_output())
-    receiving = asyncio.create_task(_receive(channels, session, options))
+    receiving = asyncio.create_task(_receive(channels, session, options, early))
     ending: asyncio.Task[int] | None = None
     try:
         done, _ = await asyncio.wait({sending, receiving}, return_when=asyncio.FIRST_COMPLETED)
@@ -253,10 +298,22 @@ async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions
                 await task  # a client that left mid-frame, a send to a closed socket: nothing more to do
 
 
-async def _receive(channels: _Channels, session: ExecProcess, options: ExecOptions) -> None:
-    """Feed stdin and terminal sizes from the client's frames; returns when the client disconnects."""
-    resize = _ResizeReader(session)
-    while (frame := await channels.receive()) is not None:
+async def _receive(channels: _Channels, session: ExecProcess, options: ExecOptions, early: _EarlyFrames) -> None:
+    """Feed stdin and terminal sizes from the client's frames (those that came before the command
+    started first); returns when the client disconnects."""
+    resize = _ResizeReader(session.resize)
+
+    async def frames() -> AsyncIterator[tuple[int, bytes] | None]:
+        for frame in early.frames:
+            yield frame
+        if early.waiting is not None:
+            yield await early.waiting
+        while True:
+            yield await channels.receive()
+
+    async for frame in frames():
+        if frame is None:
+            return
         channel, payload = frame
         if channel == STDIN and options.stdin:
             await session.write_stdin(payload)
@@ -269,8 +326,8 @@ async def _receive(channels: _Channels, session: ExecProcess, options: ExecOptio
 class _ResizeReader:
     """Terminal sizes from the resize channel: a stream of JSON objects, however they are framed."""
 
-    def __init__(self, session: ExecProcess) -> None:
-        self.session = session
+    def __init__(self, resize: Callable[[int, int], None]) -> None:
+        self.resize = resize
         self.pending = ""
 
     def feed(self, payload: bytes) -> None:
@@ -288,7 +345,7 @@ class _ResizeReader:
             if isinstance(size, dict):
                 width, height = size.get("Width"), size.get("Height")
                 if isinstance(width, int) and isinstance(height, int):
-                    self.session.resize(width, height)
+                    self.resize(width, height)
 
 
 async def _refuse(websocket: WebSocket, error: ClusterError) -> None:

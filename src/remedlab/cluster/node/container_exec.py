@@ -29,8 +29,10 @@ async def exec_session(
     stdin: bool = False,
     tty: bool = False,
     limits: ExecLimits | None = None,
+    size: tuple[int, int] | None = None,
 ) -> ExecSession:
-    """`command` resolved as the container's image resolves it, started in the container."""
+    """`command` resolved as the container's image resolves it, started in the container (on a
+    terminal of `size` with `tty`)."""
     if not command:
         raise BadRequest("you must specify at least one command for the container")
     image = images.resolve(c.spec["image"])
@@ -43,7 +45,7 @@ async def exec_session(
     except ExecutableNotFound as exc:
         return ExecSession.not_started(f"{OCI_EXEC_FAILED}{exc}: unknown\n", 126, tty)
     try:
-        return await start_in(worker, c, argv, env, mounts, stdin=stdin, tty=tty, limits=limits)
+        return await start_in(worker, c, argv, env, mounts, stdin=stdin, tty=tty, limits=limits, size=size)
     except (OSError, subprocess.SubprocessError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         code = 127 if isinstance(exc, FileNotFoundError) else 126
@@ -61,6 +63,7 @@ async def start_in(
     output: bool = True,
     tty: bool = False,
     limits: ExecLimits | None = None,
+    size: tuple[int, int] | None = None,
 ) -> ExecSession:
     """The one way a process starts in a running container's sandbox: its cgroup (counted against
     its limits), user, environment and working directory. `output` off: stdout and stderr go to
@@ -77,6 +80,7 @@ async def start_in(
         stderr=output,
         tty=tty,
         limits=limits,
+        size=size,
     )
 
 

@@ -176,8 +176,10 @@ class ExecSession:
         stderr: bool = True,
         tty: bool = False,
         limits: ExecLimits | None = None,
+        size: tuple[int, int] | None = None,
     ) -> ExecSession:
         """Start `argv` (a resolved executable first). Raises OSError or SubprocessError when it cannot start.
+        With `tty`, the terminal is `size` (width, height) from the start, else 80x24 until resized.
 
         `preexec` runs in the child before exec (joins the sandbox); `on_start` gets the pid once it runs.
         """
@@ -190,8 +192,10 @@ class ExecSession:
                 master, slave = os.openpty()
                 parent.append(master)
                 child.append(slave)
-                # a terminal's usual size until the client tells its own (it may never: a non-interactive client)
-                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+                # the client's size when it told it in time, else a terminal's usual one until it does (it
+                # may never: a non-interactive client)
+                width, height = size or (80, 24)
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
                 env = {"TERM": "xterm", **env}
                 in_spec: int = slave
                 out_spec: int = slave

@@ -243,6 +243,7 @@ class Kubelet:
         tty: bool = False,
         *,
         limits: ExecLimits | None = None,
+        size: tuple[int, int] | None = None,
     ) -> ExecSession:
         """Start `command` in a running container of a pod (`kubectl exec`), in the container's sandbox.
 
@@ -275,7 +276,7 @@ class Kubelet:
         if worker is None or worker.gone:
             raise upgrade_failed("pod does not exist")
         c = self._container(worker, container)
-        return await exec_session(self.images, worker, c, command, stdin, tty, limits)
+        return await exec_session(self.images, worker, c, command, stdin, tty, limits, size)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
