@@ -60,16 +60,9 @@ def _settings(request: Request) -> ActionSettings:
 def _sandbox(request: Request, timeout: float) -> Iterator[Sandbox]:
     """The working directory of one action that passed its policy, kept while the action runs."""
     settings = _settings(request)
-    backend = backend_of(request)
+    user = backend_of(request).action_user()
     try:
-        sandbox = new_workspace(
-            settings.home,
-            kubeconfig=settings.kubeconfig,
-            user=backend.action_user(),
-            timeout=timeout,
-            hold=True,
-            preexec=backend.action_preexec(),
-        )
+        sandbox = new_workspace(settings.home, kubeconfig=settings.kubeconfig, user=user, timeout=timeout, hold=True)
     except WorkspaceError as exc:
         raise ClusterError(str(exc)) from None
     try:

@@ -50,7 +50,7 @@ class ContainerProcess:
         self,
         argv: list[str],
         env: dict[str, str],
-        cwd: str | None,
+        cwd: str,
         log: ContainerLog,
         preexec: PreExec | None,
     ) -> None:
