@@ -16,13 +16,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
+from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
+from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
 from remedlab.cluster.node.volume_mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
@@ -31,6 +33,24 @@ def scratch_dir() -> str | None:
     """Where test state directories go: /var/tmp when writable (on some hosts creating many files
     under /tmp is an order of magnitude slower, and the stores create thousands), else the default."""
     return "/var/tmp" if os.access("/var/tmp", os.W_OK | os.X_OK) else None
+
+
+def as_user(user: str, *paths: Path) -> Callable[[], None]:
+    """A preexec running the child as `user`: as root with mount namespaces, in a view where the user
+    reaches this checkout's runtime (and `paths`) wherever it is, as pods do."""
+    entry = pwd.getpwnam(user)
+    enter = None
+    if os.geteuid() == 0 and namespaces_unavailable() is None:
+        enter = runtime_view_entry(runtime_paths(*paths), (entry.pw_uid, entry.pw_gid))
+
+    def preexec() -> None:
+        if enter is not None:
+            enter()
+        os.setgroups([])
+        os.setgid(entry.pw_gid)
+        os.setuid(entry.pw_uid)
+
+    return preexec
 
 
 def free_port() -> int:
@@ -90,9 +110,7 @@ class ServerProcess:
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            user=self.user,
-            group=pwd.getpwnam(self.user).pw_gid if self.user else None,
-            extra_groups=[] if self.user else None,
+            preexec_fn=as_user(self.user, self.home) if self.user else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -244,7 +262,7 @@ class ServerProcess:
         for proc in psutil.process_iter(["pid"]):
             with contextlib.suppress(psutil.Error):
                 env = proc.environ()
-                if env.get("REMEDLAB_MOUNTS") is not None and str(self.home) in json.dumps(env) + proc.cwd():
+                if env.get("REMEDLAB_POD_NAME") is not None and str(self.home) in json.dumps(env) + proc.cwd():
                     found.append(proc)
         return found
 

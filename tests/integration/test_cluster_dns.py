@@ -43,7 +43,7 @@ def test_kube_dns_service_and_pod_files(kubectl: Kubectl) -> None:
         ("dns", 53, "UDP"),
         ("dns-tcp", 53, "TCP"),
     }
-    code, resolv_conf, err = exec_in(kubectl, "sh", "-c", 'cat "$REMEDLAB_RESOLV_CONF"')
+    code, resolv_conf, err = exec_in(kubectl, "sh", "-c", 'cat "${REMEDLAB_RESOLV_CONF:-/etc/resolv.conf}"')
     assert code == 0, err
     assert f"nameserver {svc['spec']['clusterIP']}\n" in resolv_conf
     assert "search hotel-reservation.svc.cluster.local svc.cluster.local cluster.local\n" in resolv_conf

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.kubectl_harness import Kubectl
-from tests.integration.server_harness import ServerProcess
+from tests.integration.server_harness import ServerProcess, as_user
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +27,10 @@ def _usable_user() -> str | None:
     except KeyError:
         return f"user {USER} does not exist (make setup creates it)"
     check = subprocess.run(
-        [sys.executable, "-c", "import remedlab.cli.main"],
-        user=entry.pw_uid,
-        group=entry.pw_gid,
-        extra_groups=[],
-        capture_output=True,
-        check=False,
+        [sys.executable, "-c", "import remedlab.cli.main"], preexec_fn=as_user(entry.pw_name), capture_output=True
     )
     if check.returncode != 0:
-        return f"{USER} cannot run this checkout's interpreter (it lives in a private directory)"
+        return f"{USER} cannot run this checkout's interpreter (a private directory, and no mount namespaces)"
     return None
 
 

@@ -205,3 +205,26 @@ def test_a_pod_answering_not_ready_because_its_store_fails_blames_the_store() ->
     silent = snapshot(**base, events=[unhealthy("Get ...: context deadline exceeded")], calls=[edge])
     (finding,) = diagnose(silent, LIMITS, {})
     assert (finding.deployment, finding.pod) == ("time", "time-a")
+
+
+def test_a_service_still_failing_after_its_pods_were_replaced_blames_what_it_waits_on() -> None:
+    snap = snapshot(
+        deployments=[deployment("hello"), deployment("time"), deployment("db"), deployment("cache")],
+        replicasets=[replicaset(n, 1, 1) for n in ("hello", "time", "db", "cache")],
+        services=[service("hello"), service("time"), service("db"), service("cache")],
+        pods=[pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db"), pod("cache-a", "cache")],
+    )
+    snap.service_samples["hello"] = samples(p95Ms=3000.0, upstreamErrors={"time": {"timeout": 2}})
+    # the database is slower than the cache, but not slow enough to be blamed outright
+    snap.calls = [
+        {"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 60.0},
+        {"from": "time", "to": "cache", "protocol": "memcached", "calls": 30, "errors": 0, "meanMs": 1.0},
+    ]
+    (first,) = diagnose(snap, LIMITS, {})
+    assert (first.deployment, first.pod) == ("time", "time-a")
+    (second,) = diagnose(snap, LIMITS, {"time": NOW - 60})
+    assert (second.deployment, second.pod) == ("db", "db-a")
+    assert "replacing time did not help" in second.evidence and "waits longest on db (60 ms" in second.evidence
+    # once the database was replaced too, the cache is the next suspect
+    (third,) = diagnose(snap, LIMITS, {"time": NOW - 60, "db": NOW - 30})
+    assert third.deployment == "cache"

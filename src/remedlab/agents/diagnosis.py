@@ -7,7 +7,7 @@ order of precedence:
 2. a pod not Ready for a while, failing its probes, near its CPU or memory limit, or OOMKilled:
    that instance is sick → replace the pod;
 3. a service its callers fail to reach, or slow itself while everything it calls is fine → replace
-   its pods.
+   its pods; if replacing them did not help, what it waits on longest is the suspect.
 
 The thresholds are data (diagnosis.yaml). The baseline runbook acts on these findings; ThinkRemed
 uses them to check its own fix.
@@ -75,7 +75,47 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) 
     findings = [_blame_store_behind(snap, f, limits) for f in findings]
     since = max(acted.values(), default=0.0) + limits["settle_seconds"] if acted else 0.0
     findings.extend(_service_findings(snap, limits, since, {f.deployment for f in findings} | rolling))
+    findings = _unique([_look_deeper(snap, f, acted) for f in findings])
     return sorted(findings, key=lambda f: f.precedence)
+
+
+def _look_deeper(snap: Snapshot, finding: Finding, acted: dict[str, float]) -> Finding:
+    """A service whose pods were replaced already and still fails its callers is most likely a victim
+    of something it calls that shows no clear symptom yet: blame the dependency it waits on longest,
+    or fails at most, that was not replaced yet."""
+    if finding.rule != SICK_SERVICE or finding.deployment not in acted:
+        return finding
+    services = set(snap.services_of(finding.deployment))
+    edges: list[tuple[str, dict[str, Any]]] = []
+    for edge in snap.calls:
+        callee = snap.deployment_for_service(str(edge.get("to")))
+        if edge.get("from") in services and callee is not None and callee not in acted:
+            edges.append((callee, edge))
+    if not edges:
+        return finding
+
+    def harm(pair: tuple[str, dict[str, Any]]) -> tuple[float, float]:
+        calls, errors = int(pair[1].get("calls") or 0), int(pair[1].get("errors") or 0)
+        return (errors / calls if calls else 0.0, float(pair[1].get("meanMs") or 0))
+
+    culprit, worst = max(edges, key=harm)
+    evidence = (
+        f"{finding.evidence}; replacing {finding.deployment} did not help, and it waits longest on {worst['to']} "
+        f"({float(worst.get('meanMs') or 0):.0f} ms per call, {int(worst.get('errors') or 0)} failed)"
+    )
+    return _replace(snap, culprit, evidence)
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    """Each finding once (blaming what a service waits on can name one blamed already): the first."""
+    seen: set[tuple[str, str, str | None]] = set()
+    kept = []
+    for finding in findings:
+        key = (finding.rule, finding.deployment, finding.pod)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
 
 
 def _newest_pods(snap: Snapshot, name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

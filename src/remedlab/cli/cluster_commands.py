@@ -130,6 +130,7 @@ def register(app: typer.Typer) -> None:
         else:
             from remedlab.cluster.local_backend import host_checks
             from remedlab.cluster.node.isolation.fidelity import cluster_dns_check
+            from remedlab.cluster.node.isolation.mount_namespace import mount_namespace_check, namespaces_unavailable
             from remedlab.cluster.node.isolation.sandbox import Isolation
             from remedlab.cluster.node.time_shift import build_shim
             from remedlab.cluster.node.volume_mounts import bind_mounts_available
@@ -137,8 +138,10 @@ def register(app: typer.Typer) -> None:
             home = paths.ensure_home()
             shim, note = build_shim(home)
             isolation = Isolation.detect("doctor", state_dir=str(home))
-            dns = cluster_dns_check("shim" if shim is not None else "unavailable", None, note)
-            checks = host_checks(isolation, bind_mounts_available(), shim, note, dns)
+            namespaces = mount_namespace_check(namespaces_unavailable())
+            mode = "mount-namespace" if namespaces.level == "full" else "shim" if shim is not None else "unavailable"
+            dns = cluster_dns_check(mode, None, note)
+            checks = host_checks(isolation, bind_mounts_available(), shim, note, dns, namespaces)
             source = "this host (no server running)"
         table = Table(title=f"remedlab doctor: {source}")
         table.add_column("MECHANISM")

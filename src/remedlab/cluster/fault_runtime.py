@@ -188,7 +188,10 @@ class LocalFaultRuntime:
         mount.set_faults(list(params.faults))
         self._mounts[handle.id] = mount
         self._handles[handle.id] = handle
-        entries = [e for e in (shim_entry(f, host_path) for f in params.faults) if e is not None]
+        # the shim matches the paths the pod's processes see: the mount path inside a pod's own mount
+        # namespace, the host directory otherwise
+        seen_as = params.volume_path if self.cluster.kubelet.pod_namespaces else host_path
+        entries = [e for e in (shim_entry(f, seen_as) for f in params.faults) if e is not None]
         if shim_files and entries:
             self._shim_faults[handle.id] = (pod_uid, entries)
             self._write_shim_faults(pod_uid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +186,10 @@ class LocalBackend:
         """The (uid, gid) agents' commands run as: the pods' unprivileged user when the server is root."""
         return self.cluster.isolation.run_as()
 
+    def action_preexec(self) -> Callable[[], None] | None:
+        """The pre-exec step agents' commands need to reach the runtime as that user (see Isolation)."""
+        return self.cluster.isolation.action_preexec()
+
     def doctor(self) -> list[dict[str, str]]:
         kubelet = self.cluster.kubelet
         dns = kubelet.cluster_dns
@@ -196,6 +200,7 @@ class LocalBackend:
             kubelet.clock_shim,
             kubelet.clock_shim_note,
             cluster_dns_check(kubelet.dns_mode.value, dns.address if dns else None, note),
+            kubelet.mount_namespace_check(),
         )
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
@@ -206,10 +211,15 @@ class LocalBackend:
 
 
 def host_checks(
-    isolation: Isolation, bind_mounts: bool, clock_shim: Path | None, clock_shim_note: str, cluster_dns: FidelityCheck
+    isolation: Isolation,
+    bind_mounts: bool,
+    clock_shim: Path | None,
+    clock_shim_note: str,
+    cluster_dns: FidelityCheck,
+    mount_namespace: FidelityCheck,
 ) -> list[dict[str, str]]:
     """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
-    checks = [*isolation.report(), fuse_check(), network_fault_check(), cluster_dns]
+    checks = [*isolation.report(), mount_namespace, fuse_check(), network_fault_check(), cluster_dns]
     out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
     out.append(
         {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}

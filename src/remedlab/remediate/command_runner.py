@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -38,6 +38,9 @@ class Sandbox:
     user: tuple[int, int] | None = None
     timeout: float = PROBE_TIMEOUT
     output_limit: int = OUTPUT_LIMIT
+    preexec: Callable[[], None] | None = None
+    """Run in the child before exec instead of switching to ``user`` directly: it gives the command
+    the view of the filesystem it needs and then becomes ``user`` itself."""
 
 
 @dataclass
@@ -120,6 +123,7 @@ def run_argv(argv: list[str], text: str, sandbox: Sandbox, extra_env: Mapping[st
     """Run ``argv`` (already checked by its caller) in ``sandbox``, without a shell."""
     result = CommandResult(text, argv=list(argv))
     started = time.monotonic()
+    switch = sandbox.user if sandbox.preexec is None else None
     try:
         proc = subprocess.Popen(
             argv,
@@ -129,9 +133,10 @@ def run_argv(argv: list[str], text: str, sandbox: Sandbox, extra_env: Mapping[st
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            user=sandbox.user[0] if sandbox.user else None,
-            group=sandbox.user[1] if sandbox.user else None,
-            extra_groups=[] if sandbox.user else None,
+            user=switch[0] if switch else None,
+            group=switch[1] if switch else None,
+            extra_groups=[] if switch else None,
+            preexec_fn=sandbox.preexec,
         )
     except OSError as exc:
         result.exit_code = 127

@@ -26,6 +26,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from remedlab.remediate.command_runner import OUTPUT_LIMIT, Sandbox
@@ -56,6 +57,7 @@ def new_workspace(
     timeout: float,
     output_limit: int = OUTPUT_LIMIT,
     hold: bool = False,
+    preexec: Callable[[], None] | None = None,
 ) -> Sandbox:
     """A fresh working directory with a copy of ``kubeconfig`` (the server's agent kubeconfig); ``hold``
     keeps it from being pruned until :func:`release` (while its action runs)."""
@@ -91,7 +93,7 @@ def new_workspace(
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    return Sandbox(cwd=workdir, env=env, user=user, timeout=timeout, output_limit=output_limit)
+    return Sandbox(cwd=workdir, env=env, user=user, timeout=timeout, output_limit=output_limit, preexec=preexec)
 
 
 def _write_private(path: Path, data: bytes, user: tuple[int, int] | None) -> Path:

@@ -60,9 +60,16 @@ def _settings(request: Request) -> ActionSettings:
 def _sandbox(request: Request, timeout: float) -> Iterator[Sandbox]:
     """The working directory of one action that passed its policy, kept while the action runs."""
     settings = _settings(request)
-    user = backend_of(request).action_user()
+    backend = backend_of(request)
     try:
-        sandbox = new_workspace(settings.home, kubeconfig=settings.kubeconfig, user=user, timeout=timeout, hold=True)
+        sandbox = new_workspace(
+            settings.home,
+            kubeconfig=settings.kubeconfig,
+            user=backend.action_user(),
+            timeout=timeout,
+            hold=True,
+            preexec=backend.action_preexec(),
+        )
     except WorkspaceError as exc:
         raise ClusterError(str(exc)) from None
     try:

@@ -152,11 +152,17 @@ def host_path(path: str) -> Path:
 
     A path under a mounted volume maps through `REMEDLAB_MOUNTS`; any other path
     is the container's own, ephemeral filesystem: under `$HOME` (the pod's root
-    directory, gone with the pod). Without `REMEDLAB_MOUNTS` (not on the embedded
-    cluster) the path is used as it is.
+    directory, gone with the pod). In a pod with its own mount namespace (no
+    `REMEDLAB_MOUNTS`, but `REMEDLAB_POD_NAME`) container paths are real: a path
+    is used as it is when it exists or can be made where it would be (a volume),
+    else it is the container's own, under `$HOME`, as the image's filesystem is
+    not the pod's to write. Elsewhere (not on the embedded cluster) the path is
+    used as it is.
     """
     if "REMEDLAB_MOUNTS" not in os.environ:
-        return Path(path)
+        if "REMEDLAB_POD_NAME" not in os.environ:
+            return Path(path)
+        return _real_or_own(Path(path))
     mounts = _mounts()
     for mount_path in sorted(mounts, key=len, reverse=True):
         base = mount_path.rstrip("/") or "/"
@@ -166,6 +172,18 @@ def host_path(path: str) -> Path:
     if not home:
         return Path(path)
     return Path(home) / path.lstrip("/")
+
+
+def _real_or_own(path: Path) -> Path:
+    if path.exists():
+        return path
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    home = os.environ.get("HOME")
+    if os.access(existing, os.W_OK) or not home:
+        return path
+    return Path(home) / str(path).lstrip("/")
 
 
 def listen_address() -> str:

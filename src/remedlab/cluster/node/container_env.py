@@ -11,6 +11,7 @@ from remedlab.api.kinds import Obj
 from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.node.images import CONTAINER_PATH
+from remedlab.cluster.node.pod_dns import pod_hostname
 
 BASE_ENV = {
     "PATH": CONTAINER_PATH,
@@ -111,13 +112,15 @@ def container_env(
     store: Store,
     pod: Obj,
     container: dict[str, Any],
-    mounts: dict[str, str],
+    mounts: dict[str, str] | None,
     home: str,
 ) -> dict[str, str]:
+    """A container's environment; `mounts` (container path -> host path) is passed in REMEDLAB_MOUNTS
+    when the pod has no mount namespace of its own (None: it has, and container paths are real)."""
     namespace = pod["metadata"]["namespace"]
     env = dict(BASE_ENV)
     env["HOME"] = home
-    env["HOSTNAME"] = pod["metadata"]["name"]
+    env["HOSTNAME"] = pod_hostname(pod["metadata"]["name"], pod["spec"])
     if pod["spec"].get("enableServiceLinks", True) is not False:
         env.update(service_links(store, namespace))
     for source in container.get("envFrom") or []:
@@ -160,5 +163,6 @@ def container_env(
         env["REMEDLAB_POD_IP"] = pod_ip
     env["REMEDLAB_POD_NAME"] = pod["metadata"]["name"]
     env["REMEDLAB_POD_NAMESPACE"] = namespace
-    env["REMEDLAB_MOUNTS"] = json.dumps(mounts, sort_keys=True)
+    if mounts is not None:
+        env["REMEDLAB_MOUNTS"] = json.dumps(mounts, sort_keys=True)
     return env

@@ -72,7 +72,7 @@ async def start_in(
     return await ExecSession.start(
         argv,
         env=env,
-        cwd=worker.volumes.workdir_for(c.spec, mounts),
+        cwd=worker.workdir(c, mounts),
         preexec=sandbox.preexec if sandbox is not None else None,
         on_start=sandbox.attach if sandbox is not None else None,
         stdin=stdin,

@@ -50,7 +50,7 @@ class ContainerProcess:
         self,
         argv: list[str],
         env: dict[str, str],
-        cwd: str,
+        cwd: str | None,
         log: ContainerLog,
         preexec: PreExec | None,
     ) -> None:

@@ -168,7 +168,7 @@ class ExecSession:
         argv: list[str],
         *,
         env: dict[str, str],
-        cwd: str,
+        cwd: str | None,
         preexec: PreExec | None = None,
         on_start: Callable[[int], None] | None = None,
         stdin: bool = False,

@@ -38,6 +38,12 @@ from remedlab.cluster.node.container_runtime import ContainerRuntime
 from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
 from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.io_fault_mount import cleanup_stale
+from remedlab.cluster.node.isolation.fidelity import FidelityCheck
+from remedlab.cluster.node.isolation.mount_namespace import (
+    mount_namespace_check,
+    namespaces_unavailable,
+    runtime_paths,
+)
 from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.pod_dns import ClusterDns, DnsMode
 from remedlab.cluster.node.pod_logs import PodLogs
@@ -104,7 +110,12 @@ class Kubelet:
         self.cluster_dns: ClusterDns | None = None
         """Where the cluster DNS server listens, once it does."""
         self.cluster_dns_note = "the cluster DNS server has not started"
-        self.resolv_conf_mounted = False
+        self.pod_namespaces_note = namespaces_unavailable() or ("" if self.bind_mounts else "no mount(8)")
+        self.pod_namespaces = not self.pod_namespaces_note
+        """Whether each pod gets its own mount and UTS namespaces (see pod_namespace.py)."""
+        self.runtime_paths = runtime_paths(self.cache_dir, *([self.clock_shim] if self.clock_shim else []))
+        """What every pod's processes must reach of remedlab's runtime and of this node's files."""
+        self.resolv_conf_mounted = self.pod_namespaces
         """Whether each pod's resolv.conf and hosts file are mounted at /etc/resolv.conf and /etc/hosts in
         its own mount namespace."""
 
@@ -117,11 +128,16 @@ class Kubelet:
             return DnsMode.MOUNT_NAMESPACE
         return DnsMode.SHIM if self.clock_shim is not None else DnsMode.UNAVAILABLE
 
+    def mount_namespace_check(self) -> FidelityCheck:
+        return mount_namespace_check(self.pod_namespaces_note or None)
+
     def log_error(self, message: str) -> None:
         logging.getLogger(__name__).warning("%s", message)
 
     def sweep_leftovers(self) -> int:
-        """Kill every process a previous run of the server left behind (after a crash)."""
+        """Kill every process a previous run of the server left behind (after a crash): containers and
+        the holders of pods' namespaces (whose mounts go with them); then unmount what is left under
+        the pods' directories."""
         killed = 0
         for pod_uid, container, pid, start_time, cgroup in self.store.recorded_processes():
             actual = process_start_time(pid)

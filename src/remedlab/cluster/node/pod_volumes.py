@@ -13,7 +13,11 @@ from typing import Any
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.volume_controller import claim_dir
 from remedlab.cluster.node.container_env import ConfigError
-from remedlab.cluster.node.volume_mounts import bind_mount, mounts_under
+from remedlab.cluster.node.isolation.pod_filesystem import VolumeMount
+from remedlab.cluster.node.volume_mounts import bind_mount, mounts_under, share
+
+READ_ONLY_SOURCES = ("configMap", "secret")
+"""Volumes Kubernetes always mounts read-only."""
 
 
 class PodVolumes:
@@ -31,8 +35,12 @@ class PodVolumes:
     def root(self) -> Path:
         return self.dir / "root"
 
-    def prepare(self, run_as: tuple[int, int] | None, bind_mounts: bool) -> None:
-        """Make every volume of the pod; raises ConfigError (a ConfigMap or Secret is missing)."""
+    def prepare(self, run_as: tuple[int, int] | None, bind_mounts: bool, shared: bool = False) -> None:
+        """Make every volume of the pod; raises ConfigError (a ConfigMap or Secret is missing).
+
+        `shared` (the pod gets a mount namespace): every volume directory but a hostPath becomes a
+        shared mount point, so what the host mounts over it later reaches the pod's namespace.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         volumes_dir = self.dir / "volumes"
         volumes: dict[str, Path] = {}
@@ -55,6 +63,8 @@ class PodVolumes:
                 path = volumes_dir / name
             path.mkdir(parents=True, exist_ok=True)
             self._write_items(volume, path)
+            if shared and "hostPath" not in volume:
+                share(path)
             volumes[name] = path
         if run_as is not None:
             for path in [self.dir, self.root, *[p for n, p in volumes.items() if not self._is_host_path(n)]]:
@@ -99,9 +109,28 @@ class PodVolumes:
             if base is None:
                 continue
             path = base / mount["subPath"] if mount.get("subPath") else base
-            path.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.mkdir(parents=True, exist_ok=True)
             mounts[mount["mountPath"]] = str(path)
         return mounts
+
+    def namespace_mounts(self) -> tuple[VolumeMount, ...]:
+        """Every volume mount of the pod's containers (init containers included) for its mount
+        namespace: the union of theirs, the first container's winning where two mount at one path."""
+        kinds = {v["name"]: v for v in self.spec.get("volumes") or []}
+        found: dict[str, VolumeMount] = {}
+        for container in [*(self.spec.get("initContainers") or []), *self.spec["containers"]]:
+            for mount in container.get("volumeMounts") or []:
+                target = os.path.normpath("/" + mount["mountPath"].lstrip("/"))
+                volume = kinds.get(mount["name"], {})
+                if target in found or mount["name"] not in self.paths:
+                    continue
+                source = self.mounts_for({"volumeMounts": [mount]}).get(mount["mountPath"])
+                if source is None:
+                    continue
+                read_only = bool(mount.get("readOnly")) or any(k in volume for k in READ_ONLY_SOURCES)
+                found[target] = VolumeMount(target, source, read_only)
+        return tuple(found.values())
 
     def workdir_for(self, container: dict[str, Any], mounts: dict[str, str]) -> str:
         """The host directory the container's ``workingDir`` names (the pod's root when it names none)."""

@@ -17,11 +17,20 @@ from remedlab.api.times import now_iso
 from remedlab.cluster.node.container_env import ConfigError, container_env, expand
 from remedlab.cluster.node.container_logs import ContainerLog
 from remedlab.cluster.node.container_probes import start_probes
-from remedlab.cluster.node.container_process import ContainerProcess
+from remedlab.cluster.node.container_process import ContainerProcess, process_start_time
 from remedlab.cluster.node.container_runtime import ContainerRuntime, container_limits, qos_class
 from remedlab.cluster.node.images import ExecutableNotFound, container_argv
 from remedlab.cluster.node.io_fault_shim import create_control_file
-from remedlab.cluster.node.pod_dns import PodDnsFiles, resolver_env, write_pod_dns_files
+from remedlab.cluster.node.isolation.pod_filesystem import PodFilesystem, VolumeMount
+from remedlab.cluster.node.pod_dns import (
+    CONTAINER_HOSTS_FILE,
+    CONTAINER_RESOLV_CONF,
+    PodDnsFiles,
+    pod_hostname,
+    resolver_env,
+    write_pod_dns_files,
+)
+from remedlab.cluster.node.pod_namespace import HOLDER_RECORD, STAGING_DIR, PodNamespace, PodNamespaceError
 from remedlab.cluster.node.pod_volumes import PodVolumes
 from remedlab.cluster.node.time_shift import create_offset_file
 from remedlab.cluster.node.volume_mounts import remove_pod_dir
@@ -47,6 +56,8 @@ class PodWorker:
         self.initialized = not self.spec.get("initContainers")
         self.volumes = PodVolumes(kubelet.store, kubelet.home, self.dir, self.namespace, self.spec)
         self.dns_files: PodDnsFiles | None = None
+        self.pod_namespace: PodNamespace | None = None
+        """The pod's mount and UTS namespaces, once set up (None: the pod shares the node's)."""
         self.containers: dict[str, ContainerRuntime] = {}
         self.init_containers: list[ContainerRuntime] = []
         previous = {s["name"]: s for s in pod.get("status", {}).get("containerStatuses") or []}
@@ -153,8 +164,9 @@ class PodWorker:
             self.dns_files = write_pod_dns_files(
                 self.dir, self.pod_ip, self.name, self.namespace, self.spec, k.cluster_dns
             )
+            shared = k.pod_namespaces
             try:
-                self.volumes.prepare(k.isolation.run_as(), k.bind_mounts)
+                self.volumes.prepare(k.isolation.run_as(), k.bind_mounts, shared)
             except ConfigError as exc:
                 for c in self.containers.values():
                     c.state = {"waiting": {"reason": "CreateContainerConfigError", "message": str(exc)}}
@@ -163,10 +175,12 @@ class PodWorker:
                 while not self.terminating:
                     await self._sleep(5)
                     try:
-                        self.volumes.prepare(k.isolation.run_as(), k.bind_mounts)
+                        self.volumes.prepare(k.isolation.run_as(), k.bind_mounts, shared)
                         break
                     except ConfigError:
                         continue
+            if k.pod_namespaces and not await self._create_namespace():
+                return await self._wait_stop()
             self.publish()
             for init in self.init_containers:
                 ok = await self._run_init(init)
@@ -185,6 +199,58 @@ class PodWorker:
                 c.state = {"waiting": {"reason": "RunContainerError", "message": str(exc)}}
             self.publish()
             await self._wait_stop()
+
+    def namespace_plan(self) -> PodFilesystem:
+        """What the pod's mount namespace holds (see isolation/pod_filesystem.py)."""
+        k = self.kubelet
+        files = []
+        if self.dns_files is not None:
+            for target, source in (
+                (CONTAINER_RESOLV_CONF, self.dns_files.resolv_conf),
+                (CONTAINER_HOSTS_FILE, self.dns_files.hosts),
+            ):
+                if source.is_file():
+                    files.append(VolumeMount(target, str(source)))
+        return PodFilesystem(
+            staging=str(self.dir / STAGING_DIR),
+            hostname=pod_hostname(self.name, self.spec),
+            volumes=self.volumes.namespace_mounts(),
+            files=tuple(files),
+            exposed=(*k.runtime_paths, str(self.dir.resolve())),
+            run_as=k.isolation.run_as(),
+        )
+
+    async def _create_namespace(self) -> bool:
+        """Set up the pod's namespaces, retrying while they cannot be; False if the pod stops first."""
+        k = self.kubelet
+        while not self.terminating:
+            try:
+                self.pod_namespace = PodNamespace.create(self.uid, self.namespace_plan())
+            except (PodNamespaceError, OSError) as exc:
+                message = str(exc)
+                for c in self.containers.values():
+                    c.state = {"waiting": {"reason": "CreateContainerError", "message": message}}
+                self.publish()
+                self.event("FailedCreatePodSandBox", f"Failed to create pod sandbox: {message}", "Warning")
+                await self._sleep(5)
+                continue
+            holder = self.pod_namespace.holder
+            k.store.record_process(self.uid, HOLDER_RECORD, holder.pid, process_start_time(holder.pid) or 0.0, "")
+            return True
+        return False
+
+    def workdir(self, c: ContainerRuntime, mounts: dict[str, str]) -> str | None:
+        """The working directory a process of the container starts in, on the host; None when it enters
+        the pod's namespace, which changes to it there (see `enter_namespace`)."""
+        if self.pod_namespace is not None:
+            return None
+        return self.volumes.workdir_for(c.spec, mounts)
+
+    def enter_namespace(self, c: ContainerRuntime) -> None:
+        """Have the container's processes join the pod's namespaces, in its working directory."""
+        if self.pod_namespace is not None and c.sandbox is not None:
+            root = str(self.volumes.root)
+            c.sandbox.enter = self.pod_namespace.entry(c.spec.get("workingDir") or root, root)
 
     async def _wait_stop(self) -> None:
         await self._stop_event.wait()
@@ -304,8 +370,9 @@ class PodWorker:
         else:
             c.sandbox.update_limits(limits)
         c.sandbox.reset_oom()
+        self.enter_namespace(c)
         c.log.rotate()
-        process = ContainerProcess(argv, env, self.volumes.workdir_for(c.spec, mounts), c.log, c.sandbox.preexec)
+        process = ContainerProcess(argv, env, self.workdir(c, mounts), c.log, c.sandbox.preexec)
         if c.restart_count == 0 and not c.last_state:
             self.event("Pulled", f'Container image "{c.spec["image"]}" already present on machine', container=c.name)
         self.event("Created", f"Created container {c.name}", container=c.name)
@@ -380,7 +447,8 @@ class PodWorker:
         """The container's environment, plus the pod shim that lets a time or IO fault reach it and
         resolves names through the cluster DNS."""
         k = self.kubelet
-        env = container_env(k.store, self._pod_view(), c.spec, mounts, str(self.volumes.root))
+        mapped = None if self.pod_namespace is not None else mounts
+        env = container_env(k.store, self._pod_view(), c.spec, mapped, str(self.volumes.root))
         env["REMEDLAB_CACHE_DIR"] = str(k.cache_dir)
         if k.clock_shim is not None:
             clock = self.clock_file(c.name)
@@ -430,6 +498,9 @@ class PodWorker:
             k.store.forget_process(self.uid, c.name)
         with contextlib.suppress(Exception):
             k.isolation.cleanup_pod(self.uid)
+        if self.pod_namespace is not None:
+            self.pod_namespace.close()
+            k.store.forget_process(self.uid, HOLDER_RECORD)
         k.dataplane.unregister_pod(self.uid)
         k.pod_ips.release(self.pod_ip)
         if not remove_pod_dir(self.dir):

@@ -3,6 +3,9 @@
 As root, each pod sees a persistent volume through a bind mount of its own
 under the pod's directory, so a fault mounted over it (an IO fault) is bound to
 that pod instance, as Chaos Mesh's is; the next pod mounts the volume afresh.
+With a mount namespace per pod, every volume directory of the pod is a shared
+mount point (`share`): a mount made over it on the host later (an IO fault)
+propagates to the pod's namespace, whose copies are its slaves.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+
+from remedlab.cluster.node.isolation.linux_calls import MS_BIND, MS_SHARED, mount
 
 MOUNTINFO = Path("/proc/self/mountinfo")
 
@@ -43,9 +48,20 @@ def mounts_under(root: Path) -> list[Path]:
 
 def bind_mount(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "--bind", str(source), str(target)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise OSError(f"cannot bind-mount {source} at {target}: {done.stderr.strip()}")
+    try:
+        mount(str(source), str(target), None, MS_BIND)
+    except OSError as exc:
+        raise OSError(f"cannot bind-mount {source} at {target}: {exc.strerror}") from None
+
+
+def share(directory: Path, source: Path | None = None) -> None:
+    """Make `directory` a shared mount point: a bind of `source` (itself by default) unless it is one."""
+    if directory not in mounts_under(directory):
+        bind_mount(source or directory, directory)
+    try:
+        mount(None, str(directory), None, MS_SHARED)
+    except OSError as exc:
+        raise OSError(f"cannot share the mount at {directory}: {exc.strerror}") from None
 
 
 def unmount_all(root: Path, rounds: int = 16) -> bool:

@@ -1,4 +1,6 @@
-"""The user containers run as, and whether that user can actually run remedlab's interpreter."""
+"""The user containers run as, and whether that user can actually run remedlab's interpreter: on the
+host as it is, else (as root, with mount namespaces) in a namespace where remedlab's runtime is made
+reachable as each pod's namespace makes it."""
 
 from __future__ import annotations
 
@@ -9,8 +11,12 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from remedlab.cluster.node.isolation.fidelity import FidelityCheck
+from remedlab.cluster.node.isolation.linux_calls import prepare
+from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
+from remedlab.cluster.node.isolation.pod_filesystem import build_runtime_view
 
 POD_USER = "remedlab-pod"
 FALLBACK_POD_USER = "nobody"
@@ -37,20 +43,31 @@ class PodUser:
 
 
 _check_lock = threading.Lock()
-_check_cache: dict[tuple[str, int, int], str | None] = {}
+_check_cache: dict[tuple[str, int, int, bool], str | None] = {}
+
+
+def _cached(uid: int, gid: int, state_dir: str | None, in_namespace: bool) -> str | None:
+    key = (f"{sys.executable}:{state_dir or ''}", uid, gid, in_namespace)
+    with _check_lock:
+        if key not in _check_cache:
+            _check_cache[key] = _run_import_check(uid, gid, state_dir, in_namespace)
+        return _check_cache[key]
+
+
+def interpreter_runs_on_host(uid: int, gid: int, state_dir: str | None = None) -> str | None:
+    """Run ``python -c "import remedlab"`` as uid/gid on the host as it is; None if it works, else the
+    reason. Cached per interpreter and user for the life of the process: the answer only changes when
+    files move or permissions change, which needs a restart anyway."""
+    return _cached(uid, gid, state_dir, False)
 
 
 def interpreter_runs_as(uid: int, gid: int, state_dir: str | None = None) -> str | None:
-    """Run ``python -c "import remedlab"`` as uid/gid; None if it works, else the reason.
-
-    Cached per interpreter and user for the life of the process: the answer only changes when
-    files move or permissions change, which needs a restart anyway.
-    """
-    key = (f"{sys.executable}:{state_dir or ''}", uid, gid)
-    with _check_lock:
-        if key not in _check_cache:
-            _check_cache[key] = _run_import_check(uid, gid, state_dir)
-        return _check_cache[key]
+    """Whether uid/gid can run the interpreter where pods run: on the host, else in a mount namespace
+    exposing remedlab's runtime (when this host gives pods one); None if it can, else the reason."""
+    reason = interpreter_runs_on_host(uid, gid, state_dir)
+    if reason is None or namespaces_unavailable() is not None:
+        return reason
+    return _cached(uid, gid, state_dir, True)
 
 
 _ACCESS_CHECK = (
@@ -60,23 +77,38 @@ _ACCESS_CHECK = (
 )
 
 
-def _run_import_check(uid: int, gid: int, state_dir: str | None = None) -> str | None:
+def _switch_user_in_view(uid: int, gid: int, exposed: tuple[str, ...]) -> Callable[[], None]:
+    """A preexec: the runtime view (see pod_filesystem), then the user."""
+    prepare()
+
+    def preexec() -> None:
+        build_runtime_view(exposed, (uid, gid))
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+
+    return preexec
+
+
+def _run_import_check(uid: int, gid: int, state_dir: str | None = None, in_namespace: bool = False) -> str | None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/", "LANG": "C.UTF-8"}
     if "PYTHONPATH" in os.environ:
         env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    argv = [sys.executable, "-c", _ACCESS_CHECK, *([state_dir] if state_dir else [])]
+    common: dict[str, Any] = {
+        "cwd": "/",
+        "env": env,
+        "stdin": subprocess.DEVNULL,
+        "capture_output": True,
+        "timeout": _CHECK_TIMEOUT_S,
+        "check": False,
+    }
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _ACCESS_CHECK, *([state_dir] if state_dir else [])],
-            user=uid,
-            group=gid,
-            extra_groups=[],
-            cwd="/",
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_CHECK_TIMEOUT_S,
-            check=False,
-        )
+        if in_namespace:
+            exposed = runtime_paths(*([state_dir] if state_dir else []))
+            done = subprocess.run(argv, preexec_fn=_switch_user_in_view(uid, gid, exposed), **common)
+        else:
+            done = subprocess.run(argv, user=uid, group=gid, extra_groups=[], **common)
     except (OSError, subprocess.SubprocessError) as exc:
         return f"cannot start {sys.executable} as uid {uid}: {exc}"
     if done.returncode == 0:

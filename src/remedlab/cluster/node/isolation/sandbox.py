@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import dataclasses
 import functools
 import logging
 import os
@@ -28,7 +29,14 @@ from remedlab.cluster.node.isolation.cgroups_v1 import CgroupV1Hierarchy
 from remedlab.cluster.node.isolation.cgroups_v2 import CgroupV2Hierarchy
 from remedlab.cluster.node.isolation.fidelity import FidelityCheck
 from remedlab.cluster.node.isolation.limits import ContainerLimits, IsolationError, Usage
-from remedlab.cluster.node.isolation.pod_user import PodUser, interpreter_runs_as, resolve_pod_user
+from remedlab.cluster.node.isolation.mount_namespace import runtime_paths
+from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
+from remedlab.cluster.node.isolation.pod_user import (
+    PodUser,
+    interpreter_runs_as,
+    interpreter_runs_on_host,
+    resolve_pod_user,
+)
 from remedlab.cluster.node.isolation.watchdog import ProcessSet, TreeSupervisor
 
 log = logging.getLogger(__name__)
@@ -63,8 +71,12 @@ class ContainerSandbox:
         group: CgroupGroup | None,
         run_as: tuple[int, int] | None,
         on_close: Callable[[ContainerSandbox], None] | None = None,
+        enter: Callable[[], None] | None = None,
     ) -> None:
         self.limits = limits
+        self.enter = enter
+        """Run in preexec after joining the cgroup, before dropping to the pod's user: the pod's
+        namespaces (or a view of the runtime the pod's user can reach)."""
         self._group = group
         self._run_as = run_as
         self._on_close = on_close
@@ -90,7 +102,8 @@ class ContainerSandbox:
     # --- process start -----------------------------------------------------------------------
 
     def preexec(self) -> None:
-        """Run in the forked child before exec: join the cgroup, drop to the pod user, arm PDEATHSIG.
+        """Run in the forked child before exec: join the cgroup, `enter`, drop to the pod user, arm
+        PDEATHSIG.
 
         No imports, no locks, no allocation-heavy work: only system calls on data prepared earlier.
         """
@@ -101,6 +114,8 @@ class ContainerSandbox:
                 os.write(fd, _JOIN_SELF)
             finally:
                 os.close(fd)
+        if self.enter is not None:
+            self.enter()
         if self._run_as is not None:
             os.setgroups([])
             os.setgid(self._run_as[1])
@@ -257,6 +272,14 @@ def _probe_cgroups() -> CgroupHierarchy | str:
     return "; ".join(reasons)
 
 
+def _runtime_view(pod_user: PodUser, state_dir: str | None) -> tuple[str, ...]:
+    """The runtime's paths when the pod user runs the interpreter only through a mount namespace."""
+    run_as = pod_user.run_as()
+    if run_as is None or interpreter_runs_on_host(*run_as, state_dir=state_dir) is None:
+        return ()
+    return runtime_paths(*([state_dir] if state_dir else []))
+
+
 class Isolation:
     """How containers of one cluster are limited and contained on this host."""
 
@@ -267,11 +290,15 @@ class Isolation:
         hierarchy: CgroupHierarchy | None,
         pod_user: PodUser,
         fallback_reason: str = "",
+        runtime_view: tuple[str, ...] = (),
     ) -> None:
         self.cluster_id = check_component("cluster id", cluster_id)
         self.hierarchy = hierarchy
         self.pod_user = pod_user
         self.fallback_reason = fallback_reason
+        self.runtime_view = runtime_view
+        """The runtime's paths when the pod user reaches them only in a mount namespace (a sandbox
+        outside any pod then gets a view of them), else empty."""
         self._sandboxes: weakref.WeakSet[ContainerSandbox] = weakref.WeakSet()
 
     @classmethod
@@ -284,12 +311,18 @@ class Isolation:
         with _probe_lock:
             found = _probe_cgroups()
             pod_user = resolve_pod_user(check=functools.partial(interpreter_runs_as, state_dir=state_dir))
+            view = _runtime_view(pod_user, state_dir)
+        if view:
+            detail = f"{pod_user.check.detail}; remedlab's runtime reached through each pod's mount namespace"
+            pod_user = dataclasses.replace(pod_user, check=dataclasses.replace(pod_user.check, detail=detail))
         if prefer_fallback:
-            return cls(cluster_id, hierarchy=None, pod_user=pod_user, fallback_reason="fallback requested")
+            return cls(
+                cluster_id, hierarchy=None, pod_user=pod_user, fallback_reason="fallback requested", runtime_view=view
+            )
         if isinstance(found, str):
             reason = found if os.geteuid() == 0 else f"not root ({found})"
-            return cls(cluster_id, hierarchy=None, pod_user=pod_user, fallback_reason=reason)
-        return cls(cluster_id, hierarchy=found, pod_user=pod_user)
+            return cls(cluster_id, hierarchy=None, pod_user=pod_user, fallback_reason=reason, runtime_view=view)
+        return cls(cluster_id, hierarchy=found, pod_user=pod_user, runtime_view=view)
 
     @property
     def uses_cgroups(self) -> bool:
@@ -329,14 +362,35 @@ class Isolation:
     def run_as(self) -> tuple[int, int] | None:
         return self.pod_user.run_as()
 
+    def action_preexec(self) -> Callable[[], None] | None:
+        """For a command run as the pod user outside any pod (an agent's action) when the user reaches
+        the runtime only through a mount namespace: the pre-exec step that gives it that view and then
+        drops to the user. None when plain ``user=``/``group=`` suffice."""
+        run_as = self.run_as()
+        if run_as is None or not self.runtime_view:
+            return None
+        enter = runtime_view_entry(self.runtime_view, run_as)
+        uid, gid = run_as
+
+        def preexec() -> None:
+            enter()
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+
+        return preexec
+
     def sandbox(self, pod_uid: str, container: str, limits: ContainerLimits) -> ContainerSandbox:
         check_component("pod uid", pod_uid)
         check_component("container name", container)
         group = None
         if self.hierarchy is not None:
             group = self.hierarchy.group(self.cluster_id, pod_uid, container)
+        enter = runtime_view_entry(self.runtime_view, self.run_as()) if self.runtime_view else None
         try:
-            sandbox = ContainerSandbox(limits, group=group, run_as=self.run_as(), on_close=self._sandboxes.discard)
+            sandbox = ContainerSandbox(
+                limits, group=group, run_as=self.run_as(), on_close=self._sandboxes.discard, enter=enter
+            )
         except BaseException:
             if group is not None:
                 group.remove()
