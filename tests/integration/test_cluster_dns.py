@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,3 +104,14 @@ def test_a_lookup_sends_nothing_past_loopback(kubectl: Kubectl, tmp_path: Path) 
     assert destinations, err
     assert all(ip.startswith("127.") for ip in destinations), destinations
     assert cluster_ip(kubectl, NS, "geo") in out
+
+
+def test_the_kit_finds_services_through_the_cluster_dns(kubectl: Kubectl) -> None:
+    """A name in another namespace has no ``*_SERVICE_HOST`` variable in the pod: only DNS finds it."""
+    script = (
+        "from remedlab.apps.kit.discovery import resolve_address as r; "
+        "print(r('kube-dns.kube-system:53')[0], r('geo:8083')[0])"
+    )
+    code, out, err = exec_in(kubectl, sys.executable, "-c", script)  # the runtime the kit's pods run on
+    assert code == 0, err
+    assert out.split() == [cluster_ip(kubectl, "kube-system", "kube-dns"), cluster_ip(kubectl, NS, "geo")]

@@ -23,7 +23,7 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
 from remedlab.apps.kit.database import Database
-from remedlab.apps.kit.discovery import ServiceNotFoundError, resolve_address
+from remedlab.apps.kit.discovery import ServiceNotFoundError, cluster_search, resolve_address
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.metrics import UPSTREAM_REQUESTS
 from remedlab.apps.kit.redis_store import RedisStore
@@ -310,3 +310,10 @@ def test_pod_shim_binds_loopback_connections_to_the_pod_ip(tmp_path: Path) -> No
         timeout=20,
     )
     assert without.stdout.split() == ["127.0.0.1", listen_ip]  # the kernel's choice for loopback
+
+
+def test_only_a_resolver_set_up_for_a_cluster_asks_the_dns() -> None:
+    pod = "search hotel-reservation.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\n"
+    assert cluster_search(pod)
+    assert not cluster_search("nameserver 10.0.0.2\nsearch example.internal\n")
+    assert not cluster_search("")

@@ -1,14 +1,27 @@
-"""Finding services the Kubernetes way: ``<SVC>_SERVICE_HOST`` / ``<SVC>_SERVICE_PORT``.
+"""Finding services the two Kubernetes ways: a Service's name through the cluster DNS, and its
+``<SVC>_SERVICE_HOST`` / ``<SVC>_SERVICE_PORT`` variables.
 
-On the embedded cluster these point at the service's cluster IP on the
-userspace proxy; on a real cluster the kubelet sets the same variables.
+A ``host:port`` (``redis-cart:6379``) resolves through the cluster DNS whenever the process's resolver
+is set up for a cluster (its search list names ``<ns>.svc.<domain>``, as in every pod); elsewhere
+(a process started by hand, without a pod's resolver) through the Service's variables, which the
+kubelet sets in every pod too. Answers are kept for the cluster DNS's TTL.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import socket
+import threading
+import time
 from collections.abc import Mapping
+from pathlib import Path
+
+CACHE_SECONDS = 5.0
+"""How long an answer is kept: the cluster DNS's TTL."""
+RESOLV_CONF = Path("/etc/resolv.conf")
+POD_RESOLV_CONF_ENV = "REMEDLAB_RESOLV_CONF"
+"""Where a pod without a mount namespace of its own finds its resolv.conf (the preloaded shim's)."""
 
 
 class ServiceNotFoundError(LookupError):
@@ -43,11 +56,11 @@ def service_address(name: str, environ: Mapping[str, str] | None = None) -> tupl
 
 
 def resolve_address(address: str, environ: Mapping[str, str] | None = None) -> tuple[str, int]:
-    """``host:port`` as a service would configure it (``redis-cart:6379``), resolved the way DNS would.
+    """``host:port`` as a service would configure it (``redis-cart:6379``), resolved.
 
-    A host that is an IP address is used as it is; a host that names a Service
-    resolves to that Service's cluster IP (its ``*_SERVICE_HOST`` variable), the
-    port being the one written in ``address``, as with cluster DNS.
+    A host that is an IP address is used as it is. A name resolves through the cluster DNS in a pod
+    (``environ`` not given), or else to the cluster IP of the Service its first label names (its
+    ``*_SERVICE_HOST`` variable in ``environ``); the port is the one written in ``address``.
     """
     env = os.environ if environ is None else environ
     host, sep, port_text = address.strip().rpartition(":")
@@ -62,11 +75,58 @@ def resolve_address(address: str, environ: Mapping[str, str] | None = None) -> t
     host = host.strip("[]")
     if is_ip(host):
         return host, port
+    if environ is None and _RESOLVER.in_cluster():
+        return _RESOLVER.lookup(host), port
     name = host.split(".", 1)[0]  # redis-cart.online-boutique.svc.cluster.local -> redis-cart
     resolved = env.get(f"{env_prefix(name)}_SERVICE_HOST", "").strip()
     if not resolved:
         raise ServiceNotFoundError(name, f"no such Service in this namespace ({env_prefix(name)}_SERVICE_HOST not set)")
     return resolved, port
+
+
+def cluster_search(resolv_conf: str) -> bool:
+    """Is a resolver with this resolv.conf set up for a cluster (a ``<ns>.svc.<domain>`` search)?"""
+    for line in resolv_conf.splitlines():
+        words = line.split()
+        if words[:1] == ["search"] and any(".svc." in domain for domain in words[1:]):
+            return True
+    return False
+
+
+class _DnsResolver:
+    """Names looked up through the process's resolver (the cluster DNS in a pod), IPv4, cached."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[str, tuple[str, float]] = {}
+        self._in_cluster: bool | None = None
+
+    def in_cluster(self) -> bool:
+        if self._in_cluster is None:
+            path = Path(os.environ.get(POD_RESOLV_CONF_ENV) or RESOLV_CONF)
+            try:
+                self._in_cluster = cluster_search(path.read_text())
+            except OSError:
+                self._in_cluster = False
+        return self._in_cluster
+
+    def lookup(self, host: str) -> str:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._answers.get(host)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            infos = socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ServiceNotFoundError(host.split(".", 1)[0], f"{host} does not resolve ({exc.strerror})") from None
+        address = str(infos[0][4][0])
+        with self._lock:
+            self._answers[host] = (address, now + CACHE_SECONDS)
+        return address
+
+
+_RESOLVER = _DnsResolver()
 
 
 def is_ip(host: str) -> bool:
