@@ -66,8 +66,10 @@ class ServerProcess:
         backoff_base: float = 1.0,
         isolation: str = "auto",
         user: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.isolation = isolation
+        self.extra_args = extra_args
         self.user = user
         self.home = home or Path(tempfile.mkdtemp(prefix="remedlab-test-", dir=scratch_dir()))
         os.chmod(self.home, 0o755)
@@ -105,6 +107,7 @@ class ServerProcess:
                 str(self.backoff_base),
                 "--isolation",
                 self.isolation,
+                *self.extra_args,
             ],
             env=self.env,
             stdout=log,

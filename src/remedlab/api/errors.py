@@ -102,3 +102,36 @@ class NotAcceptable(ClusterError):
 class UnsupportedMediaType(ClusterError):
     reason = "UnsupportedMediaType"
     code = 415
+
+
+def error_from_status(status: dict[str, Any], http_code: int) -> ClusterError:
+    """The error a Kubernetes ``Status`` failure (from any API server) stands for."""
+    reason, code = str(status.get("reason") or ""), int(status.get("code") or http_code)
+    message = str(status.get("message") or f"the API answered {http_code}")
+    details = status.get("details") if isinstance(status.get("details"), dict) else None
+    classes: list[type[ClusterError]] = [
+        NotFound,
+        AlreadyExists,
+        Conflict,
+        Forbidden,
+        Invalid,
+        BadRequest,
+        Expired,
+        MethodNotAllowed,
+        Unauthorized,
+        NotAcceptable,
+        UnsupportedMediaType,
+    ]
+    for cls in classes:
+        if cls.reason == reason:
+            return cls(message, details)
+    if reason == "Gone":
+        return Expired(message, details)
+    for cls in classes:
+        if cls.code == code and cls is not AlreadyExists:
+            return cls(message, details)
+    error = ClusterError(message, details)
+    error.code = code
+    if reason:
+        error.reason = reason
+    return error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -121,10 +122,27 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @app.command()
-    def doctor() -> None:
-        """Report which isolation and fault mechanisms this host supports, and at what fidelity."""
+    def doctor(
+        kubeconfig: Path | None = typer.Option(
+            None, "--kubeconfig", help="Check the cluster this kubeconfig names instead (Chaos Mesh, metrics, rights)."
+        ),
+        context: str | None = typer.Option(None, "--context", help="The kubeconfig's context (default: current)."),
+    ) -> None:
+        """Report which isolation and fault mechanisms this host (or a cluster) supports, and at what fidelity."""
         client = ServerClient()
-        if client.alive():
+        if kubeconfig is not None:
+            from remedlab.kube.api_client import KubeApi
+            from remedlab.kube.cluster_checks import cluster_checks
+            from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
+
+            try:
+                api = KubeApi(load_kubeconfig(kubeconfig, context))
+            except KubeconfigError as exc:
+                raise fail(str(exc)) from None
+            checks = [check.as_dict() for check in cluster_checks(api)]
+            source = f"cluster {api.creds.server} (context {api.creds.context})"
+            api.close()
+        elif client.alive():
             checks = client.request("GET", "/v1/doctor")["checks"]
             source = f"server at {client.url}"
         else:

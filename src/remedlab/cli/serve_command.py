@@ -38,8 +38,21 @@ def register(app: typer.Typer) -> None:
             help="auto: the best mechanism the host allows (cgroups when writable); "
             "fallback: a memory watchdog and SIGSTOP throttling, as on a host without cgroups.",
         ),
+        kubeconfig: Path | None = typer.Option(
+            None,
+            "--kubeconfig",
+            help="Drive the cluster this kubeconfig names (k3s, kind, a cloud; with Chaos Mesh) "
+            "instead of running an embedded one.",
+        ),
+        context: str | None = typer.Option(None, "--context", help="The kubeconfig's context (default: current)."),
+        agent_kubeconfig: Path | None = typer.Option(
+            None,
+            "--agent-kubeconfig",
+            help="With --kubeconfig: what agents' kubectl uses, with the agent's permissions on that cluster "
+            "e.g. a ServiceAccount's token (docs/kubernetes.md); without it, agents' actions are refused.",
+        ),
     ) -> None:
-        """Run the server: the embedded cluster plus its HTTP API."""
+        """Run the server: the embedded cluster (or the one --kubeconfig names) plus its HTTP API."""
         if isolation not in ("auto", "fallback"):
             raise typer.BadParameter(f"--isolation must be auto or fallback, got {isolation!r}")
         if not 0 < port < 65536:
@@ -57,12 +70,20 @@ def register(app: typer.Typer) -> None:
             )
         if token_file is not None and not token_file.is_file():
             raise typer.BadParameter(f"--token-file {token_file}: no such file")
+        for option, given in (("--kubeconfig", kubeconfig), ("--agent-kubeconfig", agent_kubeconfig)):
+            if given is not None and not given.is_file():
+                raise typer.BadParameter(f"{option} {given}: no such file")
+        if kubeconfig is None and (context is not None or agent_kubeconfig is not None):
+            raise typer.BadParameter("--context and --agent-kubeconfig go with --kubeconfig")
+        from remedlab.server.serve import ExternalCluster
+
+        external = ExternalCluster(kubeconfig, context, agent_kubeconfig) if kubeconfig is not None else None
 
         def announce(path: Path) -> None:
             typer.echo(f"remedlab: bearer tokens (admin, agent) in {path}", err=True)
 
         try:
-            run_server(host, port, backoff_base, isolation, token_file, announce, kube_port)
+            run_server(host, port, backoff_base, isolation, token_file, announce, kube_port, external)
         except TokenFileError as exc:
             raise typer.BadParameter(str(exc)) from None
         except ServeError as exc:

@@ -22,6 +22,7 @@ import psutil
 
 from remedlab import __version__
 from remedlab.api.kinds import Obj
+from remedlab.api.rollout_readiness import READY_KINDS, app_ready, ready_counts
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.discovery import KUBERNETES_VERSION
 from remedlab.cluster.apiserver.registry import ObjectAPI
@@ -61,7 +62,6 @@ safety net, not the way they work. Each sync that waits on time or on the host (
 progress deadline, a volume's mount) asks to be retried itself; this only bounds how long a sync that
 hit something unforeseen stays stale."""
 
-READY_KINDS = ("Deployment", "StatefulSet")
 """The workloads a namespace waits for to be rolled out and available before it counts as ready."""
 
 
@@ -239,14 +239,10 @@ class EmbeddedCluster:
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
         """(ready pods, expected pods) of a namespace's Deployments and StatefulSets."""
-        workloads = [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]
-        expected = sum(int(w["spec"].get("replicas", 1)) for w in workloads)
-        ready = 0
-        for w in workloads:
-            status = w.get("status") or {}
-            if status.get("observedGeneration") == w["metadata"].get("generation"):
-                ready += min(int(status.get("readyReplicas", 0)), int(status.get("updatedReplicas", 0)))
-        return ready, expected
+        return ready_counts(self._workloads(namespace))
+
+    def _workloads(self, namespace: str) -> list[Obj]:
+        return [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
         """Wait until every Deployment and StatefulSet of ``namespace`` rolled out and is available, at most ``timeout``
@@ -263,8 +259,7 @@ class EmbeddedCluster:
             deadline = time.monotonic() + timeout
             while True:
                 changed.clear()
-                ready, expected = self.namespace_ready(namespace)
-                if ready >= expected and self._rollouts_done(namespace):
+                if app_ready(self._workloads(namespace)):
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -273,18 +268,6 @@ class EmbeddedCluster:
                     await asyncio.wait_for(changed.wait(), remaining)
         finally:
             feed.stop()
-
-    def _rollouts_done(self, namespace: str) -> bool:
-        for d in [w for kind in READY_KINDS for w in self.store.list_objects(kind, namespace)]:
-            status: dict[str, Any] = d.get("status") or {}
-            want = int(d["spec"].get("replicas", 1))
-            if status.get("observedGeneration") != d["metadata"].get("generation"):
-                return False
-            if int(status.get("updatedReplicas", 0)) != want or int(status.get("replicas", 0)) != want:
-                return False
-            if int(status.get("availableReplicas", 0)) < want:
-                return False
-        return True
 
 
 def _os_image() -> str:

@@ -10,13 +10,14 @@ from typing import Any
 
 from remedlab.api.client import PatchType, WatchEvent
 from remedlab.api.fault_runtime import StressParams
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.labels import matches_selector_string
 from remedlab.cluster.apiserver.registry import kind_of
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed, copied
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck, cluster_dns_check, fuse_check, network_fault_check
+from remedlab.cluster.node.isolation.fidelity import cluster_dns_check, fuse_check, network_fault_check
 from remedlab.cluster.node.isolation.sandbox import Isolation
 
 Obj = dict[str, Any]
@@ -220,7 +221,7 @@ def host_checks(
 ) -> list[dict[str, str]]:
     """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
     checks = [*isolation.report(), mount_namespace, fuse_check(), network_fault_check(), cluster_dns]
-    out = [{"mechanism": c.mechanism, "level": c.level, "detail": c.detail} for c in checks]
+    out = [c.as_dict() for c in checks]
     out.append(
         {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}
         if bind_mounts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,7 @@ from remedlab.server import (
     remediation_routes,
     trace_routes,
 )
+from remedlab.server.access_log import AccessLog
 from remedlab.server.auth import BearerAuth
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import TlsListener
@@ -52,6 +54,7 @@ def create_app(
     actions: ActionSettings | None = None,
     kubernetes_routes: list[BaseRoute] | None = None,
     tls: TlsListener | None = None,
+    access_log: Path | None = None,
 ) -> FastAPI:
     """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend).
 
@@ -90,6 +93,8 @@ def create_app(
     app = FastAPI(title="remedlab", version=__version__, lifespan=lifespan)
     if tokens is not None:
         app.add_middleware(BearerAuth, tokens=tokens)
+    if access_log is not None:
+        app.add_middleware(AccessLog, path=access_log)  # outermost: requests refused by auth are recorded too
     app.state.backend = backend
     app.state.chaos = chaos
     app.state.traces = traces

@@ -8,9 +8,11 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from remedlab import paths
@@ -24,6 +26,7 @@ from remedlab.cluster.node.kubelet import KubeletConfig
 from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
+from remedlab.server.access_log import access_log_path
 from remedlab.server.app import create_app
 from remedlab.server.auth import ScopePolicy, scope_of_request
 from remedlab.server.remediation_routes import ActionSettings
@@ -76,19 +79,27 @@ def kubernetes_api(backend: LocalBackend) -> list[BaseRoute]:
     return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec)
 
 
-def run_server(
+@dataclass(frozen=True)
+class ExternalCluster:
+    """A cluster the server drives through its Kubernetes API instead of running one of its own."""
+
+    kubeconfig: Path
+    context: str | None = None
+    agent_kubeconfig: Path | None = None
+    """What agents' kubectl uses: credentials with the agent's permissions on that cluster."""
+
+
+def _embedded_cluster_app(
+    home: Path,
     host: str,
-    port: int,
-    backoff_base: float = 10.0,
-    isolation: str = "auto",
-    token_file: Path | None = None,
-    on_tokens: Callable[[Path], None] | None = None,
-    kube_port: int = DEFAULT_KUBE_PORT,
-) -> None:
-    """Serve until stopped. Raises ServeError (one line) when a port is taken."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("remedlab").setLevel(logging.INFO)
-    home = paths.ensure_home()
+    kube_port: int,
+    backoff_base: float,
+    isolation: str,
+    tokens: dict[str, str],
+    traces: TraceStore,
+    has_agent: bool,
+) -> tuple[FastAPI, str]:
+    """The server over a cluster of its own, serving that cluster's Kubernetes API on ``kube_port``."""
     try:
         kube_socket = bind(host, kube_port)
     except OSError as exc:
@@ -98,25 +109,68 @@ def run_server(
         ) from None
     certificates = ensure_certificates(home / "pki", [host])
     tls = TlsListener(kube_socket, certificates)
-    token_path, tokens = prepare_tokens(home, token_file)
-    if on_tokens is not None:
-        on_tokens(token_path)
     config = ClusterConfig(
         home=home,
         kubelet=KubeletConfig(backoff_base=backoff_base),
         prefer_fallback_isolation=isolation == "fallback",
     )
     backend = LocalBackend(config)
-    traces = TraceStore(home / "traces.db")
     # the node-local collector pods export to (OTEL_EXPORTER_OTLP_ENDPOINT=http://$(HOST_IP):4318)
     receiver = OtlpReceiver(traces, backend.cluster.node_ip, OTLP_HTTP_PORT)
-    local_host = host if is_loopback_host(host) else DEFAULT_HOST
-    has_agent = "agent" in tokens.values()
     actions = ActionSettings(home, kubeconfig_path(home, "agent")) if has_agent else None
-    app = create_app(backend, traces, receiver, tokens, actions, kubernetes_api(backend), tls)
+    app = create_app(backend, traces, receiver, tokens, actions, kubernetes_api(backend), tls, access_log_path(home))
+    local_host = host if is_loopback_host(host) else DEFAULT_HOST
     kube_url = f"https://{local_host}:{tls.port}"
     for token, scope in tokens.items():
         write_kubeconfig(kubeconfig_path(home, scope), kube_url, token, scope, certificates.ca_pem())
+    return app, kube_url
+
+
+def _external_cluster_app(
+    home: Path, external: ExternalCluster, tokens: dict[str, str], traces: TraceStore, has_agent: bool
+) -> tuple[FastAPI, str]:
+    """The server over a cluster a kubeconfig names: it serves no Kubernetes API of its own."""
+    from remedlab.kube.kube_backend import KubeBackend
+    from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
+
+    try:
+        backend = KubeBackend(external.kubeconfig, external.context)
+        if external.agent_kubeconfig is not None:
+            load_kubeconfig(external.agent_kubeconfig)
+    except KubeconfigError as exc:
+        raise ServeError(str(exc)) from None
+    agent_config = external.agent_kubeconfig
+    actions = ActionSettings(home, agent_config) if has_agent and agent_config is not None else None
+    from remedlab.server.kube_proxy import kube_proxy_routes
+
+    routes = kube_proxy_routes(backend.api, ScopePolicy())
+    return create_app(backend, traces, None, tokens, actions, routes, None, access_log_path(home)), backend.creds.server
+
+
+def run_server(
+    host: str,
+    port: int,
+    backoff_base: float = 10.0,
+    isolation: str = "auto",
+    token_file: Path | None = None,
+    on_tokens: Callable[[Path], None] | None = None,
+    kube_port: int = DEFAULT_KUBE_PORT,
+    external: ExternalCluster | None = None,
+) -> None:
+    """Serve until stopped. Raises ServeError (one line) when a port is taken or the cluster's kubeconfig
+    cannot be used."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("remedlab").setLevel(logging.INFO)
+    home = paths.ensure_home()
+    token_path, tokens = prepare_tokens(home, token_file)
+    has_agent = "agent" in tokens.values()
+    traces = TraceStore(home / "traces.db")
+    if external is not None:
+        app, kube_url = _external_cluster_app(home, external, tokens, traces, has_agent)
+    else:
+        app, kube_url = _embedded_cluster_app(home, host, kube_port, backoff_base, isolation, tokens, traces, has_agent)
+    if on_tokens is not None:
+        on_tokens(token_path)
     record = server_record_path(home)
     record.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}", "kubeUrl": kube_url}))
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.cluster.node.isolation.limits import ContainerLimits
 
 # Every remedlab cgroup lives below a directory of this name: <base>/remedlab/<cluster>/<pod>/<container>.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.cluster.node.isolation.cgroupfs import (
     REMEDLAB_DIR,
     CgroupMount,
@@ -22,7 +23,6 @@ from remedlab.cluster.node.isolation.cgroupfs import (
     remove_tree,
     write_value,
 )
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck
 from remedlab.cluster.node.isolation.limits import (
     CFS_PERIOD_US,
     ContainerLimits,

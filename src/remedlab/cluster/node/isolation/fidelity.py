@@ -5,21 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from typing import Literal
 
-Level = Literal["full", "degraded", "none"]
+from remedlab.api.fidelity_check import FidelityCheck
 
 FUSE_DEVICE = "/dev/fuse"
 FUSE_HELPERS = ("fusermount3", "fusermount")
-
-
-@dataclass(frozen=True)
-class FidelityCheck:
-    """One mechanism, the level remedlab achieves for it on this host, and how."""
-
-    mechanism: str
-    level: Level
-    detail: str
 
 
 @dataclass(frozen=True)

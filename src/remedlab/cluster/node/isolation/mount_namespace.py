@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import remedlab
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.cluster.node.isolation import linux_calls
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck
 
 SWITCH_ENV = "REMEDLAB_POD_NAMESPACES"
 """``off`` keeps pods in the node's mount namespace (volumes passed in REMEDLAB_MOUNTS)."""

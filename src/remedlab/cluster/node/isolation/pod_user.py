@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.cluster.node.isolation.linux_calls import prepare
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import build_runtime_view

@@ -13,6 +13,7 @@ import threading
 import weakref
 from collections.abc import Callable
 
+from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.cluster.node.isolation.cgroupfs import (
     CgroupGroup,
     CgroupHierarchy,
@@ -27,7 +28,6 @@ from remedlab.cluster.node.isolation.cgroupfs import (
 )
 from remedlab.cluster.node.isolation.cgroups_v1 import CgroupV1Hierarchy
 from remedlab.cluster.node.isolation.cgroups_v2 import CgroupV2Hierarchy
-from remedlab.cluster.node.isolation.fidelity import FidelityCheck
 from remedlab.cluster.node.isolation.limits import ContainerLimits, IsolationError, Usage
 from remedlab.cluster.node.isolation.mount_namespace import runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry

@@ -1,0 +1,77 @@
+"""The Kubernetes API client's pieces that need no cluster: reading kubeconfigs as kubectl does, and
+turning any API server's Status failures into remedlab's errors."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+import yaml
+
+from remedlab.api.errors import AlreadyExists, ClusterError, Conflict, Expired, Forbidden, NotFound, error_from_status
+from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
+from remedlab.server.kube_proxy import group_and_resource
+
+
+def write(path: Path, users: list[dict[str, object]], current: str = "one") -> Path:
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority": "ca.pem"}}],
+        "users": users,
+        "contexts": [
+            {"name": "one", "context": {"cluster": "c", "user": "u", "namespace": "apps"}},
+            {"name": "two", "context": {"cluster": "c", "user": "plugin"}},
+        ],
+        "current-context": current,
+    }
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_a_context_gives_the_server_ca_and_credentials(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_bytes(b"CA")
+    (tmp_path / "token").write_text("s3cret\n")
+    users = [
+        {"name": "u", "user": {"tokenFile": "token"}},
+        {"name": "plugin", "user": {"exec": {"command": "aws"}}},
+    ]
+    creds = load_kubeconfig(write(tmp_path / "config", users))
+    assert (creds.server, creds.context, creds.namespace, creds.ca_pem, creds.token) == (
+        "https://127.0.0.1:6443",
+        "one",
+        "apps",
+        b"CA",
+        "s3cret",
+    )
+    with pytest.raises(KubeconfigError, match="through a plugin"):
+        load_kubeconfig(tmp_path / "config", "two")
+    with pytest.raises(KubeconfigError, match="no context named 'three'"):
+        load_kubeconfig(tmp_path / "config", "three")
+    with pytest.raises(KubeconfigError, match="cannot read kubeconfig"):
+        load_kubeconfig(tmp_path / "missing")
+    data = base64.b64encode(b"CERT").decode()
+    half = [{"name": "u", "user": {"client-certificate-data": data}}]
+    with pytest.raises(KubeconfigError, match="needs its key"):
+        load_kubeconfig(write(tmp_path / "half", half))
+
+
+def test_status_failures_become_the_errors_they_stand_for() -> None:
+    def status(reason: str, code: int) -> dict[str, object]:
+        return {"kind": "Status", "status": "Failure", "message": "m", "reason": reason, "code": code}
+
+    assert isinstance(error_from_status(status("NotFound", 404), 404), NotFound)
+    assert isinstance(error_from_status(status("AlreadyExists", 409), 409), AlreadyExists)
+    assert isinstance(error_from_status(status("Conflict", 409), 409), Conflict)
+    assert isinstance(error_from_status(status("Expired", 410), 410), Expired)
+    assert isinstance(error_from_status(status("", 403), 403), Forbidden)
+    other = error_from_status(status("TooManyRequests", 429), 429)
+    assert type(other) is ClusterError and (other.code, other.reason) == (429, "TooManyRequests")
+
+
+def test_the_proxy_knows_thegroup_and_resource_of_a_path() -> None:
+    assert group_and_resource("/api/v1/namespaces/ns/pods/p/log") == ("", "pods")
+    assert group_and_resource("/apis/chaos-mesh.org/v1alpha1/namespaces/ns/podchaos") == ("chaos-mesh.org", "podchaos")
+    assert group_and_resource("/apis/apps/v1/deployments") == ("apps", "deployments")
+    assert group_and_resource("/apis") == ("", "")
