@@ -5,8 +5,11 @@ remediate on A through A's Kubernetes API only."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,9 +17,10 @@ import yaml
 from remedlab.agents.episode import DONE, Incident
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi
+from remedlab.bench.results import RESULTS_FILE
 from tests.integration.agent_episodes import FaultLab
 from tests.integration.load_harness import BackgroundLoad
-from tests.integration.server_harness import ServerProcess, running_server
+from tests.integration.server_harness import ServerProcess, free_port, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +36,8 @@ def servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
                 str(a.home / "kubeconfig"),
                 "--agent-kubeconfig",
                 str(a.home / "kubeconfig-agent"),
+                "--otlp-listen",
+                f"127.0.0.1:{free_port()}",
             )
         )
         try:
@@ -51,7 +57,7 @@ def test_b_deploys_on_a_and_reports_the_cluster(servers: tuple[ServerProcess, Se
     checks = {c["mechanism"]: c for c in b.ok("GET", "/v1/doctor")["checks"]}
     for mechanism in ("kubernetes api", "chaos mesh", "metrics api", "create namespaces"):
         assert checks[mechanism]["level"] == "full", checks[mechanism]
-    assert checks["traces"]["level"] == "none"
+    assert checks["traces"]["level"] == "full"
     status, _ = b.request("GET", b.path("podchaos", NS), scope="agent")
     assert status == 403  # chaos objects stay the admin's through B too
 
@@ -70,6 +76,30 @@ def test_b_injects_and_an_agent_remediates_through_b(servers: tuple[ServerProces
             assert result.ended == DONE, result
             assert not lab.fault_shows(name)
         assert result.actions and all(a["ok"] for a in result.actions), result.actions
+    # the pods B deployed export their spans to B
+    assert b.ok("GET", f"/v1/traces?namespace={NS}&limit=5")["traces"]
+
+
+def test_a_seeded_run_through_b_reaches_the_verdicts_it_reaches_on_a(
+    servers: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    a, b = servers
+    suite = tmp_path / "suite.txt"
+    suite.write_text("pod-fail\ncpu-stress\nnetwork-delay\n")
+    verdicts = []
+    for server in (b, a):
+        out = tmp_path / f"run-{server.port}"
+        command = [
+            sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--suite", str(suite),
+            "--method", "baseline", "--seed", "3", "--out", str(out), "--server-url", server.url,
+            "--settle", "3", "--grade-timeout", "60",
+        ]  # fmt: skip
+        done = subprocess.run(command, env=server.env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        records = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
+        verdicts.append(sorted((r["index"], r["fault"], r["target"], r["status"]) for r in records))
+    assert verdicts[0] == verdicts[1]
+    assert all(status == "success" for *_, status in verdicts[0]), verdicts[0]
 
 
 def test_b_used_only_the_kubernetes_api_of_a(servers: tuple[ServerProcess, ServerProcess]) -> None:

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from remedlab.api.errors import AlreadyExists, ClusterError, Conflict, Expired, Forbidden, NotFound, error_from_status
+from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
 from remedlab.server.kube_proxy import group_and_resource
 
 
-def write(path: Path, users: list[dict[str, object]], current: str = "one") -> Path:
+def write(path: Path, users: list[Any], current: str = "one") -> Path:
     document = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -75,3 +77,10 @@ def test_the_proxy_knows_thegroup_and_resource_of_a_path() -> None:
     assert group_and_resource("/apis/chaos-mesh.org/v1alpha1/namespaces/ns/podchaos") == ("chaos-mesh.org", "podchaos")
     assert group_and_resource("/apis/apps/v1/deployments") == ("apps", "deployments")
     assert group_and_resource("/apis") == ("", "")
+
+
+def test_usage_as_metrics_servers_write_it_parses() -> None:
+    """metrics-server writes CPU in nanocores and memory in Ki; both must read back."""
+    assert cpu_millicores("436123456n") == 436
+    assert cpu_millicores("250000u") == 250
+    assert memory_bytes("1024Ki") == 2**20

@@ -51,6 +51,12 @@ def register(app: typer.Typer) -> None:
             help="With --kubeconfig: what agents' kubectl uses, with the agent's permissions on that cluster "
             "e.g. a ServiceAccount's token (docs/kubernetes.md); without it, agents' actions are refused.",
         ),
+        otlp_listen: str | None = typer.Option(
+            None,
+            "--otlp-listen",
+            help="With --kubeconfig: HOST:PORT where the server receives the spans of the apps it deploys "
+            "(an address the cluster's pods reach); without it, traces are absent.",
+        ),
     ) -> None:
         """Run the server: the embedded cluster (or the one --kubeconfig names) plus its HTTP API."""
         if isolation not in ("auto", "fallback"):
@@ -73,11 +79,12 @@ def register(app: typer.Typer) -> None:
         for option, given in (("--kubeconfig", kubeconfig), ("--agent-kubeconfig", agent_kubeconfig)):
             if given is not None and not given.is_file():
                 raise typer.BadParameter(f"{option} {given}: no such file")
-        if kubeconfig is None and (context is not None or agent_kubeconfig is not None):
-            raise typer.BadParameter("--context and --agent-kubeconfig go with --kubeconfig")
+        if kubeconfig is None and (context is not None or agent_kubeconfig is not None or otlp_listen is not None):
+            raise typer.BadParameter("--context, --agent-kubeconfig and --otlp-listen go with --kubeconfig")
         from remedlab.server.serve import ExternalCluster
 
-        external = ExternalCluster(kubeconfig, context, agent_kubeconfig) if kubeconfig is not None else None
+        listen = _host_port(otlp_listen) if otlp_listen is not None else None
+        external = ExternalCluster(kubeconfig, context, agent_kubeconfig, listen) if kubeconfig is not None else None
 
         def announce(path: Path) -> None:
             typer.echo(f"remedlab: bearer tokens (admin, agent) in {path}", err=True)
@@ -88,3 +95,10 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(str(exc)) from None
         except ServeError as exc:
             raise fail(str(exc)) from None
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise typer.BadParameter(f"--otlp-listen must be HOST:PORT (e.g. 0.0.0.0:4318), got {text!r}")
+    return host.strip("[]"), int(port)

@@ -53,7 +53,9 @@ def object_kind(obj: Obj) -> KindInfo:
 class KubeBackend:
     name = "kubernetes"
 
-    def __init__(self, kubeconfig: Path, context: str | None = None) -> None:
+    def __init__(self, kubeconfig: Path, context: str | None = None, otlp_endpoint: str | None = None) -> None:
+        self.otlp_endpoint = otlp_endpoint
+        """Where the server receives the pods' spans (the apps it deploys are told so), if anywhere."""
         self.creds = load_kubeconfig(kubeconfig, context)
         self.api = KubeApi(self.creds)
         self.history = MetricsHistory(self.api)
@@ -196,11 +198,15 @@ class KubeBackend:
     # ------------------------------------------------------------------ health
 
     def doctor(self) -> list[dict[str, str]]:
-        traces = FidelityCheck(
-            "traces",
-            "none",
-            "pods export OTLP to their own cluster's collector, not to this server: traces and the call "
-            "topology are absent",
+        traces = (
+            FidelityCheck("traces", "full", f"the apps deployed here export OTLP to {self.otlp_endpoint}")
+            if self.otlp_endpoint
+            else FidelityCheck(
+                "traces",
+                "none",
+                "no OTLP endpoint for the cluster's pods (serve --otlp-listen HOST:PORT): traces and the call "
+                "topology are absent",
+            )
         )
         return [check.as_dict() for check in [*cluster_checks(self.api), traces]]
 

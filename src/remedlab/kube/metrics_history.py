@@ -117,6 +117,8 @@ class MetricsHistory:
                 await asyncio.to_thread(self.poll)
             except ClusterError as exc:
                 log.debug("no pod metrics this time: %s", exc.message)
+            except ValueError as exc:  # a quantity or an answer this client cannot read: keep polling
+                log.warning("unreadable pod metrics: %s", exc)
             await asyncio.sleep(self.interval)
 
     def poll(self) -> None:

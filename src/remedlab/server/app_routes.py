@@ -13,6 +13,7 @@ from remedlab.api.errors import BadRequest, NotFound
 from remedlab.api.kinds import container_images
 from remedlab.apps.catalog import AppInfo, UnknownApp, app_manifests, get_app, list_apps
 from remedlab.apps.stores.store_binaries import missing_store_programs
+from remedlab.server.app_placement import AppPlacement
 from remedlab.server.cluster_routes import backend_of
 
 APP_LABEL = "app.remedlab.io/name"
@@ -56,10 +57,14 @@ def app_of_namespace(backend: Backend, namespace: str) -> str:
     raise NotFound(f"no remedlab environment is deployed in namespace {namespace}")
 
 
-def apply_app(backend: Backend, app: AppInfo, namespace: str) -> None:
-    """Apply the app's own manifests in ``namespace``, labelled with the app's name; BadRequest, before
-    anything is created, when the host lacks a store server the app runs."""
+def apply_app(request: Request, app: AppInfo, namespace: str) -> None:
+    """Apply the app's own manifests in ``namespace``, labelled with the app's name and placed for the
+    cluster; BadRequest, before anything is created, when the host lacks a store server the app runs."""
+    backend = backend_of(request)
     docs = app_manifests(app, namespace)
+    placement: AppPlacement | None = getattr(request.app.state, "placement", None)
+    if placement is not None:
+        placement.place(docs)
     for doc in docs:
         doc.setdefault("metadata", {}).setdefault("labels", {})[APP_LABEL] = app.name
     missing = (
@@ -77,7 +82,7 @@ async def deploy(request: Request, name: str, body: DeployRequest | None = None)
     namespace = body.namespace or app.namespace
     backend = backend_of(request)
     started = time.monotonic()
-    apply_app(backend, app, namespace)
+    apply_app(request, app, namespace)
     ready = True
     if body.wait:
         ready = await backend.wait_namespace_ready(namespace, body.timeout_seconds)

@@ -98,7 +98,7 @@ async def deploy_env(request: Request, body: DeployEnv) -> JSONResponse:
         return _message(str(exc), 500)
     backend = backend_of(request)
     try:
-        apply_app(backend, app, app.namespace)
+        apply_app(request, app, app.namespace)
         ready = await backend.wait_namespace_ready(app.namespace, READY_WAIT_DEFAULT)
     except ClusterError as exc:
         return _message(exc.message, 500)
@@ -143,7 +143,7 @@ async def restore_by_original_manifest(request: Request, body: RestoreManifest) 
     backend = backend_of(request)
     try:
         app = get_app(app_of_namespace(backend_of(request), body.target_namespace))
-        apply_app(backend, app, body.target_namespace)
+        apply_app(request, app, body.target_namespace)
         ready = await backend.wait_namespace_ready(body.target_namespace, READY_WAIT_DEFAULT)
     except (ClusterError, UnknownApp) as exc:
         return _message(str(exc), 500)

@@ -28,6 +28,7 @@ from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
 from remedlab.server.access_log import access_log_path
 from remedlab.server.app import create_app
+from remedlab.server.app_placement import AppPlacement
 from remedlab.server.auth import ScopePolicy, scope_of_request
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import GRACEFUL_SECONDS, TlsListener, bind
@@ -87,6 +88,12 @@ class ExternalCluster:
     context: str | None = None
     agent_kubeconfig: Path | None = None
     """What agents' kubectl uses: credentials with the agent's permissions on that cluster."""
+    otlp_listen: tuple[str, int] | None = None
+    """Where the server receives the spans of the apps it deploys there (an address their pods reach)."""
+
+    @property
+    def otlp_endpoint(self) -> str | None:
+        return f"http://{self.otlp_listen[0]}:{self.otlp_listen[1]}" if self.otlp_listen else None
 
 
 def _embedded_cluster_app(
@@ -134,7 +141,7 @@ def _external_cluster_app(
     from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
 
     try:
-        backend = KubeBackend(external.kubeconfig, external.context)
+        backend = KubeBackend(external.kubeconfig, external.context, external.otlp_endpoint)
         if external.agent_kubeconfig is not None:
             load_kubeconfig(external.agent_kubeconfig)
     except KubeconfigError as exc:
@@ -144,7 +151,10 @@ def _external_cluster_app(
     from remedlab.server.kube_proxy import kube_proxy_routes
 
     routes = kube_proxy_routes(backend.api, ScopePolicy())
-    return create_app(backend, traces, None, tokens, actions, routes, None, access_log_path(home)), backend.creds.server
+    receiver = OtlpReceiver(traces, *external.otlp_listen) if external.otlp_listen else None
+    app = create_app(backend, traces, receiver, tokens, actions, routes, None, access_log_path(home))
+    app.state.placement = AppPlacement(otlp_endpoint=external.otlp_endpoint)
+    return app, backend.creds.server
 
 
 def run_server(
