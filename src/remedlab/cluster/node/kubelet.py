@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from remedlab.api.errors import BadRequest, NotFound
+from remedlab.api.image_map import ImageRegistry
 from remedlab.api.kinds import Obj
 from remedlab.api.times import parse_time
 from remedlab.cluster.apiserver.store import Store
@@ -36,7 +37,6 @@ from remedlab.cluster.node.container_exec import (
 from remedlab.cluster.node.container_process import kill_tree, process_start_time
 from remedlab.cluster.node.container_runtime import ContainerRuntime
 from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
-from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.io_fault_mount import cleanup_stale
 from remedlab.cluster.node.isolation.fidelity import FidelityCheck
 from remedlab.cluster.node.isolation.mount_namespace import (
