@@ -3,7 +3,10 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SYSTEM_PYTHON := $(shell command -v /usr/bin/python3 || command -v python3)
-APT_PACKAGES := python3 python3-venv python3-dev procps iproute2 curl util-linux gcc libc6-dev stress-ng fuse3 libfuse3-3 postgresql redis-server memcached strace
+# Debian packages, one a line in packages/: what the app images need at run time (the Dockerfile
+# installs the same list), the servers of the embedded cluster's stores, and its host's own.
+DEBIAN_LISTS := packages/debian-apps.txt packages/debian-stores.txt packages/debian-host.txt
+APT_PACKAGES := $(shell sed -e 's/\#.*//' $(DEBIAN_LISTS))
 POD_USER := remedlab-pod
 
 .PHONY: setup system-packages pod-user venv bytecode demo test lint typecheck unit integration bench clean
@@ -45,6 +48,7 @@ demo: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/hadolint Dockerfile
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -13,6 +13,7 @@ from remedlab.cli import (
     demo_command,
     load_command,
     observe_commands,
+    real_cluster_commands,
     run_command,
     serve_command,
 )
@@ -33,6 +34,7 @@ chaos_commands.register(app)
 observe_commands.register(app)
 agents_command.register(app)
 run_command.register(app)
+real_cluster_commands.register(app)
 
 
 @app.command("kubectl", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -21,6 +21,7 @@ from typing import Any
 import psutil
 
 from remedlab import __version__
+from remedlab.api.image_map import ImageRegistry
 from remedlab.api.kinds import Obj
 from remedlab.api.rollout_readiness import READY_KINDS, app_ready, ready_counts
 from remedlab.api.times import now_iso
@@ -49,7 +50,6 @@ from remedlab.cluster.dns.records import ClusterRecords
 from remedlab.cluster.dns.server import DnsServer
 from remedlab.cluster.dns.sources import InformerObjects
 from remedlab.cluster.dns.zone import DNS_PORT, DNS_SERVICE_KEY
-from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler

@@ -7,10 +7,10 @@ import json
 import re
 from typing import Any
 
+from remedlab.api.image_map import CONTAINER_PATH
 from remedlab.api.kinds import Obj
 from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.cluster.apiserver.store import Store
-from remedlab.cluster.node.images import CONTAINER_PATH
 from remedlab.cluster.node.pod_dns import pod_hostname
 
 BASE_ENV = {

@@ -8,9 +8,9 @@ import subprocess
 from typing import TYPE_CHECKING
 
 from remedlab.api.errors import BadRequest, ClusterError
+from remedlab.api.image_map import ExecutableNotFound, ImageRegistry, container_argv
 from remedlab.cluster.node.container_runtime import ContainerRuntime
 from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
-from remedlab.cluster.node.images import ExecutableNotFound, ImageRegistry, container_argv
 
 if TYPE_CHECKING:
     from remedlab.cluster.node.pod_worker import PodWorker

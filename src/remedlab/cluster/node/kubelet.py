@@ -20,6 +20,7 @@ from pathlib import Path
 
 from remedlab.api.errors import BadRequest, NotFound
 from remedlab.api.fidelity_check import FidelityCheck
+from remedlab.api.image_map import ImageRegistry
 from remedlab.api.kinds import Obj
 from remedlab.api.times import parse_time
 from remedlab.cluster.apiserver.store import Store
@@ -37,7 +38,6 @@ from remedlab.cluster.node.container_exec import (
 from remedlab.cluster.node.container_process import kill_tree, process_start_time
 from remedlab.cluster.node.container_runtime import ContainerRuntime
 from remedlab.cluster.node.exec_session import ExecLimits, ExecSession
-from remedlab.cluster.node.images import ImageRegistry
 from remedlab.cluster.node.io_fault_mount import cleanup_stale
 from remedlab.cluster.node.isolation.mount_namespace import (
     mount_namespace_check,

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from remedlab.api.image_map import ExecutableNotFound, container_argv
 from remedlab.api.kinds import Obj
 from remedlab.api.times import now_iso
 from remedlab.cluster.node.container_env import ConfigError, container_env, expand
@@ -19,7 +20,6 @@ from remedlab.cluster.node.container_logs import ContainerLog
 from remedlab.cluster.node.container_probes import start_probes
 from remedlab.cluster.node.container_process import ContainerProcess, process_start_time
 from remedlab.cluster.node.container_runtime import ContainerRuntime, container_limits, qos_class
-from remedlab.cluster.node.images import ExecutableNotFound, container_argv
 from remedlab.cluster.node.io_fault_shim import create_control_file
 from remedlab.cluster.node.isolation.pod_filesystem import PodFilesystem, VolumeMount
 from remedlab.cluster.node.pod_dns import (

@@ -1,21 +1,47 @@
-"""The image registry: what a container `image` runs as on the embedded cluster.
+"""The image map: what a container `image` runs, wherever a remedlab image runs.
 
-An image name maps to an entry point (ENTRYPOINT), a default command (CMD) and
-the named binaries a container `command` may call, as files inside an image.
-The registry is a data file (`remedlab/apps/images.yaml`); an image it does not
-know cannot be pulled.
+An image repository maps to an entry point (its ENTRYPOINT), a default command
+(CMD) and the named binaries a container `command` may call, as files inside an
+image. The map is a data file (`remedlab/apps/images.yaml`). Two readers share
+this module: the embedded cluster's kubelet (an image the map does not know
+cannot be pulled) and `remedlab-image`, the entry point of remedlab's container
+image on real clusters; both run a container's `command`/`args` the same way.
 """
 
 from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict
+
+PYTHON_PLACEHOLDER = "{python}"
+"""Stands for the interpreter running remedlab in an entry point or binary."""
+
+CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""The PATH a container's names resolve on (the image's system directories)."""
+
+
+class ImageEntry(BaseModel):
+    """One repository of the map, as the data file gives it (before `{python}` is replaced)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    tags: tuple[str, ...] = ("latest",)
+    entrypoint: tuple[str, ...] = ()
+    cmd: tuple[str, ...] = ()
+    binaries: dict[str, tuple[str, ...]] = {}
+
+
+class ImageMapFile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    images: dict[str, ImageEntry] = {}
 
 
 @dataclass(frozen=True)
@@ -49,13 +75,12 @@ def split_image(image: str) -> tuple[str, str]:
     return repo, tag
 
 
-def _expand(argv: list[Any]) -> tuple[str, ...]:
-    return tuple(str(a).replace("{python}", sys.executable) for a in argv)
-
-
 class ImageRegistry:
-    def __init__(self, data: dict[str, Any]) -> None:
-        self._images: dict[str, dict[str, Any]] = dict(data.get("images") or {})
+    """The image map, read: `resolve` gives what an image reference runs, `{python}` replaced by `python`."""
+
+    def __init__(self, images: Mapping[str, ImageEntry], python: str = sys.executable) -> None:
+        self._images = dict(images)
+        self._python = python
 
     @classmethod
     def load(cls, path: Path | None = None) -> ImageRegistry:
@@ -63,27 +88,29 @@ class ImageRegistry:
             text = resources.files("remedlab.apps").joinpath("images.yaml").read_text()
         else:
             text = path.read_text()
-        return cls(yaml.safe_load(text) or {})
+        return cls(ImageMapFile.model_validate(yaml.safe_load(text) or {}).images)
+
+    def _expand(self, argv: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(a.replace(PYTHON_PLACEHOLDER, self._python) for a in argv)
+
+    def entry(self, repository: str) -> ImageEntry | None:
+        return self._images.get(repository)
 
     def resolve(self, image: str) -> ImageSpec | None:
         repo, tag = split_image(image)
         entry = self._images.get(repo)
-        if entry is None or tag not in [str(t) for t in entry.get("tags") or ["latest"]]:
+        if entry is None or tag not in entry.tags:
             return None
-        binaries = {str(k): _expand(list(v)) for k, v in (entry.get("binaries") or {}).items()}
         return ImageSpec(
             repository=repo,
             tag=tag,
-            entrypoint=_expand(list(entry.get("entrypoint") or [])),
-            cmd=_expand(list(entry.get("cmd") or [])),
-            binaries=binaries,
+            entrypoint=self._expand(entry.entrypoint),
+            cmd=self._expand(entry.cmd),
+            binaries={name: self._expand(argv) for name, argv in entry.binaries.items()},
         )
 
     def names(self) -> list[str]:
         return sorted(self._images)
-
-
-CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def container_argv(
@@ -92,7 +119,7 @@ def container_argv(
     """Kubernetes semantics: `command` replaces ENTRYPOINT, `args` replaces CMD.
 
     Names not among the image's binaries resolve on the container's PATH (the
-    host's system directories), never on the server's own PATH.
+    image's system directories), never on the server's own PATH.
     """
     if command:
         argv = list(command) + list(args or [])
