@@ -57,6 +57,12 @@ def register(app: typer.Typer) -> None:
             help="With --kubeconfig: HOST:PORT where the server receives the spans of the apps it deploys "
             "(an address the cluster's pods reach); without it, traces are absent.",
         ),
+        registry: str | None = typer.Option(
+            None,
+            "--registry",
+            help="With --kubeconfig, on a real cluster: the registry remedlab's images were pushed to "
+            "(see `remedlab images`).",
+        ),
     ) -> None:
         """Run the server: the embedded cluster (or the one --kubeconfig names) plus its HTTP API."""
         if isolation not in ("auto", "fallback"):
@@ -79,12 +85,15 @@ def register(app: typer.Typer) -> None:
         for option, given in (("--kubeconfig", kubeconfig), ("--agent-kubeconfig", agent_kubeconfig)):
             if given is not None and not given.is_file():
                 raise typer.BadParameter(f"{option} {given}: no such file")
-        if kubeconfig is None and (context is not None or agent_kubeconfig is not None or otlp_listen is not None):
-            raise typer.BadParameter("--context, --agent-kubeconfig and --otlp-listen go with --kubeconfig")
+        cluster_options = (context, agent_kubeconfig, otlp_listen, registry)
+        if kubeconfig is None and any(option is not None for option in cluster_options):
+            raise typer.BadParameter("--context, --agent-kubeconfig, --otlp-listen and --registry go with --kubeconfig")
         from remedlab.server.serve import ExternalCluster
 
         listen = _host_port(otlp_listen) if otlp_listen is not None else None
-        external = ExternalCluster(kubeconfig, context, agent_kubeconfig, listen) if kubeconfig is not None else None
+        external = (
+            ExternalCluster(kubeconfig, context, agent_kubeconfig, listen, registry) if kubeconfig is not None else None
+        )
 
         def announce(path: Path) -> None:
             typer.echo(f"remedlab: bearer tokens (admin, agent) in {path}", err=True)

@@ -90,6 +90,8 @@ class ExternalCluster:
     """What agents' kubectl uses: credentials with the agent's permissions on that cluster."""
     otlp_listen: tuple[str, int] | None = None
     """Where the server receives the spans of the apps it deploys there (an address their pods reach)."""
+    registry: str | None = None
+    """Where the cluster pulls remedlab's container images from (a real cluster)."""
 
     @property
     def otlp_endpoint(self) -> str | None:
@@ -137,9 +139,14 @@ def _external_cluster_app(
     home: Path, external: ExternalCluster, tokens: dict[str, str], traces: TraceStore, has_agent: bool
 ) -> tuple[FastAPI, str]:
     """The server over a cluster a kubeconfig names: it serves no Kubernetes API of its own."""
+    from remedlab.apps.real_cluster.image_references import RegistryError
     from remedlab.kube.kube_backend import KubeBackend
     from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
 
+    try:
+        placement = AppPlacement(otlp_endpoint=external.otlp_endpoint, registry=external.registry)
+    except RegistryError as exc:
+        raise ServeError(str(exc)) from None
     try:
         backend = KubeBackend(external.kubeconfig, external.context, external.otlp_endpoint)
         if external.agent_kubeconfig is not None:
@@ -153,7 +160,7 @@ def _external_cluster_app(
     routes = kube_proxy_routes(backend.api, ScopePolicy())
     receiver = OtlpReceiver(traces, *external.otlp_listen) if external.otlp_listen else None
     app = create_app(backend, traces, receiver, tokens, actions, routes, None, access_log_path(home))
-    app.state.placement = AppPlacement(otlp_endpoint=external.otlp_endpoint)
+    app.state.placement = placement
     return app, backend.creds.server
 
 
