@@ -28,6 +28,7 @@ from remedlab.server.app import create_app
 from remedlab.server.auth import ScopePolicy, scope_of_request
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import GRACEFUL_SECONDS, TlsListener, bind
+from remedlab.server.websocket_protocol import KubernetesWebSocketProtocol
 from remedlab.tokens import create_token_file, default_token_file, load_tokens
 
 DEFAULT_HOST = "127.0.0.1"
@@ -73,7 +74,7 @@ def kubernetes_api(backend: LocalBackend) -> list[BaseRoute]:
         lambda conn: scope_of_request(conn.state),
         cluster.config.node_name,
     )
-    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec)
+    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec, cluster.kubelet.open_port_forward)
 
 
 def run_server(
@@ -133,6 +134,7 @@ def run_server(
             loop=loop,
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            ws=KubernetesWebSocketProtocol,
         )
     finally:
         with contextlib.suppress(OSError):
