@@ -68,6 +68,7 @@ _POD_SUBRESOURCES = (
     STATUS,
     Subresource("log", "Pod", ("get",)),
     Subresource("exec", "PodExecOptions", ("create", "get")),
+    Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
     Subresource("eviction", "Eviction", ("create",), "policy/v1"),
 )
 _SCALABLE = (STATUS, Subresource("scale", "Scale", ("get", "patch", "update"), "autoscaling/v1"))

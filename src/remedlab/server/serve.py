@@ -32,6 +32,7 @@ from remedlab.server.app_placement import AppPlacement
 from remedlab.server.auth import ScopePolicy, scope_of_request
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import GRACEFUL_SECONDS, TlsListener, bind
+from remedlab.server.websocket_protocol import KubernetesWebSocketProtocol
 from remedlab.tokens import create_token_file, default_token_file, load_tokens
 
 DEFAULT_HOST = "127.0.0.1"
@@ -77,7 +78,7 @@ def kubernetes_api(backend: LocalBackend) -> list[BaseRoute]:
         lambda conn: scope_of_request(conn.state),
         cluster.config.node_name,
     )
-    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec)
+    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec, cluster.kubelet.open_port_forward)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def run_server(
             loop=loop,
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            ws=KubernetesWebSocketProtocol,
         )
     finally:
         with contextlib.suppress(OSError):

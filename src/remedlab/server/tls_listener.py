@@ -13,6 +13,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from remedlab.cluster.apiserver.certificates import ServingCertificates
+from remedlab.server.websocket_protocol import KubernetesWebSocketProtocol
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -62,6 +63,7 @@ class TlsListener:
             log_level="warning",
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            ws=KubernetesWebSocketProtocol,
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self.sock]))

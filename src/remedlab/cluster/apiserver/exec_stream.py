@@ -34,32 +34,34 @@ channel, where kubectl reports it ("error: <message>") without trying SPDY.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from remedlab.api.errors import BadRequest, ClusterError
 from remedlab.api.meta import Status, StatusCause, StatusDetails
-from remedlab.cluster.apiserver.responses import error_response, json_bytes
+from remedlab.cluster.apiserver.responses import json_bytes
+from remedlab.cluster.apiserver.websocket_channels import (
+    SEND_ERRORS,
+    V1,
+    V1_BASE64,
+    V4,
+    V4_BASE64,
+    V5,
+    ChannelSocket,
+    first_served,
+    offered_protocols,
+    refuse,
+)
 
-V5 = "v5.channel.k8s.io"
-V4 = "v4.channel.k8s.io"
-V4_BASE64 = "v4.base64.channel.k8s.io"
-V1 = "channel.k8s.io"
-V1_BASE64 = "base64.channel.k8s.io"
 PROTOCOLS = (V5, V4, V4_BASE64, V1, V1_BASE64)
 _STATUS_AS_JSON = (V5, V4, V4_BASE64)
-_TEXT_FRAMES = (V4_BASE64, V1_BASE64)
 
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
-
-_SEND_ERRORS = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 class ExecProcess(Protocol):
@@ -123,7 +125,7 @@ class ExecOptions:
 
 def negotiate(offered: Sequence[str]) -> str | None:
     """The subprotocol to speak: the first offered that is served (None: none offered or none fits)."""
-    return next((p for p in offered if p in PROTOCOLS), None)
+    return first_served(offered, PROTOCOLS)
 
 
 def exit_status(code: int) -> Status:
@@ -154,44 +156,14 @@ def status_bytes(status: Status) -> bytes:
     return json_bytes(document)
 
 
-class _Channels:
-    """Frames on one WebSocket, by channel, in the negotiated subprotocol."""
-
-    def __init__(self, websocket: WebSocket, protocol: str) -> None:
-        self.websocket = websocket
-        self.protocol = protocol
-        self.text = protocol in _TEXT_FRAMES
-
-    async def send(self, channel: int, data: bytes) -> None:
-        if self.text:
-            await self.websocket.send_text(chr(ord("0") + channel) + base64.b64encode(data).decode("ascii"))
-        else:
-            await self.websocket.send_bytes(bytes([channel]) + data)
-
-    async def receive(self) -> tuple[int, bytes] | None:
-        """The next frame from the client: (channel, data); None once it has gone."""
-        while True:
-            message = await self.websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return None
-            frame: bytes | None = message.get("bytes")
-            if frame is None:
-                frame = (message.get("text") or "").encode()
-            if not frame:
-                continue
-            if not self.text:
-                return frame[0], frame[1:]
-            with contextlib.suppress(binascii.Error, ValueError):
-                return frame[0] - ord("0"), base64.b64decode(frame[1:], validate=True)
-
-    async def finish(self, status: Status) -> None:
-        """Report how the session ended on the error channel, then close the connection."""
-        with contextlib.suppress(*_SEND_ERRORS):
-            if self.protocol in _STATUS_AS_JSON:
-                await self.send(ERROR, status_bytes(status))
-            elif status.status != "Success":
-                await self.send(ERROR, (status.message or "").encode())
-            await self.websocket.close(1000)
+async def _finish(channels: ChannelSocket, status: Status) -> None:
+    """Report how the session ended on the error channel, then close the connection."""
+    with contextlib.suppress(*SEND_ERRORS):
+        if channels.protocol in _STATUS_AS_JSON:
+            await channels.send(ERROR, status_bytes(status))
+        elif status.status != "Success":
+            await channels.send(ERROR, (status.message or "").encode())
+    await channels.close()
 
 
 async def serve_exec(
@@ -202,15 +174,15 @@ async def serve_exec(
     default_container: Callable[[], str | None] | None = None,
 ) -> None:
     """Serve one `pods/exec` WebSocket: upgrade, start the command, relay its streams, report how it ended."""
-    offered = list(websocket.scope.get("subprotocols") or [])
+    offered = offered_protocols(websocket)
     protocol = negotiate(offered)
     if offered and protocol is None:
-        await _refuse(
+        await refuse(
             websocket, BadRequest(f"requested protocol(s) are not supported: {offered}; supports {list(PROTOCOLS)}")
         )
         return
     await websocket.accept(subprotocol=protocol)
-    channels = _Channels(websocket, protocol or V1)
+    channels = ChannelSocket(websocket, protocol or V1)
     try:
         options = ExecOptions.parse(websocket.query_params, websocket.query_params.getlist("command"))
         container = options.container
@@ -223,16 +195,16 @@ async def serve_exec(
             namespace, pod, container, options.command, options.stdin, options.tty, size=early.size
         )
     except ClusterError as exc:
-        await channels.finish(error_status(exc))
+        await _finish(channels, error_status(exc))
         return
-    except _SEND_ERRORS:
+    except SEND_ERRORS:
         return  # the client left before the command started
     try:
         code = await _relay(channels, session, options, early)
     finally:
         await session.close()
     if code is not None:
-        await channels.finish(exit_status(code))
+        await _finish(channels, exit_status(code))
 
 
 @dataclass
@@ -249,7 +221,7 @@ TERMINAL_SIZE_WAIT = 0.5
 """How long a terminal command waits for the client's size (kubectl sends it as the stream opens)."""
 
 
-async def _early_frames(channels: _Channels) -> _EarlyFrames:
+async def _early_frames(channels: ChannelSocket) -> _EarlyFrames:
     """The frames that arrive until the client tells its terminal size, or for TERMINAL_SIZE_WAIT."""
     early = _EarlyFrames([], None, None)
     deadline = asyncio.get_running_loop().time() + TERMINAL_SIZE_WAIT
@@ -269,7 +241,9 @@ async def _early_frames(channels: _Channels) -> _EarlyFrames:
     return early
 
 
-async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions, early: _EarlyFrames) -> int | None:
+async def _relay(
+    channels: ChannelSocket, session: ExecProcess, options: ExecOptions, early: _EarlyFrames
+) -> int | None:
     """Relay the streams until the command ends (its exit code) or the client leaves (None: killed)."""
 
     async def send_output() -> None:
@@ -298,7 +272,7 @@ async def _relay(channels: _Channels, session: ExecProcess, options: ExecOptions
                 await task  # a client that left mid-frame, a send to a closed socket: nothing more to do
 
 
-async def _receive(channels: _Channels, session: ExecProcess, options: ExecOptions, early: _EarlyFrames) -> None:
+async def _receive(channels: ChannelSocket, session: ExecProcess, options: ExecOptions, early: _EarlyFrames) -> None:
     """Feed stdin and terminal sizes from the client's frames (those that came before the command
     started first); returns when the client disconnects."""
     resize = _ResizeReader(session.resize)
@@ -346,14 +320,6 @@ class _ResizeReader:
                 width, height = size.get("Width"), size.get("Height")
                 if isinstance(width, int) and isinstance(height, int):
                     self.resize(width, height)
-
-
-async def _refuse(websocket: WebSocket, error: ClusterError) -> None:
-    """Refuse the upgrade: an HTTP Status when the server can send one, else a policy close."""
-    if "websocket.http.response" in websocket.scope.get("extensions", {}):
-        await websocket.send_denial_response(error_response(error))
-    else:
-        await websocket.close(code=1002, reason=error.message[:120])
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:

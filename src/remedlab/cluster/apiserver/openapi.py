@@ -314,6 +314,11 @@ _PARAMS: dict[str, Obj] = {
         _query("stdout", "boolean", "Redirect the standard output of the command (default true)."),
         _query("stderr", "boolean", "Redirect the standard error of the command (default true)."),
         _query("tty", "boolean", "Allocate a terminal for the command."),
+        _query(
+            "ports",
+            "integer",
+            "The pod's ports to forward (repeated, or comma-separated); required over v4.channel.k8s.io.",
+        ),
     )
 }
 
@@ -334,6 +339,12 @@ DELETE_PARAMS = ("dryRun", "gracePeriodSeconds", "orphanDependents", "propagatio
 DELETE_COLLECTION_PARAMS = (*DELETE_PARAMS, "fieldSelector", "labelSelector")
 LOG_PARAMS = ("container", "follow", "previous", "sinceSeconds", "tailLines", "timestamps")
 EXEC_PARAMS = ("command", "container", "stderr", "stdin", "stdout", "tty")
+PORTFORWARD_PARAMS = ("ports",)
+CONNECT_STREAMS: dict[str, tuple[tuple[str, ...], str]] = {
+    "exec": (EXEC_PARAMS, "v5.channel.k8s.io, v4.channel.k8s.io"),
+    "portforward": (PORTFORWARD_PARAMS, "SPDY/3.1+portforward.k8s.io, v4.channel.k8s.io"),
+}
+"""The streaming subresources: their query parameters and the WebSocket subprotocols they speak."""
 
 PATCH_TYPES = (
     "application/apply-patch+yaml",
@@ -589,19 +600,19 @@ def _subresource_operations(res: _Resource, sub: Subresource, scope: str) -> Obj
                 "401": {"description": "Unauthorized"},
             },
         )
-    elif sub.name == "exec":
+    elif sub.name in CONNECT_STREAMS:
         gvk = Gvk.of(sub.api_version or info.api_version, sub.kind)
+        params, streams = CONNECT_STREAMS[sub.name]
         for method in ("get", "post"):
             if ("get" if method == "get" else "create") in sub.verbs:
                 ops[method] = res.operation(
                     "connect",
                     "connect",
-                    f"connect {method.upper()} requests to exec of {info.kind}: a WebSocket stream "
-                    "(v5.channel.k8s.io, v4.channel.k8s.io)",
+                    f"connect {method.upper()} requests to {sub.name} of {info.kind}: a WebSocket stream ({streams})",
                     scope=method.capitalize() + scope,
                     suffix=suffix,
                     gvk=gvk,
-                    params=EXEC_PARAMS,
+                    params=params,
                     responses={
                         "200": {"content": _content({"type": "string"}, ("*/*",)), "description": "OK"},
                         "401": {"description": "Unauthorized"},

@@ -1,4 +1,5 @@
-"""The Kubernetes API's routes: version, discovery, OpenAPI, the REST paths and the exec WebSocket."""
+"""The Kubernetes API's routes: version, discovery, OpenAPI, the REST paths and the streaming WebSockets
+(exec, port-forward)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ from remedlab.cluster.apiserver import discovery
 from remedlab.cluster.apiserver.exec_stream import ExecOpener, serve_exec
 from remedlab.cluster.apiserver.log_stream import LogReader, log_response
 from remedlab.cluster.apiserver.openapi import openapi_index, published_document
+from remedlab.cluster.apiserver.portforward_stream import (
+    PortForwardOpener,
+    refuse_without_upgrade,
+    serve_portforward,
+)
 from remedlab.cluster.apiserver.responses import error_response, json_response
 from remedlab.cluster.apiserver.rest import RestHandler
 
@@ -35,7 +41,9 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
-def api_routes(rest: RestHandler, logs: LogReader, open_exec: ExecOpener) -> list[BaseRoute]:
+def api_routes(
+    rest: RestHandler, logs: LogReader, open_exec: ExecOpener, open_port_forward: PortForwardOpener
+) -> list[BaseRoute]:
     async def version(_request: Request) -> Response:
         return json_response(discovery.version_info())
 
@@ -90,6 +98,10 @@ def api_routes(rest: RestHandler, logs: LogReader, open_exec: ExecOpener) -> lis
             info = rest.request_info(request, "GET")
             if info.subresource == "log" and info.namespace and info.name:
                 return log_response(logs, info.namespace, info.name, request.query_params)
+        if request.url.path.endswith("/portforward"):
+            info = rest.request_info(request, request.method)
+            if info.subresource == "portforward" and info.namespace and info.name:
+                refuse_without_upgrade(request.query_params, info.namespace, info.name, open_port_forward)
         return await rest.handle(request)
 
     async def pod_exec(websocket: WebSocket) -> None:
@@ -100,6 +112,15 @@ def api_routes(rest: RestHandler, logs: LogReader, open_exec: ExecOpener) -> lis
             return
         assert info.namespace is not None and info.name is not None
         await serve_exec(websocket, info.namespace, info.name, open_exec)
+
+    async def pod_portforward(websocket: WebSocket) -> None:
+        try:
+            info = rest.request_info(websocket, "GET")
+        except ClusterError as exc:
+            await websocket.close(code=1008, reason=exc.message[:120])
+            return
+        assert info.namespace is not None and info.name is not None
+        await serve_portforward(websocket, info.namespace, info.name, open_port_forward)
 
     async def healthy(_request: Request) -> Response:
         return Response("ok", media_type="text/plain")
@@ -114,6 +135,7 @@ def api_routes(rest: RestHandler, logs: LogReader, open_exec: ExecOpener) -> lis
         Route("/api", _guarded(core), methods=["GET"]),
         Route("/apis", _guarded(groups), methods=["GET"]),
         WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/exec", pod_exec),
+        WebSocketRoute("/api/v1/namespaces/{namespace}/pods/{name}/portforward", pod_portforward),
         Route("/api/{version}", _guarded(core_version), methods=["GET"]),
         Route("/apis/{group}", _guarded(group), methods=["GET"]),
         Route("/apis/{group}/{version}", _guarded(group_version), methods=["GET"]),

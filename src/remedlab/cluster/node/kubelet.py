@@ -47,6 +47,7 @@ from remedlab.cluster.node.isolation.mount_namespace import (
 from remedlab.cluster.node.isolation.sandbox import Isolation
 from remedlab.cluster.node.pod_dns import ClusterDns, DnsMode
 from remedlab.cluster.node.pod_logs import PodLogs
+from remedlab.cluster.node.pod_ports import PodPortDialer
 from remedlab.cluster.node.pod_worker import PodWorker
 from remedlab.cluster.node.time_shift import build_shim, create_offset_file
 from remedlab.cluster.node.volume_mounts import bind_mounts_available, unmount_all
@@ -277,6 +278,25 @@ class Kubelet:
             raise upgrade_failed("pod does not exist")
         c = self._container(worker, container)
         return await exec_session(self.images, worker, c, command, stdin, tty, limits, size)
+
+    def open_port_forward(self, namespace: str, pod: str) -> PodPortDialer:
+        """A running pod's ports, for `pods/portforward`: connections to its IP.
+
+        Raises, with kube-apiserver's messages: NotFound (no such pod), BadRequest (pod not
+        scheduled) and an internal error "unable to upgrade connection: pod not found" when the pod
+        does not run here (it has completed, or is gone). A pod whose containers are still starting
+        is forwarded to, as on a real node: connecting to a port nothing listens on is refused.
+        """
+        obj = self.store.get("Pod", namespace, pod)
+        if obj is None:
+            raise NotFound.of("pods", pod)
+        if not obj["spec"].get("nodeName"):
+            raise BadRequest(f"pod {pod} does not have a host assigned")
+        worker = self.workers.get(obj["metadata"]["uid"])
+        phase = (obj.get("status") or {}).get("phase")
+        if worker is None or worker.gone or not worker.pod_ip or phase in ("Succeeded", "Failed"):
+            raise upgrade_failed(f'pod not found ("{pod}_{namespace}")')
+        return PodPortDialer(f"{pod}_{namespace}", worker.uid, worker.pod_ip)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
