@@ -4,6 +4,7 @@ remediate on A through A's Kubernetes API only."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -18,6 +20,7 @@ from remedlab.agents.episode import DONE, Incident
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi
 from remedlab.bench.results import RESULTS_FILE
+from remedlab.kube.kube_backend import KubeBackend
 from tests.integration.agent_episodes import FaultLab
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess, free_port, running_server
@@ -100,6 +103,43 @@ def test_a_seeded_run_through_b_reaches_the_verdicts_it_reaches_on_a(
         verdicts.append(sorted((r["index"], r["fault"], r["target"], r["status"]) for r in records))
     assert verdicts[0] == verdicts[1]
     assert all(status == "success" for *_, status in verdicts[0]), verdicts[0]
+
+
+def replaced(a: ServerProcess, old_uid: str) -> bool:
+    """Is a new hello-service pod Ready?"""
+    return any(
+        p["metadata"]["uid"] != old_uid
+        and not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])
+        for p in a.pods(NS, "app=hello-service")
+    )
+
+
+def test_services_are_reached_through_port_forward_tunnels(servers: tuple[ServerProcess, ServerProcess]) -> None:
+    """Where cluster IPs are not routed (a real cluster), a Service is reached through the API's
+    port-forward: each connection goes to a ready pod behind it, picked afresh, so the tunnel
+    outlives the pod it first reached."""
+    a, _b = servers
+    port = int(a.get("services", NS, "hello-service")["spec"]["ports"][0]["port"])
+
+    async def through_tunnel() -> None:
+        backend = KubeBackend(a.home / "kubeconfig", service_access="port-forward")
+        try:
+            host, local = await backend.service_address(NS, "hello-service", port)
+            assert host == "127.0.0.1" and local != port
+            async with httpx.AsyncClient(base_url=f"http://{host}:{local}", timeout=20) as client:
+                answers = await asyncio.gather(*(client.get("/hello") for _ in range(3)))
+                assert [r.status_code for r in answers] == [200, 200, 200], [r.text for r in answers]
+                (old,) = a.pods(NS, "app=hello-service")
+                a.delete("pods", NS, old["metadata"]["name"])
+                await asyncio.to_thread(a.wait_for, lambda: replaced(a, old["metadata"]["uid"]), 60)
+                await asyncio.sleep(1)  # the Endpoints follow the new pod
+            async with httpx.AsyncClient(base_url=f"http://{host}:{local}", timeout=20) as client:
+                assert (await client.get("/hello")).status_code == 200
+        finally:
+            await backend.stop()
+
+    asyncio.run(through_tunnel())
 
 
 def test_b_used_only_the_kubernetes_api_of_a(servers: tuple[ServerProcess, ServerProcess]) -> None:

@@ -63,6 +63,13 @@ def register(app: typer.Typer) -> None:
             help="With --kubeconfig, on a real cluster: the registry remedlab's images were pushed to "
             "(see `remedlab images`).",
         ),
+        service_access: str = typer.Option(
+            "auto",
+            "--service-access",
+            help="With --kubeconfig: how workloads reach an app's entry Service: cluster-ip (the server runs "
+            "where cluster IPs are routed), port-forward (through the API), or auto (cluster IPs on this "
+            "machine's loopback, port-forward otherwise).",
+        ),
     ) -> None:
         """Run the server: the embedded cluster (or the one --kubeconfig names) plus its HTTP API."""
         if isolation not in ("auto", "fallback"):
@@ -88,11 +95,18 @@ def register(app: typer.Typer) -> None:
         cluster_options = (context, agent_kubeconfig, otlp_listen, registry)
         if kubeconfig is None and any(option is not None for option in cluster_options):
             raise typer.BadParameter("--context, --agent-kubeconfig, --otlp-listen and --registry go with --kubeconfig")
+        from remedlab.kube.kube_backend import SERVICE_ACCESS
         from remedlab.server.serve import ExternalCluster
 
+        if service_access not in SERVICE_ACCESS:
+            raise typer.BadParameter(
+                f"--service-access must be one of {', '.join(SERVICE_ACCESS)}, got {service_access!r}"
+            )
         listen = _host_port(otlp_listen) if otlp_listen is not None else None
         external = (
-            ExternalCluster(kubeconfig, context, agent_kubeconfig, listen, registry) if kubeconfig is not None else None
+            ExternalCluster(kubeconfig, context, agent_kubeconfig, listen, registry, service_access)
+            if kubeconfig is not None
+            else None
         )
 
         def announce(path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from remedlab.api.client import PatchType, WatchEvent
+from remedlab.api.errors import BadRequest
 from remedlab.api.fault_runtime import StressParams
 from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.labels import matches_selector_string
@@ -209,6 +210,13 @@ class LocalBackend:
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
         return self.cluster.namespace_ready(namespace)
+
+    async def service_address(self, namespace: str, service: str, port: int) -> tuple[str, int]:
+        """The Service's cluster IP: the node serves it on loopback."""
+        ip = str((self.get("services", namespace, service).get("spec") or {}).get("clusterIP") or "None")
+        if ip == "None":
+            raise BadRequest(f'service "{service}" has no cluster IP (a headless Service): name one that has')
+        return ip, port
 
 
 def host_checks(

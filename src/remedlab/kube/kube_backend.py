@@ -6,10 +6,11 @@ backend has no fault runtime; nothing runs on this machine for the pods."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from remedlab.api.client import PatchType
 from remedlab.api.errors import BadRequest, NotFound
@@ -24,8 +25,11 @@ from remedlab.kube.cluster_checks import cluster_checks
 from remedlab.kube.kubeconfig_reader import load_kubeconfig
 from remedlab.kube.metrics_history import MetricsHistory, current_usage
 from remedlab.kube.pod_exec import exec_in_pod
+from remedlab.kube.service_tunnel import ServiceTunnel
 
 Obj = dict[str, Any]
+ServiceAccess = Literal["auto", "cluster-ip", "port-forward"]
+SERVICE_ACCESS: tuple[ServiceAccess, ...] = ("auto", "cluster-ip", "port-forward")
 FIELD_MANAGER = "remedlab"
 READY_POLL_SECONDS = 1.0
 APPLY_PATCH = "application/apply-patch+yaml"
@@ -53,7 +57,17 @@ def object_kind(obj: Obj) -> KindInfo:
 class KubeBackend:
     name = "kubernetes"
 
-    def __init__(self, kubeconfig: Path, context: str | None = None, otlp_endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        context: str | None = None,
+        otlp_endpoint: str | None = None,
+        service_access: ServiceAccess = "auto",
+    ) -> None:
+        self.service_access = service_access
+        """How the server reaches Services: their cluster IPs, port-forward tunnels, or (auto) cluster IPs
+        when they are on this machine's loopback (a remedlab cluster here), tunnels otherwise."""
+        self.tunnels: dict[tuple[str, str, int], ServiceTunnel] = {}
         self.otlp_endpoint = otlp_endpoint
         """Where the server receives the pods' spans (the apps it deploys are told so), if anywhere."""
         self.creds = load_kubeconfig(kubeconfig, context)
@@ -64,6 +78,9 @@ class KubeBackend:
         self.history.start()
 
     async def stop(self) -> None:
+        for tunnel in self.tunnels.values():
+            await tunnel.stop()
+        self.tunnels.clear()
         await self.history.stop()
         self.api.close()
 
@@ -233,3 +250,20 @@ class KubeBackend:
 
     def namespace_ready(self, namespace: str) -> tuple[int, int]:
         return ready_counts(self._workloads(namespace))
+
+    async def service_address(self, namespace: str, service: str, port: int) -> tuple[str, int]:
+        spec = (await asyncio.to_thread(self.get, "services", namespace, service)).get("spec") or {}
+        ip = str(spec.get("clusterIP") or "None")
+        direct = self.service_access == "cluster-ip" or (
+            self.service_access == "auto" and ip != "None" and ipaddress.ip_address(ip).is_loopback
+        )
+        if direct:
+            if ip == "None":
+                raise BadRequest(f'service "{service}" has no cluster IP (a headless Service): name one that has')
+            return ip, port
+        key = (namespace, service, port)
+        tunnel = self.tunnels.get(key)
+        if tunnel is None:
+            tunnel = self.tunnels[key] = ServiceTunnel(self.api, namespace, service, port)
+            await tunnel.start()
+        return "127.0.0.1", tunnel.local_port

@@ -82,10 +82,9 @@ async def start_workload(request: Request, body: WorkloadRequest) -> dict[str, A
         raise BadRequest(str(exc)) from None
     if mix.service is None or mix.port is None:
         raise BadRequest(f"the workload of {app.name} names no entry service")
-    service = backend.get("services", body.namespace, mix.service)
-    cluster_ip = (service.get("spec") or {}).get("clusterIP")
+    host, port = await backend.service_address(body.namespace, mix.service, mix.port)
     try:
-        target = Target(str(cluster_ip), mix.port)
+        target = Target(host, port)
         profile = LoadProfile(rate=body.rate, duration=body.duration_seconds, poisson=False, seed=body.seed)
     except (TargetRefused, ValueError) as exc:
         raise BadRequest(str(exc)) from None

@@ -23,6 +23,7 @@ from remedlab.cluster.apiserver.watch_cache import WatchCache
 from remedlab.cluster.embedded import ClusterConfig
 from remedlab.cluster.local_backend import LocalBackend
 from remedlab.cluster.node.kubelet import KubeletConfig
+from remedlab.kube.kube_backend import ServiceAccess
 from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
@@ -93,6 +94,8 @@ class ExternalCluster:
     """Where the server receives the spans of the apps it deploys there (an address their pods reach)."""
     registry: str | None = None
     """Where the cluster pulls remedlab's container images from (a real cluster)."""
+    service_access: ServiceAccess = "auto"
+    """How the server reaches Services (see KubeBackend)."""
 
     @property
     def otlp_endpoint(self) -> str | None:
@@ -149,7 +152,7 @@ def _external_cluster_app(
     except RegistryError as exc:
         raise ServeError(str(exc)) from None
     try:
-        backend = KubeBackend(external.kubeconfig, external.context, external.otlp_endpoint)
+        backend = KubeBackend(external.kubeconfig, external.context, external.otlp_endpoint, external.service_access)
         if external.agent_kubeconfig is not None:
             load_kubeconfig(external.agent_kubeconfig)
     except KubeconfigError as exc:
