@@ -61,6 +61,8 @@ def test_b_deploys_on_a_and_reports_the_cluster(servers: tuple[ServerProcess, Se
     for mechanism in ("kubernetes api", "chaos mesh", "metrics api", "create namespaces"):
         assert checks[mechanism]["level"] == "full", checks[mechanism]
     assert checks["traces"]["level"] == "full"
+    # A is remedlab's: it carries FunctionalChaos out itself, and B must not do it twice
+    assert "carried out by the cluster" in checks["remedlab's chaos kinds"]["detail"]
     status, _ = b.request("GET", b.path("podchaos", NS), scope="agent")
     assert status == 403  # chaos objects stay the admin's through B too
 

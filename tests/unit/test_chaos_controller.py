@@ -14,7 +14,7 @@ from typing import Any, cast
 
 from remedlab.api.client import Backend, PatchType
 from remedlab.api.fault_runtime import FaultHandle, HttpParams, IoParams, NetworkParams, StressParams
-from remedlab.api.kinds import Obj
+from remedlab.api.kinds import CHAOS_KINDS, Obj
 from remedlab.chaos.controller import FINALIZER, ChaosController, register_validators
 from remedlab.cluster.apiserver.registry import ObjectAPI, kind_of
 from remedlab.cluster.apiserver.store import Store
@@ -61,6 +61,9 @@ class StoreBackend:
 
     def watch(self, resources: Sequence[str], namespace: str | None = None) -> StoreWatch:
         return StoreWatch(self.store, frozenset(kind_of(r).kind for r in resources), namespace)
+
+    def chaos_kinds(self) -> frozenset[str]:
+        return CHAOS_KINDS
 
 
 class FakeRuntime:
@@ -122,6 +125,61 @@ def _stress(name: str, **spec: Any) -> Obj:
         "spec": {"mode": "one", "selector": {"labelSelectors": {"app": "web"}}, "stressors": {"cpu": {"workers": 1}}}
         | spec,
     }
+
+
+class ApiOnlyBackend(StoreBackend):
+    """A cluster whose Chaos Mesh carries out its kinds: the server carries out its own kind only."""
+
+    def chaos_kinds(self) -> frozenset[str]:
+        return frozenset({"FunctionalChaos"})
+
+
+def test_a_server_without_a_fault_runtime_carries_out_functional_chaos_alone(tmp_path: Path) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "busybox", "resources": {"limits": {"cpu": "1"}}}]},
+            },
+        },
+    }
+    chaos = {
+        "apiVersion": "chaos.remedlab.io/v1alpha1",
+        "kind": "FunctionalChaos",
+        "metadata": {"name": "squeeze", "namespace": NS},
+        "spec": {"action": "pod-config-error", "deployment": "web"},
+    }
+
+    def resources() -> dict[str, Any]:
+        return dict(backend.get("deployments", NS, "web")["spec"]["template"]["spec"]["containers"][0]["resources"])
+
+    async def scenario() -> None:
+        controller = ChaosController(cast(Backend, backend), None)
+        controller.start()
+        try:
+            backend.create(deployment)
+            backend.create(_stress("burn"))  # Chaos Mesh's: not this server's to carry out
+            backend.create(chaos)
+            await until(lambda: resources().get("limits") == {"cpu": "2m", "memory": "200Mi"}, what="injection")
+            backend.delete("functionalchaos", NS, "squeeze")
+            await until(lambda: resources() == {"limits": {"cpu": "1"}}, what="recovery")
+            await until(lambda: not backend.list_objects("functionalchaos", NS), what="deletion")
+            assert not backend.get("stresschaos", NS, "burn").get("status")
+        finally:
+            await controller.stop()
+
+    register_validators()
+    store = Store(tmp_path / "cluster.db")
+    backend = ApiOnlyBackend(store)
+    backend.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()
 
 
 @asynccontextmanager

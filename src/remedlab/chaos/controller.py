@@ -32,7 +32,7 @@ from remedlab.api.durations import parse_duration, parse_percent, parse_rate, pa
 from remedlab.api.errors import ClusterError, NotFound
 from remedlab.api.events import event_key, new_event, repeated
 from remedlab.api.fault_runtime import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
-from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
+from remedlab.api.kinds import BY_KIND
 from remedlab.api.quantity import memory_bytes
 from remedlab.chaos.selection import candidate_pods, choose
 from remedlab.chaos.spec import CHAOS_MODELS
@@ -123,11 +123,14 @@ class ChaosController(QueueController[ChaosKey]):
         self._experiments_of: dict[str, set[ChaosKey]] = {}
         self._watch: Watch | None = None
         self._follow_task: asyncio.Task[None] | None = None
+        self.kinds: frozenset[str] = frozenset()
+        """The chaos kinds this controller carries out: the backend's (the cluster carries the others out)."""
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        if self.runtime is None:
+        self.kinds = self.backend.chaos_kinds()
+        if not self.kinds:
             return  # another system (Chaos Mesh) carries the faults out
         self._follow_task = asyncio.create_task(self._follow(), name="chaos-watch")
         super().start()
@@ -147,7 +150,7 @@ class ChaosController(QueueController[ChaosKey]):
 
     async def _follow(self) -> None:
         """Queue the chaos resources as they and the pods they injected into change."""
-        resources = [BY_KIND[kind].plural for kind in sorted(CHAOS_KINDS)] + ["pods"]
+        resources = [BY_KIND[kind].plural for kind in sorted(self.kinds)] + ["pods"]
         while True:
             try:
                 self._watch = self.backend.watch(resources)
@@ -476,7 +479,8 @@ class ChaosController(QueueController[ChaosKey]):
 
     async def _reinject_lost(self, obj: Obj, status: Obj) -> None:
         """After a server restart the runtime forgot its faults: put them back on the same pod instances."""
-        assert self.runtime is not None
+        if self.runtime is None:
+            return  # nothing of this experiment lives in a runtime here
         records = status["experiment"].get("containerRecords") or []
         changed = False
         for record in records:
@@ -514,7 +518,6 @@ class ChaosController(QueueController[ChaosKey]):
         return None
 
     async def _recover(self, obj: Obj, status: Obj) -> None:
-        assert self.runtime is not None
         experiment = status.get("experiment") or {}
         records = experiment.get("containerRecords") or []
         for record in records:
@@ -522,7 +525,8 @@ class ChaosController(QueueController[ChaosKey]):
                 continue
             key = (obj["metadata"]["uid"], record["id"])
             for handle in self.handles.pop(key, []):
-                await self.runtime.recover(handle)
+                if self.runtime is not None:
+                    await self.runtime.recover(handle)
             mechanism = record.get("mechanism")
             if mechanism == "pod-failure":
                 self._recover_pod_failure(record)

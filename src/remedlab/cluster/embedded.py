@@ -23,6 +23,7 @@ import psutil
 from remedlab import __version__
 from remedlab.api.image_map import ImageRegistry
 from remedlab.api.kinds import Obj
+from remedlab.api.node_runtime import REMEDLAB_RUNTIME
 from remedlab.api.rollout_readiness import READY_KINDS, app_ready, ready_counts
 from remedlab.api.times import now_iso
 from remedlab.cluster.apiserver.discovery import KUBERNETES_VERSION
@@ -216,7 +217,7 @@ class EmbeddedCluster:
                 "nodeInfo": {
                     "kubeletVersion": KUBERNETES_VERSION,
                     "kubeProxyVersion": KUBERNETES_VERSION,
-                    "containerRuntimeVersion": f"remedlab://{__version__}",
+                    "containerRuntimeVersion": f"{REMEDLAB_RUNTIME}{__version__}",
                     "operatingSystem": "linux",
                     "architecture": platform.machine(),
                     "kernelVersion": platform.release(),

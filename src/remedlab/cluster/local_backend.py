@@ -12,6 +12,7 @@ from remedlab.api.client import PatchType, WatchEvent
 from remedlab.api.errors import BadRequest
 from remedlab.api.fault_runtime import StressParams
 from remedlab.api.fidelity_check import FidelityCheck
+from remedlab.api.kinds import CHAOS_KINDS
 from remedlab.api.labels import matches_selector_string
 from remedlab.cluster.apiserver.registry import kind_of
 from remedlab.cluster.apiserver.store import Change, Store
@@ -75,6 +76,9 @@ class LocalBackend:
 
     def fault_runtime(self) -> LocalFaultRuntime:
         return self.faults
+
+    def chaos_kinds(self) -> frozenset[str]:
+        return CHAOS_KINDS
 
     async def start(self) -> None:
         await self.cluster.start()

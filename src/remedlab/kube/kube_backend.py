@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from remedlab.api.client import PatchType
-from remedlab.api.errors import BadRequest, NotFound
+from remedlab.api.errors import AlreadyExists, BadRequest, ClusterError, NotFound
 from remedlab.api.fault_runtime import FaultRuntime
 from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, KindInfo, api_path, resolve
 from remedlab.api.labels import matches_selector_string
+from remedlab.api.node_runtime import is_remedlab_cluster
 from remedlab.api.rollout_readiness import READY_KINDS, app_ready, ready_counts
 from remedlab.kube.api_client import KubeApi
 from remedlab.kube.api_watch import ApiWatch, typed
-from remedlab.kube.cluster_checks import cluster_checks
+from remedlab.kube.cluster_checks import CRD_PATH, cluster_checks
 from remedlab.kube.kubeconfig_reader import load_kubeconfig
 from remedlab.kube.metrics_history import MetricsHistory, current_usage
 from remedlab.kube.pod_exec import exec_in_pod
@@ -63,7 +64,13 @@ class KubeBackend:
         context: str | None = None,
         otlp_endpoint: str | None = None,
         service_access: ServiceAccess = "auto",
+        own_kinds: Sequence[Obj] = (),
     ) -> None:
+        self.own_kinds = list(own_kinds)
+        """CustomResourceDefinitions of the chaos kinds only remedlab carries out (FunctionalChaos): on a
+        cluster that is not remedlab's, they are created at start and this server carries them out."""
+        self._chaos_kinds: frozenset[str] = frozenset()
+        self._own_kinds_problem = ""
         self.service_access = service_access
         """How the server reaches Services: their cluster IPs, port-forward tunnels, or (auto) cluster IPs
         when they are on this machine's loopback (a remedlab cluster here), tunnels otherwise."""
@@ -76,6 +83,25 @@ class KubeBackend:
 
     async def start(self) -> None:
         self.history.start()
+        nodes = await asyncio.to_thread(self.list_objects, "nodes")
+        if self.own_kinds and not is_remedlab_cluster(nodes):
+            await asyncio.to_thread(self._define_own_kinds)
+
+    def _define_own_kinds(self) -> None:
+        for crd in self.own_kinds:
+            try:
+                self.api.request("POST", CRD_PATH, body=crd)
+            except AlreadyExists:
+                pass
+            except ClusterError as exc:
+                self._own_kinds_problem = (
+                    f"cannot define {crd['metadata']['name']} ({exc.message}): use an admin's kubeconfig"
+                )
+                return
+        self._chaos_kinds = frozenset(str(crd["spec"]["names"]["kind"]) for crd in self.own_kinds)
+
+    def chaos_kinds(self) -> frozenset[str]:
+        return self._chaos_kinds
 
     async def stop(self) -> None:
         for tunnel in self.tunnels.values():
@@ -225,7 +251,18 @@ class KubeBackend:
                 "topology are absent",
             )
         )
-        return [check.as_dict() for check in [*cluster_checks(self.api), traces]]
+        own = ", ".join(sorted(str(crd["spec"]["names"]["kind"]) for crd in self.own_kinds)) or "none"
+        if self._own_kinds_problem:
+            carried = FidelityCheck("remedlab's chaos kinds", "none", self._own_kinds_problem)
+        elif self._chaos_kinds:
+            carried = FidelityCheck(
+                "remedlab's chaos kinds", "full", f"{own}: carried out by this server through the API"
+            )
+        else:
+            carried = FidelityCheck(
+                "remedlab's chaos kinds", "full", f"{own}: carried out by the cluster (remedlab's own)"
+            )
+        return [check.as_dict() for check in [*cluster_checks(self.api), traces, carried]]
 
     def action_user(self) -> tuple[int, int] | None:
         return None  # agents' commands reach the cluster through its API only

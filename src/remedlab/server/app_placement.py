@@ -10,19 +10,12 @@ from typing import Any
 
 from remedlab.api.client import Backend
 from remedlab.api.kinds import pod_spec_of
+from remedlab.api.node_runtime import is_remedlab_cluster
 from remedlab.apps.real_cluster.image_references import parse_registry
 from remedlab.apps.real_cluster.manifests import render_manifest
 from remedlab.apps.real_cluster.store_images import StoreImages
 
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
-REMEDLAB_RUNTIME = "remedlab://"
-
-
-def runs_image_map(backend: Backend) -> bool:
-    """Are all the cluster's nodes remedlab's own (which run an `image:` through the image map)?"""
-    nodes = backend.list_objects("nodes")
-    runtimes = [str(((n.get("status") or {}).get("nodeInfo") or {}).get("containerRuntimeVersion", "")) for n in nodes]
-    return bool(runtimes) and all(r.startswith(REMEDLAB_RUNTIME) for r in runtimes)
 
 
 @dataclass
@@ -41,7 +34,7 @@ class AppPlacement:
     def place(self, docs: list[dict[str, Any]], backend: Backend) -> None:
         """Rewrite ``docs`` in place for the cluster."""
         if self.container_images is None:
-            self.container_images = not runs_image_map(backend)
+            self.container_images = not is_remedlab_cluster(backend.list_objects("nodes"))
         if self.container_images:
             stores = StoreImages.load()
             prefix = parse_registry(self.registry) if self.registry is not None else None

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,12 +18,14 @@ from starlette.routing import BaseRoute
 
 from remedlab import paths
 from remedlab.cluster.apiserver.certificates import ensure_certificates
+from remedlab.cluster.apiserver.computed import custom_resource_definitions
 from remedlab.cluster.apiserver.rest import RestHandler
 from remedlab.cluster.apiserver.routes import api_routes
 from remedlab.cluster.apiserver.watch_cache import WatchCache
 from remedlab.cluster.embedded import ClusterConfig
 from remedlab.cluster.local_backend import LocalBackend
 from remedlab.cluster.node.kubelet import KubeletConfig
+from remedlab.kube.cluster_checks import CHAOS_MESH_GROUP
 from remedlab.kube.kube_backend import ServiceAccess
 from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
@@ -166,6 +169,21 @@ def _external_cluster_app(
     app = create_app(backend, traces, receiver, tokens, actions, routes, None, access_log_path(home))
     app.state.placement = placement
     return app, backend.creds.server
+
+
+def own_kinds() -> list[dict[str, Any]]:
+    """The CustomResourceDefinitions of remedlab's own chaos kinds (not Chaos Mesh's), as a cluster
+    that lacks them is given them."""
+    return [
+        {
+            "apiVersion": crd["apiVersion"],
+            "kind": crd["kind"],
+            "metadata": {"name": crd["metadata"]["name"]},
+            "spec": crd["spec"],
+        }
+        for crd in custom_resource_definitions()
+        if crd["spec"]["group"] != CHAOS_MESH_GROUP
+    ]
 
 
 def run_server(
