@@ -7,60 +7,29 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from remedlab.api.client import Backend, PatchType
+from remedlab.api.client import Backend
 from remedlab.api.fault_runtime import FaultHandle, HttpParams, IoParams, NetworkParams, StressParams
 from remedlab.api.kinds import CHAOS_KINDS, Obj
 from remedlab.chaos.controller import FINALIZER, ChaosController, register_validators
-from remedlab.cluster.apiserver.registry import ObjectAPI, kind_of
+from remedlab.cluster.apiserver.registry import ObjectAPI
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.dataplane.ipam import AddressPool
-from remedlab.cluster.local_backend import StoreWatch
+from remedlab.cluster.local_backend import ObjectApiBackend
 
 NS = "shop"
 
 
-class StoreBackend:
-    """The few Backend operations the chaos controller uses, over a store (as the local backend does)."""
+class StoreBackend(ObjectApiBackend):
+    """The Backend operations the chaos controller uses, over a store (as the local backend does)."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        self.api = ObjectAPI(store, EventRecorder(store, "node"), AddressPool("10.96.0.0/16"))
-
-    def list_objects(
-        self,
-        resource: str,
-        namespace: str | None = None,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> list[Obj]:
-        return self.api.list_objects(resource, namespace, label_selector, field_selector)
-
-    def get(self, resource: str, namespace: str | None, name: str) -> Obj:
-        return self.api.get(resource, namespace, name)
-
-    def create(self, obj: Obj, namespace: str | None = None) -> Obj:
-        return self.api.create(obj, namespace)
-
-    def replace(self, obj: Obj, namespace: str | None = None) -> Obj:
-        return self.api.replace(obj, namespace)
-
-    def patch(self, resource: str, namespace: str | None, name: str, patch_type: PatchType, patch: Any) -> Obj:
-        return self.api.patch(resource, namespace, name, patch_type, patch)
-
-    def delete(self, resource: str, namespace: str | None, name: str, grace_seconds: int | None = None) -> Obj:
-        return self.api.delete(resource, namespace, name, grace_seconds)
-
-    def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj:
-        return self.api.update_status(resource, namespace, name, status)
-
-    def watch(self, resources: Sequence[str], namespace: str | None = None) -> StoreWatch:
-        return StoreWatch(self.store, frozenset(kind_of(r).kind for r in resources), namespace)
+        super().__init__(store, ObjectAPI(store, EventRecorder(store, "node"), AddressPool("10.96.0.0/16")))
 
     def chaos_kinds(self) -> frozenset[str]:
         return CHAOS_KINDS

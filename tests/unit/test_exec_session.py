@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from remedlab.api.errors import BadRequest, ClusterError, NotFound
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.node.container_exec import OCI_EXEC_FAILED, exec_to_end
 from remedlab.cluster.node.exec_session import DRAIN_SECONDS, ExecLimits, ExecSession
@@ -200,7 +201,7 @@ def _state(kubelet: Kubelet, pod: str, container: str) -> dict[str, Any]:
 def _logs(kubelet: Kubelet, pod: str, container: str) -> str:
     """The container's log so far ("" while it is waiting to start)."""
     try:
-        return kubelet.pod_logs.logs("default", pod, container)
+        return kubelet.pod_logs.logs("default", pod, LogOptions(container=container))
     except BadRequest:
         return ""
 
@@ -277,20 +278,20 @@ def test_kubelet_logs_and_their_errors(tmp_path: Path) -> None:
         cluster.api.create(_pod("chatty", [talk, {"name": "quiet", "image": "busybox", "command": ["sleep", "60"]}]))
         cluster.api.create(_pod("pending", [{"name": "app", "image": "no-such-image"}]))
         await _until(lambda: "two" in _logs(kubelet, "chatty", "talk"))
-        assert kubelet.pod_logs.logs("default", "chatty", "talk", tail=1) == "two\n"
-        stamped = kubelet.pod_logs.logs("default", "chatty", "talk", timestamps=True).splitlines()
+        assert kubelet.pod_logs.logs("default", "chatty", LogOptions(container="talk", tail_lines=1)) == "two\n"
+        stamped = kubelet.pod_logs.logs("default", "chatty", LogOptions(container="talk", timestamps=True)).splitlines()
         assert [line.split(" ", 1)[1] for line in stamped] == ["one", "two"]
 
         with pytest.raises(
             BadRequest, match=r"^a container name must be specified for pod chatty, choose one of: \[talk quiet\]$"
         ):
-            kubelet.pod_logs.logs("default", "chatty")
+            kubelet.pod_logs.logs("default", "chatty", LogOptions())
         with pytest.raises(BadRequest, match=r"^container db is not valid for pod chatty$"):
-            kubelet.pod_logs.logs("default", "chatty", "db")
+            kubelet.pod_logs.logs("default", "chatty", LogOptions(container="db"))
         with pytest.raises(BadRequest, match=r'^previous terminated container "talk" in pod "chatty" not found$'):
-            kubelet.pod_logs.logs("default", "chatty", "talk", previous=True)
+            kubelet.pod_logs.logs("default", "chatty", LogOptions(container="talk", previous=True))
         with pytest.raises(NotFound):
-            kubelet.pod_logs.logs("default", "nope")
+            kubelet.pod_logs.logs("default", "nope", LogOptions())
         await _until(
             lambda: (
                 "waiting" in _state(kubelet, "pending", "app")
@@ -298,7 +299,7 @@ def test_kubelet_logs_and_their_errors(tmp_path: Path) -> None:
             )
         )
         with pytest.raises(BadRequest, match=r'^container "app" in pod "pending" is waiting to start: '):
-            kubelet.pod_logs.logs("default", "pending")
+            kubelet.pod_logs.logs("default", "pending", LogOptions())
 
     _in_cluster(tmp_path, test)
 
@@ -311,7 +312,7 @@ def test_kubelet_follow_log_ends_with_the_container_instance(tmp_path: Path) -> 
             _pod("brief", [{"name": "app", "image": "busybox", "command": ["sh", "-c", script]}], restartPolicy="Never")
         )
         await _until(lambda: "one" in _logs(kubelet, "brief", "app"))
-        lines = kubelet.pod_logs.follow_log("default", "brief")
+        lines = kubelet.pod_logs.follow_log("default", "brief", LogOptions())
         received = b""
         started = time.monotonic()
         async for chunk in lines:
@@ -319,7 +320,9 @@ def test_kubelet_follow_log_ends_with_the_container_instance(tmp_path: Path) -> 
         assert received == b"one\ntwo\n"
         assert time.monotonic() - started < 10
         assert "terminated" in _state(kubelet, "brief", "app")
-        after = b"".join([chunk async for chunk in kubelet.pod_logs.follow_log("default", "brief", tail=1)])
+        after = b"".join(
+            [chunk async for chunk in kubelet.pod_logs.follow_log("default", "brief", LogOptions(tail_lines=1))]
+        )
         assert after == b"two\n"  # a container that ended: its log, then the end at once
 
     _in_cluster(tmp_path, test)

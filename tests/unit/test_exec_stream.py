@@ -47,6 +47,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from remedlab.api.errors import BadRequest, ClusterError, NotFound
 from remedlab.api.meta import APIGroupList, APIResource, APIResourceList, APIVersions, ServerAddressByClientCIDR
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.cluster.apiserver.exec_stream import serve_exec
 from remedlab.cluster.apiserver.log_stream import log_response
 from remedlab.cluster.apiserver.responses import error_response, json_response
@@ -108,33 +109,18 @@ class FakeNode:
         self.sessions.append(session)
         return session
 
-    def logs(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        previous: bool = False,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> str:
-        self._check(name, container)
-        text = self.log.read(previous, tail, since_seconds, timestamps)
+    def logs(self, namespace: str, name: str, options: LogOptions) -> str:
+        self._check(name, options.container)
+        text = self.log.read(options.previous, options.tail_lines, options.since_seconds, options.timestamps)
         if text is None:
             raise BadRequest(f'previous terminated container "app" in pod "{name}" not found')
         return text
 
-    def follow_log(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[bytes]:
-        self._check(name, container)
-        lines = follow_log_file(self.log.current, lambda: self.running, tail, since_seconds, timestamps)
+    def follow_log(self, namespace: str, name: str, options: LogOptions) -> AsyncIterator[bytes]:
+        self._check(name, options.container)
+        lines = follow_log_file(
+            self.log.current, lambda: self.running, options.tail_lines, options.since_seconds, options.timestamps
+        )
         return self._watched(lines)
 
     async def _watched(self, lines: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

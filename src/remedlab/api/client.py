@@ -65,16 +65,6 @@ class Backend(Protocol):
         """Follow the objects of ``resources`` (plural names, e.g. ``pods``), of one namespace or all."""
         ...
 
-    def logs(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        previous: bool = False,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> str: ...
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
     ) -> tuple[str, str, int]: ...

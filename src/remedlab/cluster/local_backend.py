@@ -14,7 +14,7 @@ from remedlab.api.fault_runtime import StressParams
 from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.kinds import CHAOS_KINDS
 from remedlab.api.labels import matches_selector_string
-from remedlab.cluster.apiserver.registry import kind_of
+from remedlab.cluster.apiserver.registry import ObjectAPI, kind_of
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed, copied
 from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
@@ -66,25 +66,13 @@ class StoreWatch:
             self._events.put_nowait(None)
 
 
-class LocalBackend:
-    name = "local"
+class ObjectApiBackend:
+    """The objects part of a Backend over an embedded cluster's store and object API (the local backend's,
+    and any that runs only a store)."""
 
-    def __init__(self, config: ClusterConfig) -> None:
-        self.cluster = EmbeddedCluster(config)
-        self.api = self.cluster.api
-        self.faults = LocalFaultRuntime(self.cluster)
-
-    def fault_runtime(self) -> LocalFaultRuntime:
-        return self.faults
-
-    def chaos_kinds(self) -> frozenset[str]:
-        return CHAOS_KINDS
-
-    async def start(self) -> None:
-        await self.cluster.start()
-
-    async def stop(self) -> None:
-        await self.cluster.stop()
+    def __init__(self, store: Store, api: ObjectAPI) -> None:
+        self.store = store
+        self.api = api
 
     # ------------------------------------------------------------------ objects
 
@@ -119,24 +107,30 @@ class LocalBackend:
         return self.api.update_status(resource, namespace, name, status)
 
     def watch(self, resources: Sequence[str], namespace: str | None = None) -> StoreWatch:
-        return StoreWatch(self.cluster.store, frozenset(kind_of(r).kind for r in resources), namespace)
+        return StoreWatch(self.store, frozenset(kind_of(r).kind for r in resources), namespace)
 
-    # ------------------------------------------------------------------ deployments
+
+class LocalBackend(ObjectApiBackend):
+    name = "local"
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self.cluster = EmbeddedCluster(config)
+        super().__init__(self.cluster.store, self.cluster.api)
+        self.faults = LocalFaultRuntime(self.cluster)
+
+    def fault_runtime(self) -> LocalFaultRuntime:
+        return self.faults
+
+    def chaos_kinds(self) -> frozenset[str]:
+        return CHAOS_KINDS
+
+    async def start(self) -> None:
+        await self.cluster.start()
+
+    async def stop(self) -> None:
+        await self.cluster.stop()
 
     # ------------------------------------------------------------------ pods
-
-    def logs(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        previous: bool = False,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> str:
-        # the kubelet raises the API's errors (NotFound, BadRequest) with kube-apiserver's messages
-        return self.cluster.kubelet.pod_logs.logs(namespace, name, container, previous, tail, since_seconds, timestamps)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float

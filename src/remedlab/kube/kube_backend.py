@@ -190,29 +190,6 @@ class KubeBackend:
 
     # ------------------------------------------------------------------ pods
 
-    def logs(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        previous: bool = False,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> str:
-        params: dict[str, str] = {}
-        if container:
-            params["container"] = container
-        if previous:
-            params["previous"] = "true"
-        if tail is not None:
-            params["tailLines"] = str(tail)
-        if since_seconds is not None:
-            params["sinceSeconds"] = str(max(1, int(since_seconds)))
-        if timestamps:
-            params["timestamps"] = "true"
-        return str(self.api.request("GET", api_path(BY_KIND["Pod"], namespace, name, "log"), params=params))
-
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float
     ) -> tuple[str, str, int]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from remedlab.api.errors import BadRequest
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.node.container_logs import ContainerLog
 from remedlab.cluster.node.container_process import ContainerProcess
@@ -83,42 +84,27 @@ class PodLogs:
             raise BadRequest(f"{where} is waiting to start: {reason}")
         raise BadRequest(f"{where} is waiting to start - no logs yet")
 
-    def logs(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        previous: bool = False,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> str:
+    def logs(self, namespace: str, name: str, options: LogOptions) -> str:
         """A container's log (`previous`: its last terminated instance's), as kubectl prints it.
 
         Raises NotFound (no such pod) and BadRequest (no such container, nothing logged yet), with
         kube-apiserver's and the kubelet's messages.
         """
-        source = self._source(namespace, name, container, previous)
+        source = self._source(namespace, name, options.container, options.previous)
         if source.log is None:
             return ""
-        text = source.log.read(source.previous, tail=tail, since_seconds=since_seconds, timestamps=timestamps)
+        text = source.log.read(
+            source.previous, tail=options.tail_lines, since_seconds=options.since_seconds, timestamps=options.timestamps
+        )
         return text or ""
 
-    def follow_log(
-        self,
-        namespace: str,
-        name: str,
-        container: str | None = None,
-        tail: int | None = None,
-        since_seconds: float | None = None,
-        timestamps: bool = False,
-    ) -> AsyncIterator[bytes]:
+    def follow_log(self, namespace: str, name: str, options: LogOptions) -> AsyncIterator[bytes]:
         """The container's current log, then its new lines while this instance runs (`kubectl logs -f`).
 
         Errors are raised here, before anything is streamed (as by `logs`). The stream ends when the
         container instance ends or the pod is gone; a client that leaves closes the iterator.
         """
-        source = self._source(namespace, name, container, previous=False)
+        source = self._source(namespace, name, options.container, previous=False)
         if source.log is None:
             return _no_lines()
         running = source.running
@@ -129,7 +115,7 @@ class PodLogs:
             worker, c, process = running
             return not worker.gone and c.process is process and "running" in c.state
 
-        return follow_log_file(source.log.current, live, tail, since_seconds, timestamps)
+        return follow_log_file(source.log.current, live, options.tail_lines, options.since_seconds, options.timestamps)
 
 
 async def _no_lines() -> AsyncIterator[bytes]:
