@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from remedlab.api.client import Backend
-from remedlab.api.errors import NotFound
+from remedlab.api.errors import ClusterError, NotFound
 from remedlab.chaos.functional.postgres_target import running_pods
 
 Obj = dict[str, Any]
@@ -49,7 +49,7 @@ def _log_line(backend: Backend, namespace: str, pod: Obj, since: float, patterns
     seconds = max(1.0, min(time.time() - since + 1.0, RECENT_S))
     try:
         text = backend.logs(namespace, pod["metadata"]["name"], tail=LOG_TAIL, since_seconds=seconds)
-    except NotFound:
+    except ClusterError:  # gone, or not started yet: no log
         return None
     for line in reversed(text.splitlines()):
         if any(p in line for p in patterns):

@@ -28,7 +28,8 @@ SELECT json_build_object(
     WHERE p.privileges IS NOT NULL), '[]'::json),
   'defaults', COALESCE((
     SELECT json_agg(json_build_object('owner', pg_get_userbyid(da.defaclrole), 'schema', n.nspname,
-                                      'sequence', da.defaclobjtype = 'S', 'privileges', p.privileges))
+                                      'sequence', da.defaclobjtype = 'S', 'privileges', p.privileges)
+                    ORDER BY n.nspname, da.defaclobjtype)
     FROM pg_default_acl da LEFT JOIN pg_namespace n ON n.oid = da.defaclnamespace,
       LATERAL (SELECT json_agg(DISTINCT a.privilege_type) AS privileges
                FROM aclexplode(da.defaclacl) a, target t WHERE a.grantee = t.oid) p
