@@ -7,8 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from remedlab.agents.diagnosis import DELETE_POD, RESTART, UNDO, diagnose, load_thresholds
-from remedlab.agents.findings import DROP_NODE_SELECTOR, PATCH_TARGET_PORT, SCALE_UP
+from remedlab.agents.diagnosis import diagnose, load_thresholds
+from remedlab.agents.findings import DELETE_POD, DROP_NODE_SELECTOR, PATCH_TARGET_PORT, RESTART, SCALE_UP, UNDO
 from remedlab.agents.signals import Snapshot
 
 NOW = time.time()
