@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from remedlab.agents.diagnosis import DELETE_POD, RESTART, UNDO, diagnose, load_thresholds
+from remedlab.agents.diagnosis import diagnose, load_thresholds
+from remedlab.agents.findings import DELETE_POD, DROP_NODE_SELECTOR, PATCH_TARGET_PORT, RESTART, SCALE_UP, UNDO
 from remedlab.agents.signals import Snapshot
 
 NOW = time.time()
@@ -228,3 +229,53 @@ def test_a_service_still_failing_after_its_pods_were_replaced_blames_what_it_wai
     # once the database was replaced too, the cache is the next suspect
     (third,) = diagnose(snap, LIMITS, {"time": NOW - 60, "db": NOW - 30})
     assert third.deployment == "cache"
+
+
+def _with_port(obj: dict[str, Any], port: int) -> dict[str, Any]:
+    obj["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": port}]
+    return obj
+
+
+def test_a_service_targeting_a_port_its_pods_do_not_declare_is_patched_to_theirs() -> None:
+    pods = [_with_port(pod("hello-a", "hello"), 5000), _with_port(pod("time-a", "time"), 8080)]
+    time_service = service("time") | {
+        "spec": {"selector": {"app": "time"}, "ports": [{"port": 8080, "targetPort": 9999}]}
+    }
+    (finding,) = diagnose(snapshot(pods=pods, services=[service("hello"), time_service]), LIMITS, {})
+    assert (finding.action, finding.service, finding.port_index, finding.port) == (PATCH_TARGET_PORT, "time", 0, 8080)
+    assert "targetPort 9999" in finding.evidence
+
+
+def test_a_deployment_scaled_to_zero_behind_a_service_is_scaled_up() -> None:
+    pods = [pod("hello-a", "hello")]
+    (finding,) = diagnose(snapshot(deployments=[deployment("hello"), deployment("time", 0)], pods=pods), LIMITS, {})
+    assert (finding.deployment, finding.action) == ("time", SCALE_UP)
+
+
+def test_pods_unschedulable_for_a_node_selector_get_it_removed_not_rolled_back() -> None:
+    broken = deployment("time")
+    broken["spec"]["template"]["spec"] = {"nodeSelector": {"kubernetes.io/hostname": "extra-node"}}
+    broken["status"] = {"conditions": [{"type": "Progressing", "reason": "ReplicaSetUpdated"}]}
+    sets = [replicaset("hello", 1, 1), replicaset("time", 1, 0, replicas=0), replicaset("time", 2, 0)]
+    pending = pod("time-b", "time", revision=2, age=10, ready=False)
+    pending["status"] = {"phase": "Pending"}
+    event = {
+        "involvedObject": {"kind": "Pod", "name": "time-b", "uid": "p-time-b"},
+        "reason": "FailedScheduling",
+        "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+        "lastTimestamp": stamp(1),
+    }
+    snap = snapshot(deployments=[deployment("hello"), broken], replicasets=sets, events=[event])
+    snap.pods = [pod("hello-a", "hello"), pending]
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.action) == ("time", DROP_NODE_SELECTOR)
+    assert "didn't match" in finding.evidence and "kubernetes.io/hostname=extra-node" in finding.evidence
+
+
+def test_a_recreate_rollout_that_never_came_up_is_rolled_back() -> None:
+    broken = deployment("time")
+    broken["status"] = {"conditions": [{"type": "Progressing", "reason": "ReplicaSetUpdated"}]}
+    sets = [replicaset("hello", 1, 1), replicaset("time", 1, 0, replicas=0), replicaset("time", 2, 0)]
+    pods = [pod("hello-a", "hello"), pod("time-b", "time", revision=2, age=10, ready=False)]
+    (finding,) = diagnose(snapshot(deployments=[deployment("hello"), broken], replicasets=sets, pods=pods), LIMITS, {})
+    assert (finding.deployment, finding.action) == ("time", UNDO)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from remedlab.api.errors import AlreadyExists, ClusterError, Conflict, Expired, Forbidden, NotFound, error_from_status
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
 from remedlab.server.kube_proxy import group_and_resource
@@ -84,3 +85,9 @@ def test_usage_as_metrics_servers_write_it_parses() -> None:
     assert cpu_millicores("436123456n") == 436
     assert cpu_millicores("250000u") == 250
     assert memory_bytes("1024Ki") == 2**20
+
+
+def test_log_options_go_back_to_the_query_they_came_from() -> None:
+    options = LogOptions(container="db", previous=True, timestamps=True, tail_lines=20, since_seconds=30, limit_bytes=9)
+    assert LogOptions.parse("p", options.query()) == options
+    assert LogOptions().query() == {}

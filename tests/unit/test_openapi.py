@@ -13,6 +13,7 @@ import pytest
 
 from remedlab.api.kinds import CHAOS_KINDS, KINDS, group_versions
 from remedlab.chaos.controller import register_validators
+from remedlab.chaos.functional.registry import ACTIONS as FUNCTIONAL_ACTIONS
 from remedlab.cluster.apiserver import openapi
 from remedlab.cluster.apiserver.openapi import (
     custom_resource_schema,
@@ -313,3 +314,12 @@ def test_a_custom_kind_without_a_model_is_served_as_any_object() -> None:
     ]
     refs = [node["$ref"].rsplit("/", 1)[-1] for _, node in _walk(doc) if "$ref" in node]
     assert set(refs) <= set(doc["components"]["schemas"])
+
+
+def test_functional_chaos_lists_its_actions_and_takes_free_form_parameters() -> None:
+    doc = openapi_document("apis/chaos.remedlab.io/v1alpha1")
+    assert doc is not None
+    spec = doc["components"]["schemas"]["io.remedlab.chaos.v1alpha1.FunctionalChaosSpec"]
+    assert spec["properties"]["action"]["enum"] == list(FUNCTIONAL_ACTIONS)
+    assert spec["properties"]["parameters"]["x-kubernetes-preserve-unknown-fields"] is True
+    assert {"deployment", "service", "containerIndex", "requests", "limits"} <= set(spec["properties"])

@@ -2,8 +2,12 @@
 (pods, events, rollout history, pod resources, service metrics), with no ground truth. Rules, in
 order of precedence:
 
-1. a deployment whose newest revision's pods are not available while an older revision exists:
-   the last change broke it → roll it back;
+0. an object misconfigured so that it cannot work, seen in the objects alone (`object_rules.py`): a
+   Service whose targetPort no container port of its pods declares → patch it to the container's
+   port; a deployment scaled to 0 that a Service selects → scale it to 1; pods Pending, failing to
+   schedule, for a nodeSelector → remove the nodeSelector;
+1. a deployment whose newest revision's pods are not available while an older revision exists (still
+   running, or scaled down by a rollout that never finished): the last change broke it → roll it back;
 2. a pod not Ready for a while, failing its probes, near its CPU or memory limit, or OOMKilled:
    that instance is sick → replace the pod;
 3. a service its callers fail to reach, or slow itself while everything it calls is fine → replace
@@ -15,12 +19,19 @@ uses them to check its own fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from remedlab.agents.findings import (
+    DELETE_POD,
+    RESTART,
+    SICK_SERVICE,
+    UNDO,
+    Finding,
+)
+from remedlab.agents.object_rules import object_findings
 from remedlab.agents.signals import (
     Snapshot,
     cpu_limit_millicores,
@@ -34,36 +45,22 @@ from remedlab.agents.signals import (
     revision_of,
 )
 
-UNDO, DELETE_POD, RESTART = "undo", "delete-pod", "restart"
-SICK_SERVICE = "sick-service"
-
 
 def load_thresholds() -> dict[str, float]:
     text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
     return {str(k): float(v) for k, v in (yaml.safe_load(text) or {}).items()}
 
 
-@dataclass(frozen=True)
-class Finding:
-    rule: str
-    deployment: str
-    evidence: str
-    action: str
-    pod: str | None = None
-    precedence: int = 2
-    readiness_only: bool = False  # the pod answers its probes "not ready" and shows nothing else wrong
-
-
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
     """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
     when the runbook last acted on it: service metrics older than the last action (plus time for
     calls in flight to end) are not evidence any more."""
-    findings: list[Finding] = []
-    rolling: set[str] = set()
+    findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
+    rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
     for deployment in snap.deployments:
         name = name_of(deployment)
         state = _rollout_state(snap, name, deployment, limits)
-        if state == "regressed" and name not in acted:
+        if state == "regressed" and name not in acted and name not in rolling:
             findings.append(_regression(snap, name, deployment))
         if state in ("regressed", "rolling"):
             rolling.add(name)
@@ -136,12 +133,23 @@ def _rollout_state(snap: Snapshot, name: str, deployment: dict[str, Any], limits
         return "settled"
     if int((sets[-1].get("status") or {}).get("availableReplicas", 0)) >= want:
         return "settled"
-    if not any(int((rs.get("spec") or {}).get("replicas", 0)) > 0 for rs in sets[:-1]):
+    if not any(int((rs.get("spec") or {}).get("replicas", 0)) > 0 for rs in sets[:-1]) and _progress_reason(
+        deployment
+    ) in (None, "NewReplicaSetAvailable"):
         return "settled"  # the rollout finished earlier: a pod of it fell sick since, not the change
     ages = [snap.taken - (created_at(p) or snap.taken) for p in pods]
     if not pods or max(ages) < limits["rollout_grace_seconds"]:
         return "rolling"
     return "regressed"
+
+
+def _progress_reason(deployment: dict[str, Any]) -> str | None:
+    """The reason of the deployment's Progressing condition: NewReplicaSetAvailable once a rollout finished
+    (a Recreate rollout whose new pods never came up has scaled the old revision to zero without it)."""
+    for condition in (deployment.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Progressing":
+            return str(condition.get("reason") or "")
+    return None
 
 
 def _regression(snap: Snapshot, name: str, deployment: dict[str, Any]) -> Finding:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from remedlab.api.fault_runtime import FaultRuntime
+from remedlab.api.pod_log_options import LogOptions
 
 Obj = dict[str, Any]
 
@@ -63,6 +64,10 @@ class Backend(Protocol):
     def update_status(self, resource: str, namespace: str | None, name: str, status: dict[str, Any]) -> Obj: ...
     def watch(self, resources: Sequence[str], namespace: str | None = None) -> Watch:
         """Follow the objects of ``resources`` (plural names, e.g. ``pods``), of one namespace or all."""
+        ...
+
+    def logs(self, namespace: str, name: str, options: LogOptions) -> str:
+        """A container's log, as `pods/log` answers it (without following)."""
         ...
 
     async def exec(

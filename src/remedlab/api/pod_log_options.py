@@ -25,6 +25,19 @@ class LogOptions:
     since_seconds: float | None = None
     limit_bytes: int | None = None
 
+    def query(self) -> dict[str, str]:
+        """The options as a `pods/log` query (the inverse of ``parse``)."""
+        values: dict[str, str | int | bool | float | None] = {
+            "container": self.container,
+            "previous": self.previous or None,
+            "follow": self.follow or None,
+            "timestamps": self.timestamps or None,
+            "tailLines": self.tail_lines,
+            "sinceSeconds": max(1, int(self.since_seconds)) if self.since_seconds is not None else None,
+            "limitBytes": self.limit_bytes,
+        }
+        return {k: ("true" if v is True else str(v)) for k, v in values.items() if v is not None}
+
     @classmethod
     def parse(cls, pod: str, query: Mapping[str, str]) -> LogOptions:
         """Read and validate the query; BadRequest for what does not parse, Invalid for what is out of range."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from remedlab.api.client import Backend
-from remedlab.api.errors import NotFound
 from remedlab.api.quantity import cpu_millicores
-from remedlab.cluster.controllers.revisions import REVISION_ANNOTATION as REVISION
+from remedlab.chaos.functional.registry import ACTIONS
 
 Obj = dict[str, Any]
 
@@ -47,24 +46,8 @@ def confirm(backend: Backend, obj: Obj) -> dict[str, Any]:
 
 def _record_observable(backend: Backend, obj: Obj, kind: str, namespace: str, record: Obj) -> tuple[bool, str]:
     mechanism = record.get("mechanism")
-    if mechanism == "pod-config-error":
-        try:
-            deployment = backend.get("deployments", namespace, record["deployment"])
-        except NotFound:
-            return False, "the deployment is gone"
-        revision = (deployment["metadata"].get("annotations") or {}).get(REVISION)
-        want = int(deployment["spec"].get("replicas", 1))
-        for rs in backend.list_objects("replicasets", namespace):
-            owners = [o["uid"] for o in rs["metadata"].get("ownerReferences") or []]
-            if (
-                deployment["metadata"]["uid"] in owners
-                and (rs["metadata"].get("annotations") or {}).get(REVISION) == revision
-            ):
-                available = int((rs.get("status") or {}).get("availableReplicas", 0))
-                if available < want:
-                    return True, f"the new revision has {available}/{want} pods available"
-                return False, "the new revision's pods are available"
-        return False, "the new revision has no replica set yet"
+    if mechanism in ACTIONS:
+        return ACTIONS[mechanism].observable(backend, obj, record)
     uid = record.get("podUID", "")
     pod = _pod(backend, namespace, uid)
     if mechanism == "pod-kill":

@@ -34,6 +34,7 @@ from remedlab.api.events import event_key, new_event, repeated
 from remedlab.api.fault_runtime import FaultHandle, FaultRuntime, HttpParams, IoParams, NetworkParams, StressParams
 from remedlab.api.kinds import BY_KIND
 from remedlab.api.quantity import memory_bytes
+from remedlab.chaos.functional.registry import ACTIONS
 from remedlab.chaos.selection import candidate_pods, choose
 from remedlab.chaos.spec import CHAOS_MODELS
 from remedlab.cluster.controllers.queue_controller import QueueController
@@ -305,7 +306,7 @@ class ChaosController(QueueController[ChaosKey]):
         records: list[Obj] = []
         start = _now()
         if obj["kind"] == "FunctionalChaos":
-            records.append(self._functional(obj))
+            records.append(await ACTIONS[spec["action"]].inject(self.backend, obj))
         for pod in pods:
             for record in await self._inject_pod(obj, pod):
                 records.append(record)
@@ -403,38 +404,6 @@ class ChaosController(QueueController[ChaosKey]):
         self.backend.patch("pods", meta["namespace"], meta["name"], "strategic", patch)
         return [self._record(obj, pod, None, None, mechanism="pod-failure", originalImages=original)]
 
-    def _functional(self, obj: Obj) -> Obj:
-        spec = obj["spec"]
-        ns = obj["metadata"]["namespace"]
-        name = spec.get("deployment")
-        if not name:
-            raise NotFound("spec.deployment names no deployment")
-        deployment = self.backend.get("deployments", ns, name)
-        containers = deployment["spec"]["template"]["spec"]["containers"]
-        index = int(spec.get("containerIndex", 0))
-        if index >= len(containers):
-            raise NotFound(f"deployment {name} has no container number {index}")
-        container = containers[index]
-        original = copy.deepcopy(container.get("resources") or {})
-        wanted = {
-            "requests": {k: v for k, v in (spec.get("requests") or {}).items() if v is not None},
-            "limits": {k: v for k, v in (spec.get("limits") or {}).items() if v is not None},
-        }
-        patch = {"spec": {"template": {"spec": {"containers": [{"name": container["name"], "resources": wanted}]}}}}
-        self.backend.patch("deployments", ns, name, "strategic", patch)
-        return {
-            "id": f"{ns}/deployment/{name}/{container['name']}",
-            "phase": "Injected",
-            "mechanism": "pod-config-error",
-            "deployment": name,
-            "container": container["name"],
-            "originalResources": original,
-            "faultyResources": wanted,
-            "injectedCount": 1,
-            "recoveredCount": 0,
-            "injectedAt": time.time(),
-        }
-
     def _network_params(self, obj: Obj) -> NetworkParams:
         spec = obj["spec"]
         action = spec["action"]
@@ -530,8 +499,8 @@ class ChaosController(QueueController[ChaosKey]):
             mechanism = record.get("mechanism")
             if mechanism == "pod-failure":
                 self._recover_pod_failure(record)
-            elif mechanism == "pod-config-error":
-                self._recover_config(obj, record)
+            elif mechanism in ACTIONS:
+                await ACTIONS[mechanism].recover(self.backend, obj, record)
             record["phase"] = "NotInjected"
             record["recoveredCount"] = int(record.get("recoveredCount", 0)) + 1
         status["conditions"] = [
@@ -555,28 +524,6 @@ class ChaosController(QueueController[ChaosKey]):
             "spec": {"containers": [{"name": k, "image": v} for k, v in original.items()]},
         }
         self.backend.patch("pods", namespace, name, "strategic", patch)
-
-    def _recover_config(self, obj: Obj, record: Obj) -> None:
-        ns = obj["metadata"]["namespace"]
-        try:
-            deployment = self.backend.get("deployments", ns, record["deployment"])
-        except NotFound:
-            return
-        containers = deployment["spec"]["template"]["spec"]["containers"]
-        for index, container in enumerate(containers):
-            if container["name"] != record["container"]:
-                continue
-            current = container.get("resources") or {}
-            if current == record["originalResources"] or current != record["faultyResources"]:
-                # already repaired (e.g. rollout undo), or changed since by someone else: leave it
-                return
-            op = {
-                "op": "add",
-                "path": f"/spec/template/spec/containers/{index}/resources",
-                "value": record["originalResources"] or {},
-            }
-            self.backend.patch("deployments", ns, record["deployment"], "json", [op])
-            return
 
 
 def _stress_params(spec: Obj, pod: Obj) -> StressParams:

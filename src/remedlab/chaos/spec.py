@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from remedlab.api.durations import parse_duration, parse_percent, parse_rate, parse_size
 from remedlab.api.objects import ObjectMeta
+from remedlab.chaos.functional.registry import ACTIONS
 
 CHAOS_MESH: Final = "chaos-mesh.org/v1alpha1"
 REMEDLAB_CHAOS: Final = "chaos.remedlab.io/v1alpha1"
@@ -438,18 +439,54 @@ class ResourceValues(SpecModel):
 class FunctionalChaosSpec(SelectorSpec):
     """remedlab's own faults that change the system through the cluster API."""
 
-    action: Literal["pod-config-error"] = Field(
-        description="pod-config-error sets a container's resources of a deployment to values it cannot run "
-        "well with, through the cluster API; recovery restores them."
+    action: str = Field(
+        description="The fault, one of: " + ", ".join(ACTIONS) + ". Each changes objects through the cluster "
+        "API (a deployment's template or replicas, a Service); recovery undoes the change unless it was repaired "
+        "or changed since.",
+        json_schema_extra={"enum": list(ACTIONS)},
     )
     deployment: str | None = Field(default=None, description="The deployment to change, in the experiment's namespace.")
+    service: str | None = Field(
+        default=None,
+        description="The Service to change (k8s-target-port-misconfig); the one selecting the deployment's pods "
+        "when left out.",
+    )
     container_index: int = Field(default=0, ge=0, description="Index of the container in the pod template.")
     requests: ResourceValues = Field(
-        default_factory=lambda: ResourceValues(cpu="1m", memory="100Mi"), description="The requests to set."
+        default_factory=lambda: ResourceValues(cpu="1m", memory="100Mi"),
+        description="The requests to set (pod-config-error).",
     )
     limits: ResourceValues = Field(
-        default_factory=lambda: ResourceValues(cpu="2m", memory="200Mi"), description="The limits to set."
+        default_factory=lambda: ResourceValues(cpu="2m", memory="200Mi"),
+        description="The limits to set (pod-config-error).",
     )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The action's own settings, checked against the action's parameters (wrong-bin-usage: "
+        "program; k8s-target-port-misconfig: port; assign-non-existent-node: key, node).",
+    )
+
+    @field_validator("action")
+    @classmethod
+    def _known_action(cls, v: str) -> str:
+        if v not in ACTIONS:
+            raise ValueError(f"unknown action {v!r}: choose one of {', '.join(ACTIONS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _check_parameters(self) -> FunctionalChaosSpec:
+        model = ACTIONS[self.action].parameters
+        if model is None:
+            if self.parameters:
+                raise ValueError(f"action {self.action} takes no parameters")
+            return self
+        try:
+            model.model_validate(self.parameters)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"parameters{'.' if where else ''}{where}: {first['msg']}") from None
+        return self
 
 
 # --------------------------------------------------------------------------- the resources

@@ -14,6 +14,7 @@ from remedlab.api.fault_runtime import StressParams
 from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.kinds import CHAOS_KINDS
 from remedlab.api.labels import matches_selector_string
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.cluster.apiserver.registry import ObjectAPI, kind_of
 from remedlab.cluster.apiserver.store import Change, Store
 from remedlab.cluster.controllers.change_feed import ChangeFeed, copied
@@ -131,6 +132,10 @@ class LocalBackend(ObjectApiBackend):
         await self.cluster.stop()
 
     # ------------------------------------------------------------------ pods
+
+    def logs(self, namespace: str, name: str, options: LogOptions) -> str:
+        # the kubelet raises the API's errors (NotFound, BadRequest) with kube-apiserver's messages
+        return self.cluster.kubelet.pod_logs.logs(namespace, name, options)
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float

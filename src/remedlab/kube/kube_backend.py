@@ -19,6 +19,7 @@ from remedlab.api.fidelity_check import FidelityCheck
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, KindInfo, api_path, resolve
 from remedlab.api.labels import matches_selector_string
 from remedlab.api.node_runtime import is_remedlab_cluster
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.api.rollout_readiness import READY_KINDS, app_ready, ready_counts
 from remedlab.kube.api_client import KubeApi
 from remedlab.kube.api_watch import ApiWatch, typed
@@ -189,6 +190,10 @@ class KubeBackend:
         return ApiWatch(self.api, [kind_info(r) for r in resources], namespace)
 
     # ------------------------------------------------------------------ pods
+
+    def logs(self, namespace: str, name: str, options: LogOptions) -> str:
+        path = api_path(BY_KIND["Pod"], namespace, name, "log")
+        return str(self.api.request("GET", path, params=options.query()))
 
     async def exec(
         self, namespace: str, name: str, container: str | None, command: list[str], timeout: float

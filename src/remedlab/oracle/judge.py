@@ -6,8 +6,10 @@ It passes only when, for a whole settle window (default 15 s), at once:
 - the workload's success rate is back within a tolerance of the baseline measured before the
   injection, and its p95 latency too;
 - the fault no longer acts: no live pod instance the fault was injected into is still affected
-  (a stressor, a network or IO fault, a pause image), and the deployment no longer carries a
-  faulty configuration that was patched into it.
+  (a stressor, a network or IO fault, a pause image), the deployment no longer carries a
+  faulty configuration that was patched into it (resources, a wrong program, a nodeSelector no node
+  matches; a deployment scaled to 0 has a replica available again, however many it wants), and a
+  Service whose targetPort was changed reaches its pods on every port (`service_reach.py`).
 
 A fix still in back-off is therefore not failed by one snapshot (the window may start late, up
 to the grading timeout), and a flapping system is not passed by one (any lapse restarts it). A
@@ -27,6 +29,7 @@ from remedlab.api.errors import NotFound
 from remedlab.chaos.confirm import confirm, pod_ready
 from remedlab.observe.workload.generator import WorkloadRunner
 from remedlab.observe.workload.stats import Summary
+from remedlab.oracle.service_reach import service_reach_problems
 
 Obj = dict[str, Any]
 
@@ -122,6 +125,10 @@ def fault_problems(backend: Backend, chaos: Obj | None) -> list[str]:
     spec = chaos.get("spec") or {}
     if spec.get("action") == "pod-config-error":
         problems.extend(_config_problems(backend, chaos))
+    if spec.get("action") == "k8s-target-port-misconfig":
+        records = ((chaos.get("status") or {}).get("experiment") or {}).get("containerRecords") or []
+        for service in sorted({str(r["service"]) for r in records if r.get("service")}):
+            problems.extend(service_reach_problems(backend, chaos["metadata"]["namespace"], service))
     return problems
 
 

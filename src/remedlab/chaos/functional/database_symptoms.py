@@ -10,6 +10,7 @@ from typing import Any
 
 from remedlab.api.client import Backend
 from remedlab.api.errors import ClusterError, NotFound
+from remedlab.api.pod_log_options import LogOptions
 from remedlab.chaos.functional.postgres_target import running_pods
 
 Obj = dict[str, Any]
@@ -48,7 +49,7 @@ def _unready(pod: Obj) -> str | None:
 def _log_line(backend: Backend, namespace: str, pod: Obj, since: float, patterns: Sequence[str]) -> str | None:
     seconds = max(1.0, min(time.time() - since + 1.0, RECENT_S))
     try:
-        text = backend.logs(namespace, pod["metadata"]["name"], tail=LOG_TAIL, since_seconds=seconds)
+        text = backend.logs(namespace, pod["metadata"]["name"], LogOptions(tail_lines=LOG_TAIL, since_seconds=seconds))
     except ClusterError:  # gone, or not started yet: no log
         return None
     for line in reversed(text.splitlines()):

@@ -285,6 +285,13 @@ class DeploymentController(QueueController[str]):
                     f'ReplicaSet "{name}" has successfully progressed.',
                 )
             )
+        elif (
+            progressing is not None
+            and progressing.get("reason") == "NewReplicaSetAvailable"
+            and progressing.get("message") == f'ReplicaSet "{name}" has successfully progressed.'
+        ):
+            # as Kubernetes: a rollout that finished stays finished when its pods fall sick later
+            conditions.append(progressing)
         else:
             started = parse_time(progressing.get("lastUpdateTime")) if progressing else None
             deadline = int(fresh["spec"].get("progressDeadlineSeconds", 600))

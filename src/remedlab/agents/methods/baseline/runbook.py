@@ -7,12 +7,22 @@ the namespace looks clean twice in a row.
 
 from __future__ import annotations
 
+import json
 import time
 
 import yaml
 
-from remedlab.agents.diagnosis import RESTART, SICK_SERVICE, UNDO, Finding, diagnose, load_thresholds
+from remedlab.agents.diagnosis import diagnose, load_thresholds
 from remedlab.agents.episode import DONE, NO_ACTION, REFUSED, UNVERIFIED, AgentContext, AgentResult
+from remedlab.agents.findings import (
+    DROP_NODE_SELECTOR,
+    PATCH_TARGET_PORT,
+    RESTART,
+    SCALE_UP,
+    SICK_SERVICE,
+    UNDO,
+    Finding,
+)
 from remedlab.agents.methods.playbooks import run_playbook
 from remedlab.agents.signals import observe
 
@@ -24,6 +34,24 @@ def playbook_for(finding: Finding, namespace: str) -> str:
         step = {
             "name": f"roll back {finding.deployment}",
             "command": f"kubectl rollout undo deployment/{finding.deployment} -n {namespace}",
+        }
+    elif finding.action == PATCH_TARGET_PORT:
+        path = f"/spec/ports/{finding.port_index}/targetPort"
+        op = json.dumps([{"op": "replace", "path": path, "value": finding.port}])
+        step = {
+            "name": f"point service {finding.service} at the pods' port {finding.port}",
+            "command": f"kubectl patch service {finding.service} -n {namespace} --type=json -p '{op}'",
+        }
+    elif finding.action == SCALE_UP:
+        step = {
+            "name": f"scale {finding.deployment} to 1 replica",
+            "command": f"kubectl scale deployment/{finding.deployment} -n {namespace} --replicas=1",
+        }
+    elif finding.action == DROP_NODE_SELECTOR:
+        op = json.dumps([{"op": "remove", "path": "/spec/template/spec/nodeSelector"}])
+        step = {
+            "name": f"remove the nodeSelector of {finding.deployment}",
+            "command": f"kubectl patch deployment {finding.deployment} -n {namespace} --type=json -p '{op}'",
         }
     elif finding.action == RESTART:
         step = {
