@@ -51,6 +51,7 @@ def booking_load(lab: FaultLab) -> BackgroundLoad:
 @pytest.mark.parametrize(("fault", "target"), EPISODES, ids=[f for f, _ in EPISODES])
 def test_baseline_remediates(lab: FaultLab, fault: str, target: str, tmp_path: Path) -> None:
     with booking_load(lab) if fault == "disk-io" else _nothing(), lab.fault(fault, target) as chaos:
+        lab.wait_fault_shows(chaos)  # in effect before the agent looks (a stressor may start slowly on a busy host)
         result = run_agent("baseline", Incident(NS), lab.api, out_dir=tmp_path)
         assert result.ended == DONE, result
         assert not lab.fault_shows(chaos), f"{fault} on {target} still shows after {result.actions}"
