@@ -176,9 +176,8 @@ def test_rollouts_scale_set_and_patch(k: Kubectl) -> None:
     assert "labeled" in k.ok("label", "pod", pod, *NS, "checked=yes")
     assert "annotated" in k.ok("annotate", "deployment", "hello-service", *NS, "note=hi")
     assert k.ok("get", "pods", *NS, "-l", "checked=yes", "-o", "name").strip() == f"pod/{pod}"
-    assert "condition met" in k.ok(
-        "wait", "--for=condition=Ready", "pod", "-l", "app=hello-service", *NS, "--timeout=60s"
-    )
+    # by name: the replica scaled away may still be terminating, and `wait -l` would list it, then miss it
+    assert "condition met" in k.ok("wait", "--for=condition=Ready", f"pod/{pod}", *NS, "--timeout=60s")
 
 
 def test_apply_update_delete_and_watch(k: Kubectl, tmp_path: Path) -> None:
