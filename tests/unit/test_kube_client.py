@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
+from remedlab.api.access import RequestAttributes, request_attributes
 from remedlab.api.errors import AlreadyExists, ClusterError, Conflict, Expired, Forbidden, NotFound, error_from_status
 from remedlab.api.pod_log_options import LogOptions
 from remedlab.api.quantity import cpu_millicores, memory_bytes
 from remedlab.kube.kubeconfig_reader import KubeconfigError, load_kubeconfig
-from remedlab.server.kube_proxy import group_and_resource
 
 
 def write(path: Path, users: list[Any], current: str = "one") -> Path:
@@ -73,11 +73,18 @@ def test_status_failures_become_the_errors_they_stand_for() -> None:
     assert type(other) is ClusterError and (other.code, other.reason) == (429, "TooManyRequests")
 
 
-def test_the_proxy_knows_thegroup_and_resource_of_a_path() -> None:
-    assert group_and_resource("/api/v1/namespaces/ns/pods/p/log") == ("", "pods")
-    assert group_and_resource("/apis/chaos-mesh.org/v1alpha1/namespaces/ns/podchaos") == ("chaos-mesh.org", "podchaos")
-    assert group_and_resource("/apis/apps/v1/deployments") == ("apps", "deployments")
-    assert group_and_resource("/apis") == ("", "")
+def test_the_proxy_reads_a_request_as_kube_apiserver_does() -> None:
+    log = request_attributes("GET", "/api/v1/namespaces/ns/pods/p/log")
+    assert log == RequestAttributes("get", "", "pods", "log", "ns", "p")
+    chaos = request_attributes("POST", "/apis/chaos-mesh.org/v1alpha1/namespaces/ns/podchaos")
+    assert chaos == RequestAttributes("create", "chaos-mesh.org", "podchaos", "", "ns", "")
+    assert request_attributes("GET", "/apis/apps/v1/deployments", watch=True) == RequestAttributes(
+        "watch", "apps", "deployments"
+    )
+    assert request_attributes("DELETE", "/api/v1/namespaces/ns") == RequestAttributes(
+        "delete", "", "namespaces", "", "ns", "ns"
+    )
+    assert request_attributes("GET", "/apis") is None
 
 
 def test_usage_as_metrics_servers_write_it_parses() -> None:

@@ -71,6 +71,7 @@ _POD_SUBRESOURCES = (
     Subresource("portforward", "PodPortForwardOptions", ("create", "get")),
     Subresource("eviction", "Eviction", ("create",), "policy/v1"),
 )
+_RBAC_V1 = "rbac.authorization.k8s.io/v1"
 _SCALABLE = (STATUS, Subresource("scale", "Scale", ("get", "patch", "update"), "autoscaling/v1"))
 
 KINDS: tuple[KindInfo, ...] = (
@@ -142,6 +143,20 @@ KINDS: tuple[KindInfo, ...] = (
         verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
     ),
     KindInfo("Node", "nodes", "node", ("no",), "v1", False, subresources=(STATUS,)),
+    KindInfo(
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        ("sa",),
+        "v1",
+        True,
+        subresources=(Subresource("token", "TokenRequest", ("create",), "authentication.k8s.io/v1"),),
+    ),
+    # who may do what: rbac.authorization.k8s.io
+    KindInfo("Role", "roles", "role", (), _RBAC_V1, True),
+    KindInfo("RoleBinding", "rolebindings", "rolebinding", (), _RBAC_V1, True),
+    KindInfo("ClusterRole", "clusterroles", "clusterrole", (), _RBAC_V1, False),
+    KindInfo("ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", (), _RBAC_V1, False),
     # fault experiments: Chaos Mesh's kinds, and remedlab's own functional faults, as custom resources
     KindInfo(
         "StressChaos",

@@ -41,6 +41,7 @@ from remedlab.cluster.controllers.namespace_controller import NamespaceControlle
 from remedlab.cluster.controllers.queue_controller import QueueController
 from remedlab.cluster.controllers.replicaset_controller import ReplicaSetController
 from remedlab.cluster.controllers.scheduler import Scheduler
+from remedlab.cluster.controllers.service_account_controller import ServiceAccountController
 from remedlab.cluster.controllers.service_proxy import ServiceProxy
 from remedlab.cluster.controllers.statefulset_controller import StatefulSetController
 from remedlab.cluster.controllers.volume_controller import VolumeController
@@ -129,6 +130,7 @@ class EmbeddedCluster:
             ServiceProxy(self.informers, self.dataplane, self.events, frozenset({DNS_SERVICE_KEY})),
             GarbageCollector(self.informers, self.store, self.api, self.events),
             NamespaceController(self.informers, self.store, self.api, self.events),
+            ServiceAccountController(self.informers, self.api, self.events),
             VolumeController(self.informers, self.store, self.events, self.home),
         ]
         self.dns_records = ClusterRecords(InformerObjects(self.informers))

@@ -30,7 +30,7 @@ from remedlab.server import (
     trace_routes,
 )
 from remedlab.server.access_log import AccessLog
-from remedlab.server.auth import BearerAuth
+from remedlab.server.auth import Authenticator, BearerAuth
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import TlsListener
 
@@ -55,10 +55,12 @@ def create_app(
     kubernetes_routes: list[BaseRoute] | None = None,
     tls: TlsListener | None = None,
     access_log: Path | None = None,
+    authenticate: Authenticator | None = None,
 ) -> FastAPI:
     """The API over ``backend``; ``traces`` answers `/v1/traces`, fed by ``receiver`` (started with the backend).
 
-    With ``tokens`` (token -> scope), every route but the open ones needs a bearer token (see server/auth.py).
+    With ``tokens`` (token -> scope), every route but the open ones needs a bearer token (see server/auth.py);
+    ``authenticate`` accepts the tokens of the cluster's ServiceAccounts, for its Kubernetes API.
     """
     register_validators()
     chaos = ChaosController(backend, backend.fault_runtime())
@@ -92,7 +94,7 @@ def create_app(
 
     app = FastAPI(title="remedlab", version=__version__, lifespan=lifespan)
     if tokens is not None:
-        app.add_middleware(BearerAuth, tokens=tokens)
+        app.add_middleware(BearerAuth, tokens=tokens, authenticate=authenticate)
     if access_log is not None:
         app.add_middleware(AccessLog, path=access_log)  # outermost: requests refused by auth are recorded too
     app.state.backend = backend

@@ -14,11 +14,14 @@ it the answer), restoring manifests or grading.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from remedlab.api.kinds import CHAOS_KINDS, KINDS
+from remedlab.api.access import RequestAttributes
+from remedlab.api.kinds import CHAOS_KINDS, KINDS, READ_VERBS
+from remedlab.api.rbac import RBAC_GROUP
 from remedlab.tokens import scope_of
 
 OPEN_PATHS = frozenset(
@@ -86,11 +89,15 @@ class ScopePolicy:
     def subject(self, scope: str) -> str:
         return f"remedlab:{scope}"
 
-    def denial(self, scope: str, verb: str, group: str, resource: str) -> str | None:
+    def denial(self, scope: str, attributes: RequestAttributes) -> str | None:
         if scope == "admin":
             return None
-        if group in CHAOS_GROUPS:
+        if attributes.group in CHAOS_GROUPS:
             return "faults are the admin's: a token of scope agent may neither inject, read nor stop them"
+        if attributes.group == RBAC_GROUP and attributes.verb not in READ_VERBS:
+            return "permissions are the admin's: a token of scope agent may read RBAC objects, not change them"
+        if attributes.resource_path == "serviceaccounts/token":
+            return "tokens are the admin's: a token of scope agent may not request ServiceAccount tokens"
         return None
 
 
@@ -99,12 +106,24 @@ def _status(code: int, reason: str, message: str) -> bytes:
     return json.dumps({**body, "code": code}).encode()
 
 
-class BearerAuth:
-    """ASGI middleware: checks the bearer token against ``tokens`` (token -> scope) before any route runs."""
+Authenticator = Callable[[str], str | None]
+"""Bearer token -> the user it authenticates as (a ServiceAccount's), or None."""
 
-    def __init__(self, app: ASGIApp, tokens: dict[str, str]) -> None:
+
+def is_kubernetes_api(path: str) -> bool:
+    """Paths of the Kubernetes API: its resources, discovery and OpenAPI documents."""
+    return path in ("/api", "/apis") or path.startswith(("/api/", "/apis/", "/openapi/"))
+
+
+class BearerAuth:
+    """ASGI middleware: checks the bearer token against ``tokens`` (token -> scope) before any route runs.
+    Tokens it does not hold go to ``authenticate`` (ServiceAccounts' tokens): those may use the
+    Kubernetes API only, where RBAC decides."""
+
+    def __init__(self, app: ASGIApp, tokens: dict[str, str], authenticate: Authenticator | None = None) -> None:
         self.app = app
         self.tokens = tokens
+        self.authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -117,12 +136,14 @@ class BearerAuth:
             return
         presented = _bearer(scope)
         held = scope_of(self.tokens, presented) if presented else None
+        if held is None and presented and self.authenticate is not None:
+            held = self.authenticate(presented)
         if held is None:
             why = "no bearer token" if not presented else "the bearer token is not valid"
             message = f"Unauthorized: {why}; send Authorization: Bearer <token> (see the server's tokens.json)"
             await _deny(scope, send, 401, "Unauthorized", message)
             return
-        kubernetes_api = scope["path"].startswith(("/api/", "/apis/"))
+        kubernetes_api = is_kubernetes_api(scope["path"])
         if not permits(held, needed) and not kubernetes_api:  # the Kubernetes API words its own refusals
             message = f"Forbidden: a token of scope {held} may not {method} {scope['path']} ({needed} only)"
             await _deny(scope, send, 403, "Forbidden", message)

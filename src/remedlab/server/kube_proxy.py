@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from remedlab.api.access import request_attributes
 from remedlab.api.errors import BadRequest, ClusterError, Forbidden
 from remedlab.kube.api_client import KubeApi
 from remedlab.server.auth import ScopePolicy, scope_of_request
@@ -21,23 +22,14 @@ PASSED_HEADERS = ("content-type", "accept")
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def group_and_resource(path: str) -> tuple[str, str]:
-    """``/apis/GROUP/VERSION[/namespaces/NS]/RESOURCE...`` -> (GROUP, RESOURCE); core: ("", RESOURCE)."""
-    parts = [p for p in path.split("/") if p]
-    group, rest = ("", parts[2:]) if parts[:1] == ["api"] else (parts[1] if len(parts) > 1 else "", parts[3:])
-    if rest[:1] == ["namespaces"] and len(rest) > 2:
-        rest = rest[2:]
-    return group, rest[0] if rest else ""
-
-
 def kube_proxy_routes(api: KubeApi, policy: ScopePolicy) -> list[BaseRoute]:
     client: httpx.AsyncClient | None = None
 
     async def forward(request: Request) -> Response:
         nonlocal client
-        group, resource = group_and_resource(request.url.path)
         scope = scope_of_request(request.state)
-        denial = policy.denial(scope, request.method.lower(), group, resource)
+        attributes = request_attributes(request.method, request.url.path, request.query_params.get("watch") == "true")
+        denial = policy.denial(scope, attributes) if attributes is not None else None
         if denial is not None:
             who = policy.subject(scope)
             forbidden = Forbidden(f'User "{who}" cannot {request.method} {request.url.path}: {denial}')

@@ -19,8 +19,11 @@ from starlette.routing import BaseRoute
 from remedlab import paths
 from remedlab.cluster.apiserver.certificates import ensure_certificates
 from remedlab.cluster.apiserver.computed import custom_resource_definitions
+from remedlab.cluster.apiserver.rbac_authorizer import RbacPolicy
 from remedlab.cluster.apiserver.rest import RestHandler
 from remedlab.cluster.apiserver.routes import api_routes
+from remedlab.cluster.apiserver.service_account_tokens import KEY_FILE as SERVICE_ACCOUNT_KEY
+from remedlab.cluster.apiserver.service_account_tokens import ServiceAccountAuthenticator, TokenIssuer
 from remedlab.cluster.apiserver.watch_cache import WatchCache
 from remedlab.cluster.embedded import ClusterConfig
 from remedlab.cluster.local_backend import LocalBackend
@@ -33,7 +36,7 @@ from remedlab.observe.trace_store import TraceStore
 from remedlab.server.access_log import access_log_path
 from remedlab.server.app import create_app
 from remedlab.server.app_placement import AppPlacement
-from remedlab.server.auth import ScopePolicy, scope_of_request
+from remedlab.server.auth import Authenticator, ScopePolicy, scope_of_request
 from remedlab.server.remediation_routes import ActionSettings
 from remedlab.server.tls_listener import GRACEFUL_SECONDS, TlsListener, bind
 from remedlab.server.websocket_protocol import KubernetesWebSocketProtocol
@@ -70,19 +73,23 @@ def prepare_tokens(home: Path, token_file: Path | None) -> tuple[Path, dict[str,
     return path, load_tokens(path)
 
 
-def kubernetes_api(backend: LocalBackend) -> list[BaseRoute]:
-    """The Kubernetes API of the embedded cluster, under the server's tokens and scopes."""
+def kubernetes_api(backend: LocalBackend, home: Path) -> tuple[list[BaseRoute], Authenticator]:
+    """The Kubernetes API of the embedded cluster, under the server's tokens and scopes and, for the
+    tokens of its ServiceAccounts, RBAC; and what authenticates those tokens."""
     cluster = backend.cluster
+    issuer = TokenIssuer(home / "pki" / SERVICE_ACCOUNT_KEY)
     rest = RestHandler(
         cluster.store,
         cluster.api,
         WatchCache(cluster.store),
         cluster.sampler,
-        ScopePolicy(),
+        RbacPolicy(cluster.store, ScopePolicy()),
         lambda conn: scope_of_request(conn.state),
         cluster.config.node_name,
+        issuer,
     )
-    return api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec, cluster.kubelet.open_port_forward)
+    routes = api_routes(rest, cluster.kubelet.pod_logs, cluster.kubelet.open_exec, cluster.kubelet.open_port_forward)
+    return routes, ServiceAccountAuthenticator(issuer, cluster.store)
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,8 @@ def _embedded_cluster_app(
     # the node-local collector pods export to (OTEL_EXPORTER_OTLP_ENDPOINT=http://$(HOST_IP):4318)
     receiver = OtlpReceiver(traces, backend.cluster.node_ip, OTLP_HTTP_PORT)
     actions = ActionSettings(home, kubeconfig_path(home, "agent")) if has_agent else None
-    app = create_app(backend, traces, receiver, tokens, actions, kubernetes_api(backend), tls, access_log_path(home))
+    routes, authenticate = kubernetes_api(backend, home)
+    app = create_app(backend, traces, receiver, tokens, actions, routes, tls, access_log_path(home), authenticate)
     local_host = host if is_loopback_host(host) else DEFAULT_HOST
     kube_url = f"https://{local_host}:{tls.port}"
     for token, scope in tokens.items():

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from remedlab.api.access import AccessPolicy, RequestAttributes
 from remedlab.api.kinds import CHAOS_KINDS, KINDS, Obj
 from remedlab.api.labels import matches_selector_string
 from remedlab.api.meta import (
@@ -185,26 +186,21 @@ def node_metrics(usage: UsageSource, node: Obj) -> Obj:
 # --------------------------------------------------------------------------- access reviews
 
 
-class AccessPolicy(Protocol):
-    """Who a request is and what it may do: the server's tokens and scopes."""
-
-    def subject(self, scope: str) -> str:
-        """The user name a scope acts as, in messages (e.g. ``remedlab:agent``)."""
-        ...
-
-    def denial(self, scope: str, verb: str, group: str, resource: str) -> str | None:
-        """Why ``scope`` may not ``verb`` the resource, or None when it may."""
-        ...
-
-
 def review_access(policy: AccessPolicy, scope: str, review: SelfSubjectAccessReview) -> Obj:
     """Answer a SelfSubjectAccessReview (`kubectl auth can-i`) with the policy the server enforces."""
     attributes = review.spec.resource_attributes
     if attributes is None:
         status = SubjectAccessReviewStatus(allowed=True, reason="non-resource URLs are open to every token")
     else:
-        verb = attributes.verb or "get"
-        denial = policy.denial(scope, verb, attributes.group or "", attributes.resource or "")
-        status = SubjectAccessReviewStatus(allowed=denial is None, denied=denial is not None or None, reason=denial)
+        asked = RequestAttributes(
+            attributes.verb or "get",
+            attributes.group or "",
+            attributes.resource or "",
+            attributes.subresource or "",
+            attributes.namespace or "",
+            attributes.name or "",
+        )
+        denial = policy.denial(scope, asked)
+        status = SubjectAccessReviewStatus(allowed=denial is None, denied=bool(denial) or None, reason=denial or None)
     answered = review.model_copy(update={"status": status})
     return answered.to_dict()

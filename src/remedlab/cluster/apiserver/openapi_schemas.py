@@ -32,6 +32,7 @@ from pydantic.json_schema import models_json_schema
 
 from remedlab.api import meta as m
 from remedlab.api import objects as o
+from remedlab.api import rbac as r
 from remedlab.api import workloads as w
 
 Obj = dict[str, Any]
@@ -45,6 +46,8 @@ AUTOSCALING_V1 = "io.k8s.api.autoscaling.v1"
 BATCH_V1 = "io.k8s.api.batch.v1"
 POLICY_V1 = "io.k8s.api.policy.v1"
 AUTHORIZATION_V1 = "io.k8s.api.authorization.v1"
+AUTHENTICATION_V1 = "io.k8s.api.authentication.v1"
+RBAC_V1 = "io.k8s.api.rbac.v1"
 METRICS_V1BETA1 = "io.k8s.metrics.pkg.apis.metrics.v1beta1"
 APIEXTENSIONS_V1 = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1"
 
@@ -113,6 +116,12 @@ _PACKAGES: dict[type[BaseModel], str] = {
     ),
     **dict.fromkeys((m.PodMetrics, m.NodeMetrics, m.ContainerMetrics), METRICS_V1BETA1),
     **dict.fromkeys(
+        (r.Role, r.ClusterRole, r.RoleBinding, r.ClusterRoleBinding, r.PolicyRule, r.Subject, r.RoleRef), RBAC_V1
+    ),
+    **dict.fromkeys(
+        (r.TokenRequest, r.TokenRequestSpec, r.TokenRequestStatus, r.BoundObjectReference), AUTHENTICATION_V1
+    ),
+    **dict.fromkeys(
         (
             m.CustomResourceDefinition,
             m.CustomResourceDefinitionSpec,
@@ -126,7 +135,7 @@ _PACKAGES: dict[type[BaseModel], str] = {
         APIEXTENSIONS_V1,
     ),
 }
-_MODULE_PACKAGES: dict[str, str] = {o.__name__: CORE_V1, m.__name__: META_V1}
+_MODULE_PACKAGES: dict[str, str] = {o.__name__: CORE_V1, m.__name__: META_V1, r.__name__: CORE_V1}
 
 # Models whose Python name differs from the name of the Kubernetes type they carry.
 _TYPE_NAMES: dict[type[BaseModel], str] = {

@@ -97,6 +97,65 @@ SCHEMAS: dict[str, Schema] = {
         1: Field("metadata", "message", "ObjectMeta"),
         2: Field("deleteOptions", "message", "DeleteOptions"),
     },
+    # ServiceAccounts, their tokens and RBAC (`kubectl create serviceaccount|token|role|rolebinding`)
+    "LocalObjectReference": {1: Field("name", "string")},
+    "ObjectReference": {
+        1: Field("kind", "string"),
+        2: Field("namespace", "string"),
+        3: Field("name", "string"),
+        4: Field("uid", "string"),
+        5: Field("apiVersion", "string"),
+    },
+    "ServiceAccount": {
+        1: Field("metadata", "message", "ObjectMeta"),
+        2: Field("secrets", "message", "ObjectReference", repeated=True),
+        3: Field("imagePullSecrets", "message", "LocalObjectReference", repeated=True),
+        4: Field("automountServiceAccountToken", "bool"),
+    },
+    "BoundObjectReference": {
+        1: Field("kind", "string"),
+        2: Field("apiVersion", "string"),
+        3: Field("name", "string"),
+        4: Field("uid", "string"),
+    },
+    "TokenRequestSpec": {
+        1: Field("audiences", "string", repeated=True),
+        3: Field("boundObjectRef", "message", "BoundObjectReference"),
+        4: Field("expirationSeconds", "int"),
+    },
+    "TokenRequest": {
+        1: Field("metadata", "message", "ObjectMeta"),
+        2: Field("spec", "message", "TokenRequestSpec"),
+    },
+    "PolicyRule": {
+        1: Field("verbs", "string", repeated=True),
+        2: Field("apiGroups", "string", repeated=True),
+        3: Field("resources", "string", repeated=True),
+        4: Field("resourceNames", "string", repeated=True),
+        5: Field("nonResourceURLs", "string", repeated=True),
+    },
+    "Role": {1: Field("metadata", "message", "ObjectMeta"), 2: Field("rules", "message", "PolicyRule", repeated=True)},
+    "ClusterRole": {
+        1: Field("metadata", "message", "ObjectMeta"),
+        2: Field("rules", "message", "PolicyRule", repeated=True),
+    },
+    "Subject": {
+        1: Field("kind", "string"),
+        2: Field("apiGroup", "string"),
+        3: Field("name", "string"),
+        4: Field("namespace", "string"),
+    },
+    "RoleRef": {1: Field("apiGroup", "string"), 2: Field("kind", "string"), 3: Field("name", "string")},
+    "RoleBinding": {
+        1: Field("metadata", "message", "ObjectMeta"),
+        2: Field("subjects", "message", "Subject", repeated=True),
+        3: Field("roleRef", "message", "RoleRef"),
+    },
+    "ClusterRoleBinding": {
+        1: Field("metadata", "message", "ObjectMeta"),
+        2: Field("subjects", "message", "Subject", repeated=True),
+        3: Field("roleRef", "message", "RoleRef"),
+    },
 }
 
 

@@ -10,8 +10,10 @@ bodies with Kubernetes' reasons and codes.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import yaml
@@ -19,7 +21,8 @@ from pydantic import ValidationError
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response, StreamingResponse
 
-from remedlab.api.errors import BadRequest, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from remedlab.api.access import AccessPolicy, RequestAttributes
+from remedlab.api.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound, UnsupportedMediaType
 from remedlab.api.kinds import KindInfo, Obj
 from remedlab.api.labels import SelectorError, matches_selector_string
 from remedlab.api.meta import (
@@ -33,8 +36,9 @@ from remedlab.api.meta import (
     Status,
 )
 from remedlab.api.objects import ObjectMeta
+from remedlab.api.rbac import TokenRequest, TokenRequestStatus
+from remedlab.api.times import format_time, now_iso
 from remedlab.cluster.apiserver.computed import (
-    AccessPolicy,
     UsageSource,
     custom_resource_definitions,
     node_metrics,
@@ -56,6 +60,7 @@ from remedlab.cluster.apiserver.responses import (
     partial_metadata,
     rendering,
 )
+from remedlab.cluster.apiserver.service_account_tokens import ISSUER, TokenIssuer
 from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.apiserver.tables import table_of
 from remedlab.cluster.apiserver.validation import FieldValidation
@@ -128,7 +133,9 @@ class RestHandler:
         policy: AccessPolicy,
         scope_of: ScopeOf,
         node_name: str,
+        tokens: TokenIssuer | None = None,
     ) -> None:
+        self.tokens = tokens
         self.store = store
         self.registry = registry
         self.cache = cache
@@ -144,15 +151,18 @@ class RestHandler:
         watch = _flag(conn.query_params.get("watch"))
         info = parse_request(method, conn.url.path, watch)
         scope = self.scope_of(conn)
-        verb = "create" if info.verb == "connect" else info.verb
-        denial = self.policy.denial(scope, verb, info.group, info.resource)
+        verb = ("get" if method.upper() == "GET" else "create") if info.verb == "connect" else info.verb
+        attributes = RequestAttributes(
+            verb, info.group, info.resource, info.subresource or "", info.namespace or "", info.name or ""
+        )
+        denial = self.policy.denial(scope, attributes)
         if denial is not None:
             what = info.info.plural_qualified + (f' "{info.name}"' if info.name else "")
             where = f' in the namespace "{info.namespace}"' if info.namespace else ""
             sub = f"{info.resource}/{info.subresource}" if info.subresource else info.resource
             raise Forbidden(
                 f'{what} is forbidden: User "{self.policy.subject(scope)}" cannot {verb} resource "{sub}" '
-                f'in API group "{info.group}"{where}: {denial}',
+                f'in API group "{info.group}"{where}' + (f": {denial}" if denial else ""),
                 details={"name": info.name, "group": info.group, "kind": info.resource},
             )
         return info
@@ -286,10 +296,13 @@ class RestHandler:
 
     def _create(self, request: Request, ri: RequestInfo, body: bytes) -> Response:
         query = request.query_params
-        doc = self._decode(request, body, "Eviction" if ri.subresource == "eviction" else ri.info.kind)
+        payload = {"eviction": "Eviction", "token": "TokenRequest"}.get(ri.subresource or "", ri.info.kind)
+        doc = self._decode(request, body, payload)
         dry_run = _dry_run(query.getlist("dryRun"))
         if ri.subresource == "eviction":
             return self._evict(ri, doc, dry_run)
+        if ri.subresource == "token":
+            return self._token(ri, doc)
         obj, warnings = self.registry.create_from(
             ri.info,
             doc,
@@ -434,6 +447,33 @@ class RestHandler:
             options = options.model_copy(update={"dry_run": ["All"]})
         self.registry.delete_object(ri.info, ri.namespace, ri.name, options)
         return json_response(Status(status="Success", code=201), 201)
+
+    def _token(self, ri: RequestInfo, doc: Any) -> Response:
+        """A TokenRequest: a token of the ServiceAccount, in the request's status."""
+        assert ri.name is not None
+        try:
+            asked = TokenRequest.model_validate(doc)
+        except ValidationError as exc:
+            raise BadRequest(f"TokenRequest: {exc.errors()[0]['msg']}") from None
+        account = self.store.must_get("ServiceAccount", ri.namespace, ri.name)
+        if self.tokens is None:
+            raise MethodNotAllowed("this server issues no ServiceAccount tokens")
+        token, expires = self.tokens.issue(
+            ri.namespace or "", ri.name, account["metadata"]["uid"], asked.spec.audiences, asked.spec.expiration_seconds
+        )
+        seconds = expires - int(time.time())
+        answer = asked.model_copy(
+            update={
+                "metadata": ObjectMeta(name=ri.name, namespace=ri.namespace, creation_timestamp=now_iso()),
+                "spec": asked.spec.model_copy(
+                    update={"expiration_seconds": seconds, "audiences": asked.spec.audiences or [ISSUER]}
+                ),
+                "status": TokenRequestStatus(
+                    token=token, expiration_timestamp=format_time(datetime.fromtimestamp(expires, UTC))
+                ),
+            }
+        )
+        return json_response(answer.to_dict(), 201)
 
     # ------------------------------------------------------------------ computed kinds
 

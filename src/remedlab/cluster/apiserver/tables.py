@@ -327,6 +327,16 @@ CREATED_AT_COLUMNS = (NAME, column("Created At", "When the object was created.",
 
 DEFAULT_COLUMNS = (NAME, AGE)
 
+SERVICE_ACCOUNT_COLUMNS = (NAME, column("Secrets", "Number of secrets of the account.", type_="integer"), AGE)
+ROLE_BINDING_COLUMNS = (
+    NAME,
+    column("Role", "The role the binding grants, as Kind/name."),
+    AGE,
+    column("Users", "Users the role is granted to.", priority=1),
+    column("Groups", "Groups the role is granted to.", priority=1),
+    column("ServiceAccounts", "ServiceAccounts the role is granted to, as namespace/name.", priority=1),
+)
+
 
 # --------------------------------------------------------------------------- reading the JSON
 
@@ -832,6 +842,32 @@ def created_at_cells(obj: Obj, now: float) -> Cells:
     return [name_of(obj), format_time(created) if created is not None else "0001-01-01T00:00:00Z"]
 
 
+def service_account_cells(obj: Obj, now: float) -> Cells:
+    return [name_of(obj), len(_list(obj.get("secrets"))), creation_age(obj, now)]
+
+
+def role_binding_cells(obj: Obj, now: float) -> Cells:
+    ref = _dict(obj.get("roleRef"))
+    subjects = [_dict(s) for s in _list(obj.get("subjects"))]
+
+    def named(kind: str) -> str:
+        names = [
+            f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount" else _str(s.get("name"))
+            for s in subjects
+            if s.get("kind") == kind
+        ]
+        return ", ".join(names)
+
+    return [
+        name_of(obj),
+        f"{_str(ref.get('kind'))}/{_str(ref.get('name'))}",
+        creation_age(obj, now),
+        named("User"),
+        named("Group"),
+        named("ServiceAccount"),
+    ]
+
+
 def default_cells(obj: Obj, now: float) -> Cells:
     return [name_of(obj), creation_age(obj, now)]
 
@@ -954,6 +990,11 @@ PRINTERS: dict[str, Printer] = {
     "Namespace": Printer(NAMESPACE_COLUMNS, namespace_cells),
     "Node": Printer(NODE_COLUMNS, node_cells),
     "CustomResourceDefinition": Printer(CREATED_AT_COLUMNS, created_at_cells),
+    "ServiceAccount": Printer(SERVICE_ACCOUNT_COLUMNS, service_account_cells),
+    "Role": Printer(CREATED_AT_COLUMNS, created_at_cells),
+    "ClusterRole": Printer(CREATED_AT_COLUMNS, created_at_cells),
+    "RoleBinding": Printer(ROLE_BINDING_COLUMNS, role_binding_cells),
+    "ClusterRoleBinding": Printer(ROLE_BINDING_COLUMNS, role_binding_cells),
     **{kind: custom_resource_printer(CUSTOM_RESOURCE_COLUMNS.get(kind, ())) for kind in sorted(CHAOS_KINDS)},
 }
 

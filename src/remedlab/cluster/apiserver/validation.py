@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from remedlab.api import objects as o
+from remedlab.api import rbac as r
 from remedlab.api import workloads as w
 from remedlab.api.errors import BadRequest, Invalid
 from remedlab.api.kinds import BY_KIND, STORED_KINDS, pod_spec_of
@@ -30,6 +31,11 @@ MODELS: dict[str, type[BaseModel]] = {
     "Node": o.Node,
     "Event": o.Event,
     "PersistentVolumeClaim": o.PersistentVolumeClaim,
+    "ServiceAccount": r.ServiceAccount,
+    "Role": r.Role,
+    "RoleBinding": r.RoleBinding,
+    "ClusterRole": r.ClusterRole,
+    "ClusterRoleBinding": r.ClusterRoleBinding,
 }
 
 # Models of kinds whose schema lives outside the cluster (custom resources such as the
