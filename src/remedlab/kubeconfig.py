@@ -22,10 +22,16 @@ def kubeconfig_path(home: Path, scope: str = "admin") -> Path:
     return home / ("kubeconfig" if scope == "admin" else f"kubeconfig-{scope}")
 
 
-def kubeconfig_text(server_url: str, token: str, scope: str, ca_pem: bytes, namespace: str = "default") -> str:
+def kubeconfig_text(server_url: str, token: str, scope: str, ca_pem: bytes | None, namespace: str = "default") -> str:
+    """A kubeconfig with one cluster, user and context; without ``ca_pem`` the server's certificate is
+    not checked (as the kubeconfig it comes from says)."""
     user = f"{CLUSTER}-{scope}"
     context = CLUSTER if scope == "admin" else f"{CLUSTER}-{scope}"
-    cluster = {"server": server_url, "certificate-authority-data": base64.b64encode(ca_pem).decode()}
+    cluster: dict[str, object] = {"server": server_url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
+    else:
+        cluster["insecure-skip-tls-verify"] = True
     document = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -38,7 +44,7 @@ def kubeconfig_text(server_url: str, token: str, scope: str, ca_pem: bytes, name
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def write_kubeconfig(path: Path, server_url: str, token: str, scope: str, ca_pem: bytes) -> Path:
+def write_kubeconfig(path: Path, server_url: str, token: str, scope: str, ca_pem: bytes | None) -> Path:
     """Write (or rewrite) a kubeconfig readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

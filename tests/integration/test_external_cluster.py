@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import urllib.parse
@@ -22,6 +23,7 @@ from remedlab.agents.server_api import AgentApi
 from remedlab.bench.results import RESULTS_FILE
 from remedlab.kube.kube_backend import KubeBackend
 from tests.integration.agent_episodes import FaultLab
+from tests.integration.kubectl_harness import real_kubectl
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess, free_port, running_server
 
@@ -37,8 +39,6 @@ def servers() -> Iterator[tuple[ServerProcess, ServerProcess]]:
             extra_args=(
                 "--kubeconfig",
                 str(a.home / "kubeconfig"),
-                "--agent-kubeconfig",
-                str(a.home / "kubeconfig-agent"),
                 "--otlp-listen",
                 f"127.0.0.1:{free_port()}",
             )
@@ -65,6 +65,28 @@ def test_b_deploys_on_a_and_reports_the_cluster(servers: tuple[ServerProcess, Se
     assert "carried out by the cluster" in checks["remedlab's chaos kinds"]["detail"]
     status, _ = b.request("GET", b.path("podchaos", NS), scope="agent")
     assert status == 403  # chaos objects stay the admin's through B too
+
+
+def test_b_gives_agents_a_service_account_with_the_agents_role(
+    servers: tuple[ServerProcess, ServerProcess], tmp_path: Path
+) -> None:
+    a, b = servers
+    assert any(sa["metadata"]["name"] == "remedlab-agent" for sa in a.items("serviceaccounts", "remedlab"))
+    assert {r["metadata"]["name"] for r in a.items("rolebindings", NS)} == {"remedlab-agent"}
+    config = yaml.safe_load((b.home / "kubeconfig-agent").read_text())
+    token = config["users"][0]["user"]["token"]
+    assert token not in (a.token("admin"), a.token("agent"))  # a token of the ServiceAccount, not A's own
+    env = {**os.environ, "KUBECONFIG": str(b.home / "kubeconfig-agent"), "KUBECACHEDIR": str(tmp_path)}
+
+    def can_i(*args: str) -> str:
+        done = subprocess.run([real_kubectl(), "auth", "can-i", *args], env=env, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    assert can_i("delete", "pods", "-n", NS) == "yes"
+    assert can_i("patch", "deployments", "-n", NS) == "yes"
+    assert can_i("get", "podchaos.chaos-mesh.org", "-n", NS) == "no"
+    assert can_i("get", "secrets", "-n", NS) == "no"
+    assert can_i("delete", "pods", "-n", "default") == "no"
 
 
 def test_b_injects_and_an_agent_remediates_through_b(servers: tuple[ServerProcess, ServerProcess]) -> None:

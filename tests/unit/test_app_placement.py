@@ -23,7 +23,7 @@ class Nodes:
 
 def placed(runtime: str, placement: AppPlacement) -> list[dict[str, Any]]:
     docs = app_manifests(get_app("simple-micro"), None)
-    placement.place(docs, cast(Backend, Nodes(runtime)))
+    placement.place(docs, cast(Backend, Nodes(runtime)), "simple-micro")
     return docs
 
 

@@ -14,6 +14,7 @@ from remedlab.api.node_runtime import is_remedlab_cluster
 from remedlab.apps.real_cluster.image_references import parse_registry
 from remedlab.apps.real_cluster.manifests import render_manifest
 from remedlab.apps.real_cluster.store_images import StoreImages
+from remedlab.server.agent_credentials import AgentCredentials
 
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
@@ -26,13 +27,18 @@ class AppPlacement:
     """Where remedlab's container images are pulled from on a real cluster."""
     container_images: bool | None = None
     """Run container images (a real cluster), or the image map (a remedlab cluster); None: ask the cluster."""
+    agent: AgentCredentials | None = None
+    """The agents' ServiceAccount, granted the agent's Role in each namespace an app is placed in."""
 
     def __post_init__(self) -> None:
         if self.registry is not None:
             parse_registry(self.registry)  # a malformed registry fails when the server starts
 
-    def place(self, docs: list[dict[str, Any]], backend: Backend) -> None:
-        """Rewrite ``docs`` in place for the cluster."""
+    def place(self, docs: list[dict[str, Any]], backend: Backend, namespace: str) -> None:
+        """Rewrite ``docs`` (an app's, for ``namespace``) in place for the cluster."""
+        if self.agent is not None:
+            self.agent.renew_if_due()
+            docs += self.agent.grants(namespace)
         if self.container_images is None:
             self.container_images = not is_remedlab_cluster(backend.list_objects("nodes"))
         if self.container_images:

@@ -64,7 +64,7 @@ def apply_app(request: Request, app: AppInfo, namespace: str) -> None:
     docs = app_manifests(app, namespace)
     placement: AppPlacement | None = getattr(request.app.state, "placement", None)
     if placement is not None:
-        placement.place(docs, backend)
+        placement.place(docs, backend, namespace)
     for doc in docs:
         doc.setdefault("metadata", {}).setdefault("labels", {})[APP_LABEL] = app.name
     missing = (

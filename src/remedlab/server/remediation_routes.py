@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,9 +43,11 @@ class ActionSettings:
     """What the server knows to run agents' actions: its home, and the agent kubeconfig each action's
     working directory gets a copy of."""
 
-    def __init__(self, home: Path, kubeconfig: Path) -> None:
+    def __init__(self, home: Path, kubeconfig: Path, renew: Callable[[], None] | None = None) -> None:
         self.home = home
         self.kubeconfig = kubeconfig
+        self.renew = renew
+        """Renews the kubeconfig's credentials when they run out soon (a ServiceAccount's token)."""
         self.audit = AuditLog(home / "audit" / "actions.jsonl")
 
 
@@ -61,6 +63,8 @@ def _sandbox(request: Request, timeout: float) -> Iterator[Sandbox]:
     """The working directory of one action that passed its policy, kept while the action runs."""
     settings = _settings(request)
     backend = backend_of(request)
+    if settings.renew is not None:
+        settings.renew()
     try:
         sandbox = new_workspace(
             settings.home,

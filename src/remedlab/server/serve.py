@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 
 from remedlab import paths
+from remedlab.api.errors import ClusterError
 from remedlab.cluster.apiserver.certificates import ensure_certificates
 from remedlab.cluster.apiserver.computed import custom_resource_definitions
 from remedlab.cluster.apiserver.rbac_authorizer import RbacPolicy
@@ -34,6 +35,7 @@ from remedlab.kubeconfig import kubeconfig_path, write_kubeconfig
 from remedlab.observe.otlp_receiver import OTLP_HTTP_PORT, OtlpReceiver
 from remedlab.observe.trace_store import TraceStore
 from remedlab.server.access_log import access_log_path
+from remedlab.server.agent_credentials import AgentCredentials
 from remedlab.server.app import create_app
 from remedlab.server.app_placement import AppPlacement
 from remedlab.server.auth import Authenticator, ScopePolicy, scope_of_request
@@ -168,8 +170,20 @@ def _external_cluster_app(
             load_kubeconfig(external.agent_kubeconfig)
     except KubeconfigError as exc:
         raise ServeError(str(exc)) from None
-    agent_config = external.agent_kubeconfig
-    actions = ActionSettings(home, agent_config) if has_agent and agent_config is not None else None
+    actions = None
+    if has_agent and external.agent_kubeconfig is not None:
+        actions = ActionSettings(home, external.agent_kubeconfig)
+    elif has_agent:
+        credentials = AgentCredentials(backend.api, kubeconfig_path(home, "agent"))
+        try:
+            credentials.ensure()
+        except ClusterError as exc:
+            raise ServeError(
+                f"cannot give agents a ServiceAccount on the cluster ({exc}): grant the kubeconfig's user "
+                "the right to create namespaces, ServiceAccounts, Roles and tokens, or pass --agent-kubeconfig"
+            ) from None
+        placement.agent = credentials
+        actions = ActionSettings(home, credentials.path, credentials.renew_if_due)
     from remedlab.server.kube_proxy import kube_proxy_routes
 
     routes = kube_proxy_routes(backend.api, ScopePolicy())

@@ -3,7 +3,9 @@ allows what remedlab's `agent` scope allows (its rules are data: `agent_role.yam
 what they grant and withhold), and the RoleBinding between them.
 
 The agent's credentials are then a token of that ServiceAccount, e.g.
-`kubectl create token remedlab-agent -n hotel-reservation`.
+`kubectl create token remedlab-agent -n hotel-reservation`. The server, driving a cluster through a
+kubeconfig, makes one account for all its namespaces (`server/agent_credentials.py`) and grants it
+the Role in each namespace it deploys an app to.
 """
 
 from __future__ import annotations
@@ -47,23 +49,38 @@ class AgentRole(BaseModel):
         return cls.model_validate(yaml.safe_load(text) or {})
 
 
-def agent_access(namespace: str, name: str = AGENT_NAME, role: AgentRole | None = None) -> list[dict[str, Any]]:
-    """The ServiceAccount `name` in `namespace`, its Role and its RoleBinding, as manifests."""
+def agent_account(namespace: str, name: str = AGENT_NAME) -> dict[str, Any]:
+    """The agent's ServiceAccount, as a manifest."""
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _metadata(name, namespace)}
+
+
+def agent_grant(
+    namespace: str, account_namespace: str, name: str = AGENT_NAME, role: AgentRole | None = None
+) -> list[dict[str, Any]]:
+    """The Role of the agent's rights in ``namespace`` and the RoleBinding that grants it to the agent's
+    ServiceAccount (in ``account_namespace``), as manifests."""
     rules = role if role is not None else AgentRole.load()
-    metadata = {"name": name, "namespace": namespace, "labels": dict(LABELS)}
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": dict(metadata)},
         {
             "apiVersion": f"{RBAC_API}/v1",
             "kind": "Role",
-            "metadata": dict(metadata),
+            "metadata": _metadata(name, namespace),
             "rules": [rule.manifest() for rule in rules.rules],
         },
         {
             "apiVersion": f"{RBAC_API}/v1",
             "kind": "RoleBinding",
-            "metadata": dict(metadata),
+            "metadata": _metadata(name, namespace),
             "roleRef": {"apiGroup": RBAC_API, "kind": "Role", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": account_namespace}],
         },
     ]
+
+
+def agent_access(namespace: str, name: str = AGENT_NAME, role: AgentRole | None = None) -> list[dict[str, Any]]:
+    """The ServiceAccount `name` in `namespace`, its Role and its RoleBinding, as manifests."""
+    return [agent_account(namespace, name), *agent_grant(namespace, namespace, name, role)]
+
+
+def _metadata(name: str, namespace: str) -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": dict(LABELS)}
