@@ -30,6 +30,10 @@ from tests.integration.server_harness import ServerProcess, free_port, running_s
 pytestmark = pytest.mark.integration
 
 NS = "simple-micro"
+PARITY_FAULTS = ("pod-fail", "cpu-stress", "network-delay", "pod-config-error")
+"""MicroRemed faults of each kind that carries them out but IOChaos (PodChaos, StressChaos, NetworkChaos,
+FunctionalChaos); memory-stress and network-loss are the same kinds with other parameters, and disk-io
+shows nothing on simple-micro, whose services write no files (both servers judge it a failure alike)."""
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +111,13 @@ def test_b_injects_and_an_agent_remediates_through_b(servers: tuple[ServerProces
     assert b.ok("GET", f"/v1/traces?namespace={NS}&limit=5")["traces"]
 
 
+@pytest.mark.timeout(360)
 def test_a_seeded_run_through_b_reaches_the_verdicts_it_reaches_on_a(
     servers: tuple[ServerProcess, ServerProcess], tmp_path: Path
 ) -> None:
     a, b = servers
     suite = tmp_path / "suite.txt"
-    suite.write_text("pod-fail\ncpu-stress\nnetwork-delay\n")
+    suite.write_text("\n".join(PARITY_FAULTS) + "\n")
     verdicts = []
     for server in (b, a):
         out = tmp_path / f"run-{server.port}"
