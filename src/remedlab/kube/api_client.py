@@ -68,6 +68,7 @@ class KubeApi:
             self.headers["Authorization"] = f"Bearer {creds.token}"
         self.timeout = timeout
         self.http = httpx.Client(base_url=creds.server, verify=self.ssl, headers=self.headers, timeout=timeout)
+        self._streams: httpx.AsyncClient | None = None
 
     def async_client(self, timeout: float | None = None) -> httpx.AsyncClient:
         """A client for streams (watch, follow) on the running event loop; the caller closes it."""
@@ -98,5 +99,19 @@ class KubeApi:
             return response.json()
         return response.text
 
+    def shared_async_client(self) -> httpx.AsyncClient:
+        """One client for long-lived passing through (no read timeout), made on first use on the running
+        event loop and closed by ``aclose``."""
+        if self._streams is None:
+            self._streams = self.async_client(timeout=None)
+        return self._streams
+
     def close(self) -> None:
         self.http.close()
+
+    async def aclose(self) -> None:
+        """Close both clients (the shared async one on the event loop it was made on)."""
+        if self._streams is not None:
+            await self._streams.aclose()
+            self._streams = None
+        self.close()

@@ -109,7 +109,7 @@ class KubeBackend:
             await tunnel.stop()
         self.tunnels.clear()
         await self.history.stop()
-        self.api.close()
+        await self.api.aclose()
 
     # ------------------------------------------------------------------ objects
 

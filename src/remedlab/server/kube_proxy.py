@@ -23,10 +23,7 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def kube_proxy_routes(api: KubeApi, policy: ScopePolicy) -> list[BaseRoute]:
-    client: httpx.AsyncClient | None = None
-
     async def forward(request: Request) -> Response:
-        nonlocal client
         scope = scope_of_request(request.state)
         attributes = request_attributes(request.method, request.url.path, request.query_params.get("watch") == "true")
         denial = policy.denial(scope, attributes) if attributes is not None else None
@@ -40,8 +37,7 @@ def kube_proxy_routes(api: KubeApi, policy: ScopePolicy) -> list[BaseRoute]:
                 "use the cluster's kubeconfig for them"
             )
             return JSONResponse(error.status(), status_code=error.code)
-        if client is None:
-            client = api.async_client(timeout=None)
+        client = api.shared_async_client()  # closed with the backend
         headers = {k: v for k, v in request.headers.items() if k.lower() in PASSED_HEADERS}
         upstream = client.build_request(
             request.method,

@@ -166,13 +166,13 @@ def _answer_seconds(host: str, port: int) -> float | None:
 
 
 def _services_of(request: Request, namespace: str, labels: dict[str, str]) -> list[tuple[str, int]]:
-    """(cluster IP, port) of the Services whose selector picks pods with ``labels``."""
+    """(name, first port) of the Services with a cluster IP whose selector picks pods with ``labels``."""
     found = []
     for svc in backend_of(request).list_objects("services", namespace):
         selector = svc["spec"].get("selector") or {}
         ip, ports = svc["spec"].get("clusterIP"), svc["spec"].get("ports") or []
         if selector and ip and ip != "None" and ports and all(labels.get(k) == v for k, v in selector.items()):
-            found.append((str(ip), int(ports[0]["port"])))
+            found.append((str(svc["metadata"]["name"]), int(ports[0]["port"])))
     return found
 
 
@@ -206,12 +206,15 @@ async def check_status(request: Request, body: CheckStatus) -> JSONResponse:
             if kind == "memory-stress" and memory_share >= USAGE_SHARE_LIMIT:
                 problems.append(f"{usage['name']} uses {usage['memoryBytes']} bytes of {memory}")
     elif kind in ("network-delay", "network-loss"):
-        # through the target's Services, so that the pods' network faults apply as to any client
+        # through the target's Services, so that the pods' network faults apply as to any client (where
+        # the server reaches Services through port-forward tunnels, a fault on the pods' own interfaces
+        # does not slow the tunnel's connections: see docs/kubernetes.md)
         labels = dict(pods[0]["metadata"].get("labels") or {})
-        for ip, port in _services_of(request, body.target_namespace, labels):
-            seconds = [await asyncio.to_thread(_answer_seconds, ip, port) for _ in range(3)]
+        for name, service_port in _services_of(request, body.target_namespace, labels):
+            host, port = await backend.service_address(body.target_namespace, name, service_port)
+            seconds = [await asyncio.to_thread(_answer_seconds, host, port) for _ in range(3)]
             if any(s is None or s > NETWORK_RTT_LIMIT for s in seconds):
-                problems.append(f"{ip}:{port} slow or unreachable")
+                problems.append(f"{name}:{service_port} slow or unreachable")
     return _message(not problems)
 
 
