@@ -12,6 +12,7 @@ from remedlab.cli import (
     cluster_commands,
     demo_command,
     load_command,
+    mcp_command,
     observe_commands,
     real_cluster_commands,
     run_command,
@@ -33,6 +34,7 @@ load_command.register(app)
 chaos_commands.register(app)
 observe_commands.register(app)
 agents_command.register(app)
+mcp_command.register(app)
 run_command.register(app)
 real_cluster_commands.register(app)
 
