@@ -8,12 +8,16 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from remedlab.agents.episode import SUBMITTED, Incident
+from remedlab.agents.run import run_agent
+from remedlab.agents.server_api import AgentApi
 from remedlab.remediate.command_policy import Use
 from tests.integration.server_harness import ServerProcess, running_server
 from tests.unit.test_command_policy import HOSTILE as HOSTILE_COMMANDS
@@ -126,3 +130,30 @@ def test_an_answer_of_the_wrong_shape_is_refused_and_a_right_one_taken(server: S
 
     wrong_refused, right = asyncio.run(detection())
     assert wrong_refused and right == "submitted"
+
+
+def test_the_mcp_method_runs_an_outside_agent_per_episode(server: ServerProcess, tmp_path: Path) -> None:
+    base = server.ok("GET", f"/v1/workloads/{NS}?seconds=3")["window"]
+    chaos = server.ok("POST", "/v1/chaos", {"fault": "pod-config-error", "target": "hello-service", "namespace": NS})
+    name = chaos["metadata"]["name"]
+    try:
+        server.wait_for(
+            lambda: server.ok("GET", f"/v1/chaos/{NS}/{name}")["confirm"]["observable"], timeout=30, what="the fault"
+        )
+        command = (sys.executable, str(Path(__file__).with_name("mcp_scripted_agent.py")))
+        with AgentApi(server.url, server.token("agent")) as api:
+            result = run_agent("mcp", Incident(NS), api, out_dir=tmp_path, agent_command=command, agent_timeout=120)
+        assert result.ended == SUBMITTED, (result, (tmp_path / "mcp-agent-output.txt").read_text()[-2000:])
+        assert result.usage.input_tokens == 1200 and result.usage.output_tokens == 80
+        assert result.actions and all(a["ok"] for a in result.actions), result.actions
+        body = {
+            "namespace": NS,
+            "target": "hello-service",
+            "chaos": name,
+            "baseline": {"successRate": base["success_rate"], "p95Ms": base["p95_ms"]},
+            "settleSeconds": 3,
+            "timeoutSeconds": 60,
+        }
+        assert server.ok("POST", "/v1/grade", body, timeout=90)["passed"]
+    finally:
+        server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)

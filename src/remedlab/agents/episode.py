@@ -76,8 +76,13 @@ class AgentContext:
         out_dir: Path | None = None,
         max_steps: int = 20,
         max_attempts: int = 2,
+        agent_command: tuple[str, ...] = (),
+        agent_timeout: float = 600.0,
     ) -> None:
         self.api = api
+        self.agent_command = agent_command
+        """The program of an outside agent (the mcp method), with its arguments."""
+        self.agent_timeout = agent_timeout
         self.incident = incident
         self.log = log or (session.log if session else Conversation())
         self.session = session

@@ -35,6 +35,8 @@ def run_agent(
     out_dir: Path | None = None,
     max_steps: int = 20,
     max_attempts: int = 2,
+    agent_command: tuple[str, ...] = (),
+    agent_timeout: float = 600.0,
 ) -> AgentResult:
     info = method_info(method)
     log = Conversation()
@@ -45,7 +47,15 @@ def run_agent(
             raise ValueError(f"{info.name} needs a model: give --model and --provider or --base-url")
         session = ModelSession(model, log, budget, prices)
     ctx = AgentContext(
-        api, incident, session=session, log=log, out_dir=out_dir, max_steps=max_steps, max_attempts=max_attempts
+        api,
+        incident,
+        session=session,
+        log=log,
+        out_dir=out_dir,
+        max_steps=max_steps,
+        max_attempts=max_attempts,
+        agent_command=agent_command,
+        agent_timeout=agent_timeout,
     )
     try:
         result = info.build().run(ctx)

@@ -3,6 +3,7 @@ method on a live namespace, through the server's API with the agent token."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import typer
@@ -46,7 +47,7 @@ def agents(ctx: typer.Context) -> None:
 
 @agents_app.command("run")
 def run(
-    method: str = typer.Argument(..., help="baseline, SoloGen, ThinkRemed or ReAct."),
+    method: str = typer.Argument(..., help="baseline, SoloGen, ThinkRemed, ReAct or mcp."),
     namespace: str = typer.Option(..., "-n", "--namespace", help="The namespace of the failing app."),
     service: str | None = typer.Option(None, "--service", help="The root-cause service (MicroRemed's methods)."),
     fault: str | None = typer.Option(None, "--fault", help="The fault category (MicroRemed's methods)."),
@@ -63,6 +64,10 @@ def run(
     prices: Path | None = typer.Option(None, "--prices", help="A price table (YAML) instead of the built-in one."),
     server_url: str | None = typer.Option(None, "--server-url", help="The remedlab server (default $REMEDLAB_SERVER)."),
     out: Path | None = typer.Option(None, "--out", help="Save the conversation, playbooks and result here."),
+    agent_command: str | None = typer.Option(
+        None, "--agent-command", help="The mcp method's agent: a program and its arguments, run per episode."
+    ),
+    agent_timeout: float = typer.Option(600.0, "--agent-timeout", min=1, help="Seconds the mcp agent may take."),
 ) -> None:
     """Run one remediation method against a live namespace and print how it ended."""
     try:
@@ -94,10 +99,22 @@ def run(
                 out_dir=out,
                 max_steps=max_steps,
                 max_attempts=max_attempts,
+                agent_command=agent_command_words(agent_command),
+                agent_timeout=agent_timeout,
             )
         except ChatError as exc:
             raise fail(str(exc)) from None
     print_result(result, out)
+
+
+def agent_command_words(command: str | None) -> tuple[str, ...]:
+    """An --agent-command as its words (shell quoting, no shell)."""
+    if not command:
+        return ()
+    try:
+        return tuple(shlex.split(command))
+    except ValueError as exc:
+        raise fail(f"--agent-command cannot be read ({exc}): quote it as a shell would") from None
 
 
 def print_result(result: AgentResult, out: Path | None) -> None:

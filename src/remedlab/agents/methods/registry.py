@@ -48,6 +48,12 @@ def _react() -> Method:
     return ReAct()
 
 
+def _mcp() -> Method:
+    from remedlab.agents.methods.mcp_agent import McpAgent
+
+    return McpAgent()
+
+
 METHODS: dict[str, MethodInfo] = {
     info.name: info
     for info in (
@@ -77,6 +83,13 @@ METHODS: dict[str, MethodInfo] = {
             "AIOpsLab's agent interface: get_logs, get_metrics/read_metrics, get_traces/read_traces, "
             "exec_shell, submit; one call per turn, for detection, localization, analysis or mitigation",
             _react,
+        ),
+        MethodInfo(
+            "mcp",
+            False,
+            "any MCP-speaking agent: --agent-command runs it per episode with the episode's MCP server "
+            "(kubectl, logs, metrics, traces, topology, events, playbooks, submit) and the incident",
+            _mcp,
         ),
     )
 }
