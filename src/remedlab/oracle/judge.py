@@ -14,6 +14,11 @@ It passes only when, for a whole settle window (default 15 s), at once:
 A fix still in back-off is therefore not failed by one snapshot (the window may start late, up
 to the grading timeout), and a flapping system is not passed by one (any lapse restarts it). A
 no-op agent never passes: the fault-specific check fails while the fault is in place.
+
+The settle window is the longest the checks must hold. With a workload and its baseline, the
+verdict passes sooner, once the checks have held ``min_hold_seconds`` and the requests sent since
+they started to hold decide it (a sequential test, ``sequential.py``: a degraded system passes
+with probability at most ``false_pass``). The verdict records what decided it and the evidence.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from remedlab.api.errors import NotFound
 from remedlab.chaos.confirm import confirm, pod_ready
 from remedlab.observe.workload.generator import WorkloadRunner
 from remedlab.observe.workload.stats import Summary
+from remedlab.oracle.sequential import Evidence, SequentialTest
 from remedlab.oracle.service_reach import service_reach_problems
 
 Obj = dict[str, Any]
@@ -50,6 +56,10 @@ class GradeSettings:
     latency_factor: float = 1.5  # p95 may be this many times the baseline's ...
     latency_slack_ms: float = 50.0  # ... plus this much
     interval_seconds: float = 1.0
+    sequential: bool = True  # pass as soon as the workload's evidence decides (sequential.py)
+    false_pass: float = 0.01  # the sequential test's bound on passing a degraded system
+    false_fail: float = 0.01  # ... and on keeping a healthy one from passing early
+    min_hold_seconds: float = 2.0  # the checks hold at least this long before an early pass
 
 
 @dataclass
@@ -59,6 +69,9 @@ class Verdict:
     seconds: float
     held_seconds: float = 0.0
     window: dict[str, Any] = field(default_factory=dict)
+    decided_by: str = "window"
+    """"sequential" (the workload's evidence decided early), "window" (the settle window held) or "timeout"."""
+    evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +80,8 @@ class Verdict:
             "seconds": round(self.seconds, 3),
             "heldSeconds": round(self.held_seconds, 3),
             "window": self.window,
+            "decidedBy": self.decided_by,
+            "evidence": self.evidence,
         }
 
 
@@ -154,6 +169,13 @@ def _config_problems(backend: Backend, chaos: Obj) -> list[str]:
     return problems
 
 
+def latency_ceiling(baseline: Baseline, settings: GradeSettings) -> float | None:
+    """The p95 latency (ms) a fixed system may show, from the baseline's."""
+    if baseline.p95_ms is None:
+        return None
+    return baseline.p95_ms * settings.latency_factor + settings.latency_slack_ms
+
+
 def workload_problems(summary: Summary, baseline: Baseline, settings: GradeSettings) -> list[str]:
     if summary.requests == 0:
         return ["no workload request completed in the window"]
@@ -161,10 +183,9 @@ def workload_problems(summary: Summary, baseline: Baseline, settings: GradeSetti
     floor = baseline.success_rate - settings.success_tolerance
     if summary.success_rate < floor:
         problems.append(f"success rate {summary.success_rate:.1%} below {floor:.1%}")
-    if baseline.p95_ms is not None and summary.p95_ms is not None:
-        ceiling = baseline.p95_ms * settings.latency_factor + settings.latency_slack_ms
-        if summary.p95_ms > ceiling:
-            problems.append(f"p95 {summary.p95_ms:.0f} ms above {ceiling:.0f} ms")
+    ceiling = latency_ceiling(baseline, settings)
+    if ceiling is not None and summary.p95_ms is not None and summary.p95_ms > ceiling:
+        problems.append(f"p95 {summary.p95_ms:.0f} ms above {ceiling:.0f} ms")
     return problems
 
 
@@ -187,6 +208,12 @@ async def judge(
     streak_restarts: dict[str, int] = {}
     reasons: list[str] = ["not judged yet"]
     window: dict[str, Any] = {}
+    evidence: Evidence | None = None
+    test = (
+        SequentialTest(settings.false_pass, settings.false_fail, 1 - baseline.success_rate)
+        if settings.sequential and workload is not None and baseline is not None
+        else None
+    )
     while True:
         now = time.monotonic()
         current = fetch_chaos() if fetch_chaos is not None else chaos
@@ -200,14 +227,21 @@ async def judge(
             window = asdict(summary)
             if second > streak_second:
                 problems += workload_problems(summary, baseline, settings)
+            if test is not None and not problems:
+                ceiling = latency_ceiling(baseline, settings)
+                evidence = test.weigh(*workload.stats.settled_outcomes(streak_second, second, ceiling))
         if problems:
             reasons = problems
-            streak_since = None
+            streak_since, evidence = None, None
         elif streak_since is None:
             streak_since, streak_second, streak_restarts = now, second, restarts
         elif now - streak_since >= settings.settle_seconds:
-            return Verdict(True, [], now - started, now - streak_since, window)
+            seen = evidence.to_dict() if evidence is not None else {}
+            return Verdict(True, [], now - started, now - streak_since, window, "window", seen)
+        elif evidence is not None and evidence.healthy and now - streak_since >= settings.min_hold_seconds:
+            return Verdict(True, [], now - started, now - streak_since, window, "sequential", evidence.to_dict())
         if now - started >= settings.timeout_seconds:
             held = 0.0 if streak_since is None else now - streak_since
-            return Verdict(False, reasons, now - started, held, window)
+            seen = evidence.to_dict() if evidence is not None else {}
+            return Verdict(False, reasons, now - started, held, window, "timeout", seen)
         await asyncio.sleep(settings.interval_seconds)

@@ -48,6 +48,9 @@ class GradeRequest(BaseModel):
     success_tolerance: float = Field(default=0.05, ge=0, le=1, alias="successTolerance")
     latency_factor: float = Field(default=1.5, ge=1, le=100, alias="latencyFactor")
     latency_slack_ms: float = Field(default=50.0, ge=0, le=60000, alias="latencySlackMs")
+    sequential: bool = Field(default=True, description="pass as soon as the workload's evidence decides")
+    false_pass: float = Field(default=0.01, gt=0, lt=0.5, alias="falsePass")
+    false_fail: float = Field(default=0.01, gt=0, lt=0.5, alias="falseFail")
 
     model_config = {"populate_by_name": True}
 
@@ -142,6 +145,9 @@ async def grade(request: Request, body: GradeRequest) -> dict[str, Any]:
         success_tolerance=body.success_tolerance,
         latency_factor=body.latency_factor,
         latency_slack_ms=body.latency_slack_ms,
+        sequential=body.sequential,
+        false_pass=body.false_pass,
+        false_fail=body.false_fail,
     )
 
     def fetch() -> dict[str, Any] | None:

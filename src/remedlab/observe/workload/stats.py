@@ -106,6 +106,15 @@ class LatencyHistogram:
                 return float(min(max(middle, self.min_us), self.max_us))
         return float(self.max_us)
 
+    def count_above_us(self, micros: float) -> int:
+        """How many recorded values exceed ``micros`` (a value is taken as its bucket's middle)."""
+        above = 0
+        for index, n in self._counts.items():
+            low, width = _bounds(index)
+            if (low if width == 1 else low + width / 2) > micros:
+                above += n
+        return above
+
     def percentile_ms(self, q: float) -> float | None:
         value = self.percentile_us(q)
         return None if value is None else value / 1000
@@ -307,6 +316,23 @@ class WorkloadStats:
 
     def total(self) -> Summary:
         return self.summarize(0, self.seconds)
+
+    def settled_outcomes(self, from_t: int, to_t: int, slow_ms: float | None) -> tuple[int, int]:
+        """(good, bad) requests sent in seconds [from_t, to_t), counting only the leading seconds whose
+        every request has finished: a request still waiting might yet fail. Bad is a failure, or a
+        success slower than ``slow_ms`` (when given)."""
+        good = bad = 0
+        for second in range(from_t, to_t):
+            bucket = self.buckets.get(second)
+            if bucket is None:
+                continue
+            if bucket.finished < bucket.sent:
+                break
+            ok = bucket.outcomes.get("ok", 0)
+            slow = bucket.latency.count_above_us(slow_ms * 1000) if slow_ms is not None else 0
+            good += ok - slow
+            bad += bucket.finished - ok + slow
+        return good, bad
 
     def summarize_kinds(self, from_t: float, to_t: float) -> dict[str, Summary]:
         """Each kind of request's summary over the same seconds as :meth:`summarize`."""
