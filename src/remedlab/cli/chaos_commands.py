@@ -11,7 +11,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from remedlab.cli.output import fail
+from remedlab.cli.output import fail, plain_table, print_plain
 from remedlab.cli.server_client import ServerClient, ServerError
 
 console = Console()
@@ -63,29 +63,39 @@ def register(app: typer.Typer) -> None:
     def list_chaos(
         namespace: str | None = typer.Option(None, "-n", "--namespace"),
         all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces"),
+        output: str = typer.Option("", "-o", "--output", help="name | wide | json (default: a table)."),
     ) -> None:
         """Every chaos resource, with its phase."""
+        if output not in ("", "name", "wide", "json"):
+            raise fail(f"unknown --output {output!r}: use name, wide or json")
         params = {} if all_namespaces or namespace is None else {"namespace": namespace}
         try:
             items = _client().request("GET", "/v1/chaos", params=params)["items"]
         except ServerError as exc:
             raise fail(str(exc)) from None
-        table = Table()
-        for column in ("NAMESPACE", "NAME", "KIND", "FAULT", "PHASE", "PODS"):
-            table.add_column(column)
+        if output == "json":
+            console.print_json(json.dumps({"items": items}))
+            return
+        if output == "name":
+            print_plain(
+                "\n".join(f"{item['kind'].lower()}.chaos-mesh.org/{item['metadata']['name']}" for item in items)
+            )
+            return
+        headers = ["NAMESPACE", "NAME", "KIND", "FAULT", "PHASE"] + (["PODS"] if output == "wide" else [])
+        rows = []
         for item in items:
             experiment = (item.get("status") or {}).get("experiment") or {}
             records = experiment.get("containerRecords") or []
             phase = "Running" if experiment.get("desiredPhase") == "Run" else "Stopped" if experiment else "Pending"
-            table.add_row(
+            row = [
                 item["metadata"]["namespace"],
                 item["metadata"]["name"],
                 item["kind"],
                 (item["metadata"].get("labels") or {}).get("chaos.remedlab.io/fault", "-"),
                 phase,
-                ", ".join(r["id"] for r in records) or "-",
-            )
-        console.print(table)
+            ]
+            rows.append(row + ([", ".join(r["id"] for r in records) or "-"] if output == "wide" else []))
+        print_plain(plain_table(headers, rows) if rows else "No chaos resources found.")
 
     @chaos_app.command("get")
     def get_chaos(
