@@ -1,9 +1,9 @@
 """AIOpsLab's faults on Hotel Reservation's application and stores, live: a store that takes clients over
 TLS only (tls-required), a buggy build of rate (misconfig-app) and a store redeployed without its volume
 (redeploy-without-pv). Each shows within 5 s as a user or an SRE would see it, a no-op fails the oracle
-and the fix a person makes (a repair script run with the real kubectl's exec, a rollout undo) passes it.
-The baseline runbook repairs the database faults from the logs and rolls the bad image back. One
-deployed app serves every case."""
+and the fix a person makes (a repair script run with the real kubectl's exec, a rollout undo; for
+tls-required also clients configured for TLS) passes it. The baseline runbook repairs the database
+faults from the logs and rolls the bad image back. One deployed app serves every case."""
 
 from __future__ import annotations
 
@@ -128,6 +128,23 @@ def test_the_fault_shows_a_no_op_fails_and_the_human_fix_passes(
         assert verdict["passed"], f"the fix of {fault} failed: {verdict}"
         assert not lab.fault_shows(chaos)
         assert not shows(lab)
+
+
+def test_clients_configured_for_tls_fix_tls_required_and_keep_it_after_recovery(
+    lab: FaultLab, kubectl: Kubectl
+) -> None:
+    base = baseline(lab)
+    try:
+        with lab.fault("tls-required", "postgres-geo") as chaos:
+            _within(lambda: searches_fail(lab), SYMPTOM_SECONDS, "tls-required on postgres-geo")
+            kubectl.ok("set", "env", "deployment/geo", "-n", NS, "DATABASE_SSLMODE=require")
+            verdict = grade(lab, "postgres-geo", chaos, base, settle=3, timeout=60)
+            assert verdict["passed"], f"clients with TLS failed: {verdict}"
+        # recovery put the hba file back and left TLS on for geo, which keeps using it
+        lab.assert_serving()
+    finally:
+        kubectl.ok("set", "env", "deployment/geo", "-n", NS, "DATABASE_SSLMODE=disable")
+        lab.wait_healthy()
 
 
 @pytest.mark.parametrize(
