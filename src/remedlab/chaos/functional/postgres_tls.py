@@ -1,8 +1,8 @@
 """Whether a PostgreSQL store takes TCP clients without TLS, and how to change it in place.
 
 Everything goes through `psql` in the store's pod, as the superuser (`postgres_sql.py`): the server
-reads and writes its own files (``pg_read_file``, a large object exported), ``ALTER SYSTEM`` turns
-``ssl`` on or back, and ``pg_reload_conf()`` makes the server read its configuration and
+reads and writes its own files (``pg_read_file``; a large object exported, or for a private key
+``COPY ... TO PROGRAM`` under ``umask 077``), ``ALTER SYSTEM`` turns ``ssl`` on or back, and ``pg_reload_conf()`` makes the server read its configuration and
 ``pg_hba.conf`` again. A reload reaches new sessions only: existing ones keep what they had.
 """
 
