@@ -1,6 +1,8 @@
 """AIOpsLab's Kubernetes-level faults on a live Hotel Reservation: each shows within seconds as a
 user or an SRE would see it, a no-op fails the oracle, the fix a person would make with the real
-kubectl passes it, and the baseline runbook repairs each. One deployed app serves every case."""
+kubectl passes it, and the baseline runbook repairs each. The oracle has none of AIOpsLab's weak spots:
+a no-op on assign-non-existent-node fails, a scale-pod-zero fix to 2 replicas passes, and a targetPort
+fix on a Service's other port fails. One deployed app serves every case."""
 
 from __future__ import annotations
 
@@ -158,6 +160,48 @@ def test_the_fault_shows_a_no_op_fails_and_the_human_fix_passes(
         assert lab.server.get("deployments", NS, "geo")["spec"]["replicas"] == 2
         kubectl.ok("scale", "deployment/geo", "-n", NS, "--replicas=1")
         lab.wait_healthy()
+
+
+def refuses(lab: FaultLab, service: str) -> bool:
+    """A new connection to the Service's first port is refused."""
+    svc = lab.server.get("services", NS, service)["spec"]
+    try:
+        with socket.create_connection((svc["clusterIP"], int(svc["ports"][0]["port"])), timeout=1):
+            return False
+    except OSError:
+        return True
+
+
+def test_a_target_port_fix_on_the_wrong_port_fails_and_on_the_right_one_passes(lab: FaultLab, kubectl: Kubectl) -> None:
+    """AIOpsLab checks only a Service's first port; here the fault is on the first of two, and a fix of
+    the second (wrong) one fails the oracle until the first is fixed."""
+    second = {"name": "metrics", "protocol": "TCP", "port": 9100, "targetPort": "http"}
+    kubectl.ok(
+        "patch",
+        "svc",
+        "rate",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        json.dumps([{"op": "add", "path": "/spec/ports/-", "value": second}]),
+    )
+    try:
+        base = baseline(lab)
+        with lab.fault("k8s-target-port-misconfig", "rate") as chaos:
+            _within(lambda: refuses(lab, "rate"), SYMPTOM_SECONDS, "the refused port")
+            op = json.dumps([{"op": "replace", "path": "/spec/ports/1/targetPort", "value": 8084}])
+            kubectl.ok("patch", "svc", "rate", "-n", NS, "--type=json", "-p", op)  # the wrong port
+            verdict = grade(lab, "rate", chaos, base, settle=2, timeout=4)
+            assert not verdict["passed"] and any("9999" in r for r in verdict["reasons"]), verdict
+            _patch_target_port(kubectl, "rate", 8084)  # the right one
+            verdict = grade(lab, "rate", chaos, base, settle=3, timeout=30)
+            assert verdict["passed"], verdict
+    finally:
+        ports = lab.server.get("services", NS, "rate")["spec"]["ports"]
+        if len(ports) > 1:
+            op = json.dumps([{"op": "remove", "path": "/spec/ports/1"}])
+            kubectl.ok("patch", "svc", "rate", "-n", NS, "--type=json", "-p", op)
 
 
 @pytest.mark.parametrize(("fault", "target"), [c[:2] for c in CASES], ids=[c[0] for c in CASES])

@@ -7,8 +7,19 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
+
 from remedlab.agents.diagnosis import diagnose, load_thresholds
-from remedlab.agents.findings import DELETE_POD, DROP_NODE_SELECTOR, PATCH_TARGET_PORT, RESTART, SCALE_UP, UNDO
+from remedlab.agents.findings import (
+    DELETE_POD,
+    DROP_NODE_SELECTOR,
+    PATCH_TARGET_PORT,
+    RESTART,
+    RUN_SCRIPT,
+    SCALE_UP,
+    UNDO,
+)
+from remedlab.agents.methods.baseline.runbook import playbook_for
 from remedlab.agents.signals import Snapshot
 
 NOW = time.time()
@@ -279,3 +290,82 @@ def test_a_recreate_rollout_that_never_came_up_is_rolled_back() -> None:
     pods = [pod("hello-a", "hello"), pod("time-b", "time", revision=2, age=10, ready=False)]
     (finding,) = diagnose(snapshot(deployments=[deployment("hello"), broken], replicasets=sets, pods=pods), LIMITS, {})
     assert (finding.deployment, finding.action) == ("time", UNDO)
+
+
+def test_a_broken_new_image_is_named_when_rolled_back() -> None:
+    sets = [replicaset("hello", 1, 1), replicaset("time", 1, 0, replicas=0), replicaset("time", 2, 0)]
+    for revision, image in ((1, "shop/time:1.0"), (2, "shop/time:1.1")):
+        sets[revision]["spec"]["template"] = {"spec": {"containers": [{"name": "c", "image": image}]}}
+    pods = [pod("hello-a", "hello"), pod("time-b", "time", revision=2, age=10, ready=False)]
+    broken = deployment("time")
+    broken["status"] = {"conditions": [{"type": "Progressing", "reason": "ReplicaSetUpdated"}]}
+    (finding,) = diagnose(snapshot(deployments=[deployment("hello"), broken], replicasets=sets, pods=pods), LIMITS, {})
+    assert finding.action == UNDO
+    assert "revision 2 (its image shop/time:1.1 replaced shop/time:1.0) has 0/1 pods available" in finding.evidence
+
+
+# --------------------------------------------------------------------------- database faults in logs
+
+
+def with_database(scripts: tuple[str, ...] = ("restore-grants.sh", "allow-non-tls.sh")) -> dict[str, Any]:
+    """A snapshot of hello calling time, and time using its database `db` (whose pod has repair scripts)."""
+    time_service = deployment("time")
+    time_service["spec"]["template"]["spec"] = {
+        "containers": [{"name": "c", "env": [{"name": "DATABASE_ADDR", "value": "db:5432"}]}]
+    }
+    db = deployment("db")
+    db["spec"]["template"]["spec"] = {
+        "containers": [{"name": "db", "volumeMounts": [{"name": "scripts", "mountPath": "/scripts"}]}],
+        "volumes": [{"name": "scripts", "configMap": {"name": "db-scripts"}}],
+    }
+    return {
+        "deployments": [deployment("hello"), time_service, db],
+        "replicasets": [replicaset("hello", 1, 1), replicaset("time", 1, 1), replicaset("db", 1, 1)],
+        "pods": [pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db")],
+        "services": [service("hello"), service("time"), service("db")],
+        "configmaps": [{"metadata": {"name": "db-scripts"}, "data": {name: "#!/bin/sh\n" for name in scripts}}],
+    }
+
+
+def logged(ago: float, text: str) -> str:
+    return f"{datetime.fromtimestamp(NOW - ago, UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')}123Z {text}\n"
+
+
+def test_a_service_denied_its_tables_gets_its_database_script_run() -> None:
+    parts = with_database()
+    parts["pods"][1] = pod("time-a", "time", age=12, ready=False, since=stamp(11))
+    line = '{"level": "warning", "msg": "not ready: StoreError: db: permission denied for table points"}'
+    (finding,) = diagnose(snapshot(**parts, logs={"time-a": logged(9, line)}), LIMITS, {})
+    assert (finding.rule, finding.deployment, finding.action) == ("database-grants-revoked", "db", RUN_SCRIPT)
+    assert finding.script == "restore-grants.sh" and finding.precedence == 0
+    assert finding.evidence == "pod time-a logs: not ready: StoreError: db: permission denied for table points"
+    # the runbook runs it in the database's pod
+    play = yaml.safe_load(playbook_for(finding, "sm"))[0]
+    assert play["tasks"][0]["command"] == "kubectl exec -n sm deployment/db -- sh /scripts/restore-grants.sh"
+    # once acted on the database, the service's trouble is not blamed on the service itself
+    assert diagnose(snapshot(**parts, logs={"time-a": logged(9, line)}), LIMITS, {"db": NOW}) == []
+
+
+def test_a_database_turning_away_clients_without_tls_gets_its_script_run_from_its_own_log() -> None:
+    line = 'FATAL:  pg_hba.conf rejects connection for host "10.0.0.7", user "app", database "app", no encryption'
+    (finding,) = diagnose(snapshot(**with_database(), logs={"db-a": logged(2, line)}), LIMITS, {})
+    assert (finding.deployment, finding.script) == ("db", "allow-non-tls.sh")
+    # an old line is history: the database's own errors repeat while clients try
+    assert diagnose(snapshot(**with_database(), logs={"db-a": logged(15, line)}), LIMITS, {}) == []
+
+
+def test_log_lines_from_before_a_service_became_ready_are_history() -> None:
+    parts = with_database()
+    parts["pods"][1] = pod("time-a", "time", since=stamp(5))  # Ready again 5 s ago
+    line = "not ready: StoreError: db: permission denied for table points"
+    assert diagnose(snapshot(**parts, logs={"time-a": logged(8, line)}), LIMITS, {}) == []
+    (finding,) = diagnose(snapshot(**parts, logs={"time-a": logged(3, f"db failed: {line}")}), LIMITS, {})
+    assert finding.script == "restore-grants.sh"  # its requests fail since
+
+
+def test_no_finding_without_the_script_in_the_database_pod() -> None:
+    parts = with_database(scripts=("allow-non-tls.sh",))
+    parts["pods"][1] = pod("time-a", "time", age=12, ready=False, since=stamp(11))
+    line = "not ready: StoreError: db: permission denied for table points"
+    findings = diagnose(snapshot(**parts, logs={"time-a": logged(2, line)}), LIMITS, {})
+    assert [f.action for f in findings] == [DELETE_POD]  # only what any pod rule sees

@@ -156,6 +156,38 @@ def test_wrong_bin_usage_leaves_a_rollback_alone(backend: StoreBackend) -> None:
     assert _template(backend)["containers"][0]["command"] == ["profile", "--v"]
 
 
+def test_misconfig_app_runs_the_buggy_image_until_recovered(backend: StoreBackend) -> None:
+    chaos = _chaos("misconfig-app")
+    record, action = _run(backend, chaos)
+    assert _template(backend)["containers"][0]["image"] == "remedlab/hotel-reservation-rate:1.1"
+    assert _template(backend)["containers"][0]["command"] == ["profile"]  # the command is the image's to run
+    assert backend.get("deployments", NS, "web")["spec"]["strategy"] == {"type": "Recreate"}
+    seen, detail = action.observable(backend, chaos, record)
+    assert seen and "runs remedlab/hotel-reservation-rate:1.1" in detail
+    graded = _with_records(chaos, record)
+    assert any("runs remedlab/hotel-reservation-rate:1.1" in p for p in fault_problems(cast(Backend, backend), graded))
+    asyncio.run(action.recover(backend, chaos, record))
+    assert _template(backend)["containers"][0]["image"] == "remedlab/hotel-reservation:1.0"
+    assert backend.get("deployments", NS, "web")["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert not action.observable(backend, chaos, record)[0]
+    with pytest.raises(BadRequest, match=r"runs remedlab/hotel-reservation:1\.0 already"):
+        _run(backend, _chaos("misconfig-app", parameters={"image": "remedlab/hotel-reservation:1.0"}))
+
+
+def test_misconfig_app_leaves_a_rollback_alone(backend: StoreBackend) -> None:
+    chaos = _chaos("misconfig-app", parameters={"image": "remedlab/hotel-reservation-rate:1.1"})
+    record, action = _run(backend, chaos)
+    op = {
+        "op": "replace",
+        "path": "/spec/template/spec/containers/0/image",
+        "value": "remedlab/hotel-reservation:latest",
+    }
+    backend.patch("deployments", NS, "web", "json", [op])  # kubectl set image, to another good tag
+    assert not action.observable(backend, chaos, record)[0]
+    asyncio.run(action.recover(backend, chaos, record))
+    assert _template(backend)["containers"][0]["image"] == "remedlab/hotel-reservation:latest"
+
+
 def test_target_port_misconfig_points_the_service_elsewhere_until_recovered(backend: StoreBackend) -> None:
     backend.store.create(_pod("web-1"))
     chaos = _chaos("k8s-target-port-misconfig")
@@ -268,6 +300,9 @@ def test_a_target_port_fix_is_judged_by_reaching_the_pods(backend: StoreBackend)
         ("k8s-target-port-misconfig", ("Virtualization", "Misconfiguration")),
         ("scale-pod-zero", ("Virtualization", "Operation Error")),
         ("assign-non-existent-node", ("Virtualization", "Dependency Problem")),
+        ("misconfig-app", ("Application", "Misconfiguration")),
+        ("tls-required", ("Application", "Misconfiguration")),
+        ("redeploy-without-pv", ("Virtualization", "Operation Error")),
     ],
 )
 def test_the_catalog_names_aiopslab_faults_with_aiopslab_ground_truth(fault: str, truth: tuple[str, str]) -> None:

@@ -278,6 +278,18 @@ def test_rate_plans_for_a_stay_are_the_overlapping_ones_cheapest_first() -> None
     assert search.hotels_with_plans(chosen) == ["1", "2"]
 
 
+def test_rate_release_1_1_warms_its_cache_at_start_from_the_wrong_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {"DATABASE_ADDR": "postgres-rate:5432", "DATABASE_NAME": "rate", "DATABASE_USER": "rate"}
+    warm_up = rate.warm_up_database(env)
+    assert (warm_up.address.configured, warm_up.name, warm_up.user) == ("postgres-rate:27017", "rate", "rate")
+    for name, value in {**env, "MEMCACHED_ADDR": "memcached-rate:11211"}.items():
+        monkeypatch.setenv(name, value)
+    assert rate.warm_cache in rate.create_app(warm=True).on_startup
+    assert rate.warm_cache not in rate.create_app().on_startup
+    images = yaml.safe_load((APPS / "images.yaml").read_text())["images"]
+    assert images["remedlab/hotel-reservation-rate"]["binaries"]["rate"][-1] == rate.WARM_CACHE_FLAG
+
+
 def test_search_rejects_rate_plans_without_hotels() -> None:
     with pytest.raises(UpstreamError, match="rate: a rate plan has no hotelId"):
         search.hotels_with_plans([{"code": "RACK"}])
@@ -460,6 +472,7 @@ def test_service_deployments_run_their_program_with_probes_and_store_settings() 
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://$(HOST_IP):4318"
         if name in DATABASES:
             assert env["DATABASE_ADDR"] == f"postgres-{name}:5432" and env["DATABASE_NAME"] == DB_NAMES[name]
+            assert env["DATABASE_SSLMODE"] == "disable"  # plain TCP, as the original's clients
             for variable, key in (("DATABASE_USER", "username"), ("DATABASE_PASSWORD", "password")):
                 assert env[variable]["secretKeyRef"] == {"name": f"{name}-db-credentials", "key": key}
             assert secrets[f"{name}-db-credentials"]["stringData"]["username"] == DB_NAMES[name]
@@ -489,16 +502,20 @@ def test_databases_are_seeded_postgres_on_volumes() -> None:
         assert mounts["seed"] == "/docker-entrypoint-initdb.d"
         (sql,) = seed["data"].values()
         assert "CREATE TABLE" in sql
+        # the repair scripts and the app's data files, for `kubectl exec ... sh /scripts/...`
+        assert (mounts["scripts"], mounts["app-data"]) == ("/scripts", "/app-data")
+        assert volumes["scripts"]["configMap"]["name"] == "mitigate-db"
+        assert volumes["app-data"]["configMap"]["name"] == "hotel-data"
+    scripts = config_maps["mitigate-db"]["data"]
+    assert sorted(scripts) == ["allow-non-tls.sh", "recreate-user.sh", "restore-data.sh", "restore-grants.sh"]
     for cache in CACHES.values():
         (container,) = deployments[cache]["spec"]["template"]["spec"]["containers"]
         assert container["image"] == "remedlab/memcached:1.6"
         assert container["readinessProbe"]["tcpSocket"] == {"port": 11211}
 
 
-def test_services_read_the_tables_their_database_seeds() -> None:
-    seeds = {
-        doc["metadata"]["name"]: "".join(doc["data"].values()) for doc in documents() if doc["kind"] == "ConfigMap"
-    }
+def test_services_read_the_tables_their_database_creates_and_the_install_fills() -> None:
+    config_maps = {doc["metadata"]["name"]: doc["data"] for doc in documents() if doc["kind"] == "ConfigMap"}
     tables = {
         "geo": ["points"],
         "rate": ["rate_plans"],
@@ -507,11 +524,34 @@ def test_services_read_the_tables_their_database_seeds() -> None:
         "reservation": ["reservations", "capacity"],
         "user": ["users"],
     }
+    data = config_maps["hotel-data"]
     for db, wanted in tables.items():
+        schema = "".join(config_maps[f"postgres-{db}-seed"].values())
+        assert "INSERT" not in schema  # the database creates the tables; the app's data comes at install
         for table in wanted:
-            assert f"CREATE TABLE {table} (" in seeds[f"postgres-{db}-seed"]
-    assert "sha256(convert_to(repeat(i::text, 10), 'UTF8'))" in seeds["postgres-user-seed"]
-    assert "generate_series(0, 500)" in seeds["postgres-user-seed"]
+            assert f"CREATE TABLE {table} (" in schema
+        loaded = data[f"{DB_NAMES[db]}.sql"]
+        # loaded only into an empty table, so that running it again is safe
+        assert f"SELECT NOT EXISTS (SELECT 1 FROM {wanted[-1]}) AS empty \\gset\n\\if :empty\n" in loaded
+        assert f"INSERT INTO {wanted[-1]} " in loaded
+    assert "sha256(convert_to(repeat(i::text, 10), 'UTF8'))" in data["users.sql"]
+    assert "generate_series(0, 500)" in data["users.sql"]
+
+
+def test_the_install_loads_each_database_as_its_service_and_goes() -> None:
+    (job,) = _by_kind("Job").values()
+    assert job["metadata"]["name"] == "load-data" and job["spec"]["ttlSecondsAfterFinished"] == 0
+    pod = job["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "OnFailure"
+    assert pod["volumes"] == [{"name": "data", "configMap": {"name": "hotel-data"}}]
+    containers = {c["name"]: c for c in pod["containers"]}
+    assert sorted(containers) == sorted(f"load-{db}" for db in DATABASES)
+    for db in DATABASES:
+        container = containers[f"load-{db}"]
+        assert container["command"] == ["sh", "/app-data/load-data.sh"]
+        env = _env(container)
+        assert (env["DATABASE_ADDR"], env["DATABASE_NAME"]) == (f"postgres-{db}:5432", DB_NAMES[db])
+        assert env["DATABASE_PASSWORD"]["secretKeyRef"] == {"name": f"{db}-db-credentials", "key": "password"}
 
 
 def test_catalog_entry_points_at_the_frontend() -> None:

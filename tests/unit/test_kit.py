@@ -445,6 +445,42 @@ def test_readiness_check_outcomes() -> None:
     assert asyncio.run(scenario()) == [(200, {"status": "ready"}), (503, None), (503, None), (503, None)]
 
 
+def test_readiness_changes_are_told_in_the_log_not_every_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from remedlab.apps.kit import health
+
+    stream = io.StringIO()
+    state = {"reason": ""}
+
+    async def check() -> bool:
+        if state["reason"]:
+            raise ConnectionError(state["reason"])
+        return True
+
+    handle = health.readyz_handler(check, log=Logger("kit-ready", stream))
+
+    def probe(reason: str) -> list[str]:
+        state["reason"] = reason
+
+        async def once() -> None:
+            await handle(make_mocked_request("GET", "/readyz"))
+
+        asyncio.run(once())
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        stream.seek(0), stream.truncate()
+        return [f"{line['level']}: {line['msg']}" for line in lines]
+
+    assert probe("") == []  # ready from the start: nothing to tell
+    assert probe("db down") == ["warning: not ready: ConnectionError: db down"]
+    assert probe("db down") == []  # the same, within a while
+    assert probe("denied") == ["warning: not ready: ConnectionError: denied"]
+    monkeypatch.setattr(health, "NOT_READY_LOG_EVERY_S", 0.0)
+    assert probe("denied") == ["warning: not ready: ConnectionError: denied"]  # told again after a while
+    assert probe("") == ["info: ready again"]
+    assert probe("") == []
+
+
 # --------------------------------------------------------------------------- a real process
 
 SLOW_SERVICE = """

@@ -114,6 +114,14 @@ def test_database_configuration_errors_are_one_line() -> None:
         RedisStore.from_env(environ={})
 
 
+def test_database_tls_follows_its_sslmode_setting_plain_tcp_by_default() -> None:
+    env = {"DATABASE_ADDR": "postgres-geo:5432", "DATABASE_NAME": "geo", "DATABASE_USER": "geo"}
+    assert Database.from_env(environ=env).ssl_mode == "disable"
+    assert Database.from_env(environ={**env, "DATABASE_SSLMODE": "require"}).ssl_mode == "require"
+    with pytest.raises(StoreError, match=r"^postgres-geo: sslmode 'sometimes' is not one of disable, allow, prefer"):
+        Database.from_env(environ={**env, "DATABASE_SSLMODE": "sometimes"})
+
+
 def test_unreachable_database_is_a_connect_error(collected: Collect) -> None:
     host = loopback()
     db = Database(f"{host}:{free_port(host)}", "geo", "geo", "secret", connect_timeout=1.0)

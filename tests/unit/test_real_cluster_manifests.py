@@ -89,8 +89,16 @@ def test_without_a_registry_images_keep_their_names() -> None:
 
 
 def test_postgres_is_the_official_image_with_the_embedded_stores_settings() -> None:
-    pairs = [(b, a) for b, a in _rendered_containers("hotel-reservation") if b["image"].startswith("remedlab/postgres")]
+    rendered = [
+        (b, a) for b, a in _rendered_containers("hotel-reservation") if b["image"].startswith("remedlab/postgres")
+    ]
+    pairs = [(b, a) for b, a in rendered if "command" not in b]  # the servers; the install's data load runs psql
     assert len(pairs) == 6
+    for before, after in [(b, a) for b, a in rendered if "command" in b]:
+        assert after["image"] == "postgres:15"
+        assert after["command"] == ["docker-entrypoint.sh", *before["command"]]
+        names = [e["name"] for e in after["env"]]
+        assert names[: len(before["env"])] == [e["name"] for e in before["env"]]  # DATABASE_* as they were
     for before, after in pairs:
         assert after["image"] == "postgres:15"
         assert "command" not in after

@@ -5,9 +5,13 @@ order of precedence:
 0. an object misconfigured so that it cannot work, seen in the objects alone (`object_rules.py`): a
    Service whose targetPort no container port of its pods declares → patch it to the container's
    port; a deployment scaled to 0 that a Service selects → scale it to 1; pods Pending, failing to
-   schedule, for a nodeSelector → remove the nodeSelector;
+   schedule, for a nodeSelector → remove the nodeSelector; and a database fault its pod's own repair
+   script mends, read off the logs of the database or of a service using it (`log_rules.py`: revoked
+   grants, a missing role, TLS required of clients that do not use it, data lost) → run the script
+   there; the trouble of the services using it follows from it;
 1. a deployment whose newest revision's pods are not available while an older revision exists (still
-   running, or scaled down by a rollout that never finished): the last change broke it → roll it back;
+   running, or scaled down by a rollout that never finished): the last change broke it (a new image,
+   command or setting) → roll it back;
 2. a pod not Ready for a while, failing its probes, near its CPU or memory limit, or OOMKilled:
    that instance is sick → replace the pod;
 3. a service its callers fail to reach, or slow itself while everything it calls is fine → replace
@@ -31,6 +35,7 @@ from remedlab.agents.findings import (
     UNDO,
     Finding,
 )
+from remedlab.agents.log_rules import database_findings, load_log_rules
 from remedlab.agents.object_rules import object_findings
 from remedlab.agents.signals import (
     Snapshot,
@@ -47,8 +52,9 @@ from remedlab.agents.signals import (
 
 
 def load_thresholds() -> dict[str, float]:
+    """The numbers of diagnosis.yaml (its rules apart)."""
     text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
-    return {str(k): float(v) for k, v in (yaml.safe_load(text) or {}).items()}
+    return {str(k): float(v) for k, v in (yaml.safe_load(text) or {}).items() if isinstance(v, int | float)}
 
 
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
@@ -57,6 +63,9 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) 
     calls in flight to end) are not evidence any more."""
     findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
     rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
+    databases, victims = database_findings(snap, load_log_rules(), limits["log_recent_seconds"])
+    findings += [f for f in databases if f.deployment not in acted]
+    rolling |= {f.deployment for f in databases} | victims
     for deployment in snap.deployments:
         name = name_of(deployment)
         state = _rollout_state(snap, name, deployment, limits)
@@ -152,15 +161,22 @@ def _progress_reason(deployment: dict[str, Any]) -> str | None:
     return None
 
 
+def _images(replicaset: dict[str, Any]) -> list[str]:
+    containers = (((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    return [str(c.get("image")) for c in containers]
+
+
 def _regression(snap: Snapshot, name: str, deployment: dict[str, Any]) -> Finding:
     sets, pods = _newest_pods(snap, name)
     want = int(deployment["spec"].get("replicas", 1))
     available = int((sets[-1].get("status") or {}).get("availableReplicas", 0))
     age = max(snap.taken - (created_at(p) or snap.taken) for p in pods)
+    new, old = _images(sets[-1]), _images(sets[-2])
+    change = f" (its image {', '.join(new)} replaced {', '.join(old)})" if new != old and new and old else ""
     return Finding(
         "rollout-regression",
         name,
-        f"revision {revision_of(sets[-1])} has {available}/{want} pods available after {age:.0f}s; "
+        f"revision {revision_of(sets[-1])}{change} has {available}/{want} pods available after {age:.0f}s; "
         f"revision {revision_of(sets[-2])} ran before it",
         UNDO,
         precedence=0,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 UNDO, DELETE_POD, RESTART = "undo", "delete-pod", "restart"
 PATCH_TARGET_PORT, SCALE_UP, DROP_NODE_SELECTOR = "patch-target-port", "scale-up", "remove-node-selector"
+RUN_SCRIPT = "run-script"
 SICK_SERVICE = "sick-service"
 
 
@@ -21,3 +22,4 @@ class Finding:
     service: str | None = None  # PATCH_TARGET_PORT: the Service, its port's index, and the container port
     port_index: int = 0
     port: int | str | None = None
+    script: str | None = None  # RUN_SCRIPT: the repair script of the deployment's pods, in /scripts

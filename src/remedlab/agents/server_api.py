@@ -106,14 +106,23 @@ class AgentApi:
         return dict(self.request("GET", api_path(_kind(resource), namespace, name)))
 
     def pod_log(
-        self, namespace: str, pod: str, *, tail: int | None = 100, previous: bool = False, since: int | None = None
+        self,
+        namespace: str,
+        pod: str,
+        *,
+        tail: int | None = 100,
+        previous: bool = False,
+        since: int | None = None,
+        timestamps: bool = False,
     ) -> str:
+        """A pod's log; with ``timestamps``, each line starts with its RFC 3339 time and a space."""
         text = self.request(
             "GET",
             api_path(BY_PLURAL["pods"], namespace, pod, "log"),
             tailLines=tail,
             previous=previous or None,
             sinceSeconds=since,
+            timestamps=timestamps or None,
         )
         return text if isinstance(text, str) else str(text)
 

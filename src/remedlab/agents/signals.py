@@ -1,5 +1,6 @@
 """One look at a namespace through the agent's eyes: deployments and their revisions, pods, recent
-events, pod resource samples and per-service request metrics, all fetched from the server's API.
+events, ConfigMaps, pods' recent logs, pod resource samples and per-service request metrics, all
+fetched from the server's API.
 
 Helpers here answer the questions an SRE asks of such a snapshot (is this pod Ready, since when,
 how close is it to its limits, which deployment owns it); they never use ground truth.
@@ -7,12 +8,13 @@ how close is it to its limits, which deployment owns it); they never use ground 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from remedlab.agents.server_api import AgentApi
+from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.api.quantity import QuantityError, cpu_millicores, memory_bytes
 
 Obj = dict[str, Any]
@@ -26,6 +28,19 @@ def parse_time(stamp: str | None) -> float | None:
         return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+_LOG_STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d) ")
+
+
+def log_line_time(line: str) -> tuple[float | None, str]:
+    """A timestamped log line's time (RFC 3339, to the nanosecond) and its text."""
+    match = _LOG_STAMP.match(line)
+    if match is None:
+        return None, line
+    fraction = (match.group(2) or "0")[:6].ljust(6, "0")
+    when = parse_time(f"{match.group(1)}.{fraction}{match.group(3)}")
+    return when, line[match.end() :]
 
 
 def name_of(obj: Obj) -> str:
@@ -100,6 +115,8 @@ class Snapshot:
     pod_samples: dict[str, list[Obj]] = field(default_factory=dict)
     service_samples: dict[str, list[Obj]] = field(default_factory=dict)
     calls: list[Obj] = field(default_factory=list)  # the topology's call edges in the window
+    configmaps: list[Obj] = field(default_factory=list)
+    logs: dict[str, str] = field(default_factory=dict)  # pod name -> its recent log, lines timestamped
 
     # ------------------------------------------------------------------ ownership
 
@@ -184,7 +201,32 @@ class Snapshot:
         ]
 
 
-def observe(api: AgentApi, namespace: str, seconds: int = 30, calls_seconds: int = 10) -> Snapshot:
+LOG_TAIL = 200
+
+
+def _has_run(pod: Obj) -> bool:
+    """Whether a container of the pod has started, so that it may have a log."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any("running" in (s.get("state") or {}) or s.get("restartCount") for s in statuses)
+
+
+def recent_logs(api: AgentApi, namespace: str, pods: list[Obj], seconds: int) -> dict[str, str]:
+    """The last ``seconds`` of each live pod's log, each line after its time (logs that cannot be read
+    are left out)."""
+    logs = {}
+    for pod in pods:
+        if is_terminating(pod) or not _has_run(pod):
+            continue
+        try:
+            logs[name_of(pod)] = api.pod_log(namespace, name_of(pod), tail=LOG_TAIL, since=seconds, timestamps=True)
+        except AgentApiError:
+            continue
+    return logs
+
+
+def observe(
+    api: AgentApi, namespace: str, seconds: int = 30, calls_seconds: int = 10, log_seconds: int = 20
+) -> Snapshot:
     taken = time.time()
     snapshot = Snapshot(
         namespace=namespace,
@@ -194,7 +236,9 @@ def observe(api: AgentApi, namespace: str, seconds: int = 30, calls_seconds: int
         pods=api.objects("pods", namespace),
         services=api.objects("services", namespace),
         events=api.events(namespace),
+        configmaps=api.objects("configmaps", namespace),
     )
+    snapshot.logs = recent_logs(api, namespace, snapshot.pods, log_seconds)
     for item in api.pod_metrics(namespace, seconds):
         snapshot.pod_samples[str(item["name"])] = list(item.get("samples") or [])
     for item in api.service_metrics(namespace, seconds):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import yaml
+
+from remedlab.api.image_map import split_image
 
 
 class UnknownApp(KeyError):
@@ -37,6 +40,37 @@ def _catalog() -> dict[str, Any]:
     return dict((yaml.safe_load(text) or {}).get("apps") or {})
 
 
+def _store_faults() -> dict[str, list[str]]:
+    """Image repository -> the faults aimed at every Deployment that runs it (`store_faults`)."""
+    text = resources.files("remedlab.apps").joinpath("catalog.yaml").read_text()
+    faults = (yaml.safe_load(text) or {}).get("store_faults") or {}
+    return {str(image): [str(f) for f in names] for image, names in faults.items()}
+
+
+@functools.cache
+def _deployments_by_image(manifests: str) -> dict[str, list[str]]:
+    """Image repository -> the Deployments of the manifests whose containers run it."""
+    found: dict[str, list[str]] = {}
+    for doc in _manifest_documents(manifests):
+        if doc.get("kind") != "Deployment":
+            continue
+        containers = ((doc.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+        for repository in dict.fromkeys(split_image(str(c.get("image", "")))[0] for c in containers):
+            found.setdefault(repository, []).append(str(doc["metadata"]["name"]))
+    return found
+
+
+def _targets(entry: dict[str, Any]) -> dict[str, list[str]]:
+    own = {str(k): [str(t) for t in v] for k, v in (entry.get("targets") or {}).items()}
+    by_image = _deployments_by_image(str(entry["manifests"]))
+    derived: dict[str, list[str]] = {}
+    for image, faults in _store_faults().items():
+        for fault in faults:
+            if by_image.get(image):
+                derived.setdefault(fault, []).extend(by_image[image])
+    return {**derived, **own}
+
+
 def list_apps() -> list[AppInfo]:
     return [
         AppInfo(
@@ -45,7 +79,7 @@ def list_apps() -> list[AppInfo]:
             manifests=str(entry["manifests"]),
             description=str(entry.get("description", "")),
             entry=dict(entry.get("entry") or {}),
-            targets={str(k): [str(t) for t in v] for k, v in (entry.get("targets") or {}).items()},
+            targets=_targets(entry),
         )
         for name, entry in _catalog().items()
     ]
@@ -58,15 +92,20 @@ def get_app(name: str) -> AppInfo:
     raise UnknownApp(name, [a.name for a in list_apps()])
 
 
-def app_manifests(app: AppInfo, namespace: str | None = None) -> list[dict[str, Any]]:
-    """The app's manifest documents, moved to `namespace` when given."""
+def _manifest_documents(manifests: str) -> list[dict[str, Any]]:
     folder = resources.files("remedlab.apps")
-    for part in app.manifests.split("/"):
+    for part in manifests.split("/"):
         folder = folder.joinpath(part)
     docs: list[dict[str, Any]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             docs.extend(d for d in yaml.safe_load_all(entry.read_text()) if d)
+    return docs
+
+
+def app_manifests(app: AppInfo, namespace: str | None = None) -> list[dict[str, Any]]:
+    """The app's manifest documents, moved to `namespace` when given."""
+    docs = _manifest_documents(app.manifests)
     target = namespace or app.namespace
     out = []
     for doc in docs:

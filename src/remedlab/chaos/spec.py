@@ -463,7 +463,9 @@ class FunctionalChaosSpec(SelectorSpec):
     parameters: dict[str, Any] = Field(
         default_factory=dict,
         description="The action's own settings, checked against the action's parameters (wrong-bin-usage: "
-        "program; k8s-target-port-misconfig: port; assign-non-existent-node: key, node).",
+        "program; k8s-target-port-misconfig: port; assign-non-existent-node: key, node; misconfig-app: image; "
+        "revoke-auth, user-unregistered, tls-required: deployment, container, database, role, clients, "
+        "restartClients; redeploy-without-pv: stores, restartClients, restore).",
     )
 
     @field_validator("action")

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import tables_readable
+from remedlab.apps.hotel_reservation.rpc import tables_hold_data
 from remedlab.apps.hotel_reservation.shared import bounding_box, haversine_km, latitude, longitude
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import latched
@@ -60,7 +60,7 @@ async def nearby(app: web.Application, body: dict[str, Any]) -> dict[str, Any]:
 
 def create_app() -> web.Application:
     database = Database.from_env()
-    app = service_app(log, {"/geo.Geo/Nearby": nearby}, ready_check=latched(tables_readable(database, "points")))
+    app = service_app(log, {"/geo.Geo/Nearby": nearby}, ready_check=latched(tables_hold_data(database, "points")))
     use_database(app, database)
     return app
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import cache_all, tables_readable
+from remedlab.apps.hotel_reservation.rpc import cache_all, tables_hold_data
 from remedlab.apps.hotel_reservation.shared import hotel_ids_field
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
@@ -69,7 +69,7 @@ async def get_profiles(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 def create_app() -> web.Application:
     database, cache = Database.from_env(), Cache.from_env()
-    ready = latched(all_of(tables_readable(database, "hotels"), cache.check))
+    ready = latched(all_of(tables_hold_data(database, "hotels"), cache.check))
     app = service_app(log, {"/profile.Profile/GetProfiles": get_profiles}, ready_check=ready)
     use_database(app, database)
     use_cache(app, cache)

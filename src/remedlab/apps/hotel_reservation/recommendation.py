@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import tables_readable
+from remedlab.apps.hotel_reservation.rpc import tables_hold_data
 from remedlab.apps.hotel_reservation.shared import REQUIREMENTS, haversine_km, latitude, longitude, requirement_field
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import latched
@@ -63,7 +63,7 @@ async def get_recommendations(app: web.Application, body: dict[str, Any]) -> dic
 def create_app() -> web.Application:
     database = Database.from_env()
     methods = {"/recommendation.Recommendation/GetRecommendations": get_recommendations}
-    app = service_app(log, methods, ready_check=latched(tables_readable(database, "hotels")))
+    app = service_app(log, methods, ready_check=latched(tables_hold_data(database, "hotels")))
     use_database(app, database)
     return app
 

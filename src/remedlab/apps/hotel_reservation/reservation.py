@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import cache_all, tables_readable
+from remedlab.apps.hotel_reservation.rpc import cache_all, tables_hold_data, tables_readable
 from remedlab.apps.hotel_reservation.shared import count_field, hotel_ids_field, stay_field, text_field
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
@@ -132,7 +132,9 @@ def create_app() -> web.Application:
         "/reservation.Reservation/CheckAvailability": check_availability,
         "/reservation.Reservation/MakeReservation": make_reservation,
     }
-    ready = latched(all_of(tables_readable(database, "reservations", "capacity"), cache.check))
+    ready = latched(
+        all_of(tables_readable(database, "reservations"), tables_hold_data(database, "capacity"), cache.check)
+    )
     app = service_app(log, methods, ready_check=ready)
     use_database(app, database)
     use_cache(app, cache)

@@ -43,12 +43,29 @@ def answer_ids(reply: Any, service: str, key: str = "hotelIds") -> list[str]:
     return ids
 
 
+class NoData(Exception):
+    """A table the service serves from holds no rows: the app's data is not loaded (yet, or any more)."""
+
+
 def tables_readable(database: Database, *tables: str) -> ReadyCheck:
     """A check that passes when the service's role can read each of ``tables``."""
 
     async def check() -> bool:
         for table in tables:
             await database.check(f"SELECT 1 FROM {table} LIMIT 1")
+        return True
+
+    return check
+
+
+def tables_hold_data(database: Database, *tables: str) -> ReadyCheck:
+    """A check that passes when the service's role can read each of ``tables`` and each holds rows (the
+    app's data, loaded at install); :class:`NoData` names an empty one."""
+
+    async def check() -> bool:
+        for table in tables:
+            if not await database.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})", table=table):
+                raise NoData(f"table {table} in database {database.name} holds no rows")
         return True
 
     return check

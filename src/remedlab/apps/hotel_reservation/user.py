@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.hotel_reservation.rpc import tables_readable
+from remedlab.apps.hotel_reservation.rpc import tables_hold_data
 from remedlab.apps.hotel_reservation.shared import text_field
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import latched
@@ -45,7 +45,7 @@ async def check_user(app: web.Application, body: dict[str, Any]) -> dict[str, An
 def create_app() -> web.Application:
     database = Database.from_env()
     app = service_app(
-        log, {"/user.User/CheckUser": check_user}, ready_check=latched(tables_readable(database, "users"))
+        log, {"/user.User/CheckUser": check_user}, ready_check=latched(tables_hold_data(database, "users"))
     )
     use_database(app, database)
     return app

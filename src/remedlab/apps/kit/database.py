@@ -5,6 +5,10 @@ Configured the way a service's manifest says where its database is::
     DATABASE_ADDR=postgres-geo:5432   the Service (or IP) and port
     DATABASE_NAME=geo                 the database
     DATABASE_USER / DATABASE_PASSWORD the service's own role, usually from a Secret
+    DATABASE_SSLMODE=disable          TLS to the server, as libpq's sslmode: disable (the
+                                      default: plain TCP, as the original's clients), allow,
+                                      prefer, require, verify-ca or verify-full (the CA in
+                                      PGSSLROOTCERT)
 
 Connections open lazily: a service starts while its database is still coming
 up, and its readiness check (:meth:`Database.check`) says when it can serve.
@@ -27,6 +31,8 @@ import asyncpg
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError, store_call
 
 SYSTEM = "postgresql"
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+DEFAULT_SSL_MODE = "disable"
 DENIED = (
     asyncpg.exceptions.InsufficientPrivilegeError,
     asyncpg.exceptions.InvalidPasswordError,
@@ -127,12 +133,17 @@ class Database(Queries):
         pool_size: int = 4,
         connect_timeout: float = 2.0,
         query_timeout: float = 2.0,
+        ssl_mode: str = DEFAULT_SSL_MODE,
     ) -> None:
         super().__init__(self)
         self.address = StoreAddress.parse(address)
         self.name = name
         self.user = user
         self._password = password
+        if ssl_mode not in SSL_MODES:
+            modes = ", ".join(SSL_MODES)
+            raise StoreError(self.address.name, f"sslmode {ssl_mode!r} is not one of {modes}", kind="error")
+        self.ssl_mode = ssl_mode
         self.pool_size = pool_size
         self.connect_timeout = connect_timeout
         self.query_timeout = query_timeout
@@ -141,7 +152,7 @@ class Database(Queries):
 
     @classmethod
     def from_env(cls, prefix: str = "DATABASE", environ: Mapping[str, str] | None = None, **options: Any) -> Database:
-        """The database ``<prefix>_ADDR``, ``_NAME``, ``_USER`` and ``_PASSWORD`` describe."""
+        """The database ``<prefix>_ADDR``, ``_NAME``, ``_USER``, ``_PASSWORD`` and ``_SSLMODE`` describe."""
         env = os.environ if environ is None else environ
         missing = [f"{prefix}_{k}" for k in ("ADDR", "NAME", "USER") if not env.get(f"{prefix}_{k}", "").strip()]
         if missing:
@@ -151,7 +162,7 @@ class Database(Queries):
             env[f"{prefix}_NAME"].strip(),
             env[f"{prefix}_USER"].strip(),
             env.get(f"{prefix}_PASSWORD", ""),
-            **options,
+            **{"ssl_mode": env.get(f"{prefix}_SSLMODE", "").strip() or DEFAULT_SSL_MODE} | options,
         )
 
     async def _get_pool(self) -> asyncpg.Pool:
@@ -164,6 +175,7 @@ class Database(Queries):
                     user=self.user,
                     password=self._password,
                     database=self.name,
+                    ssl=self.ssl_mode,
                     min_size=0,
                     max_size=self.pool_size,
                     timeout=self.connect_timeout,

@@ -128,7 +128,7 @@ def service_app(
     app = web.Application()
     for path, method in methods.items():
         app.router.add_post(path, json_method(log, method))
-    add_health_routes(app, ready_check=ready_check)
+    add_health_routes(app, ready_check=ready_check, log=log)
     add_metrics_route(app)
     return app
 

@@ -8,6 +8,7 @@ role's privileges away or give them back are built from a :class:`RolePrivileges
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,17 +25,39 @@ def sql_file(name: str) -> str:
     return resources.files("remedlab.chaos.functional").joinpath("sql", name).read_text()
 
 
-async def psql(backend: Backend, target: DatabaseTarget, sql: str, database: str | None = None) -> str:
-    """Run `sql` (one or more statements, one transaction) in the target's database; its output."""
+def sql_text(name: str, **literals: str) -> str:
+    """The SQL file ``name`` with each ``{key}`` of ``literals`` replaced by its value as a quoted literal
+    (comment lines are left as they are: a value may span lines)."""
+
+    def literal(match: re.Match[str]) -> str:
+        key = match.group(1)
+        return quote_literal(literals[key]) if key in literals else match.group(0)
+
+    lines = sql_file(name).splitlines(keepends=True)
+    return "".join(line if line.lstrip().startswith("--") else re.sub(r"\{(\w+)\}", literal, line) for line in lines)
+
+
+async def _run_psql(backend: Backend, target: DatabaseTarget, statements: list[str], database: str | None) -> str:
     argv = ["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-U", SUPERUSER, "-d", database or target.database]
-    out, err, code = await backend.exec(
-        target.namespace, target.pod, target.container, [*argv, "-c", sql], PSQL_TIMEOUT_S
-    )
+    for statement in statements:
+        argv += ["-c", statement]
+    out, err, code = await backend.exec(target.namespace, target.pod, target.container, argv, PSQL_TIMEOUT_S)
     if code != 0:
         lines = [line for line in (err or out).strip().splitlines() if line.strip()]
         detail = lines[0] if lines else f"exit code {code}"
         raise Conflict(f"psql in pod {target.pod} failed: {detail}")
     return out
+
+
+async def psql(backend: Backend, target: DatabaseTarget, sql: str, database: str | None = None) -> str:
+    """Run `sql` (one or more statements, one transaction) in the target's database; its output."""
+    return await _run_psql(backend, target, [sql], database)
+
+
+async def psql_each(backend: Backend, target: DatabaseTarget, statements: list[str]) -> str:
+    """Run each statement on its own (its own transaction, as ALTER SYSTEM needs), stopping at the first
+    that fails; their output."""
+    return await _run_psql(backend, target, statements, None)
 
 
 class _Snapshot(BaseModel):

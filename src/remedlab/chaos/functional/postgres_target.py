@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,22 +172,62 @@ def database_target(backend: Backend, chaos: Obj) -> DatabaseTarget:
     return DatabaseTarget(namespace, name, pod["metadata"]["name"], container["name"], database, role, tuple(clients))
 
 
-def restart_clients(backend: Backend, target: DatabaseTarget) -> list[str]:
-    """Delete the clients' pods (their controllers start new ones), as AIOpsLab does after its database
-    faults; the names of the pods deleted."""
+def store_hosts(backend: Backend, target: DatabaseTarget) -> list[str]:
+    """The names and addresses clients reach the store by: its Services' names (short and qualified),
+    their cluster IPs and the pod's IP."""
+    deployment = backend.get("deployments", target.namespace, target.deployment)
+    labels = dict(deployment["spec"]["template"]["metadata"].get("labels") or {})
+    hosts = sorted(_service_names(backend, target.namespace, labels))
+    for svc in backend.list_objects("services", target.namespace):
+        ip = (svc.get("spec") or {}).get("clusterIP")
+        if svc["metadata"]["name"] in hosts and ip and ip != "None":
+            hosts.append(str(ip))
+    try:
+        pod_ip = (backend.get("pods", target.namespace, target.pod).get("status") or {}).get("podIP")
+    except NotFound:
+        pod_ip = None
+    return [*hosts, *([str(pod_ip)] if pod_ip else [])]
+
+
+@dataclass(frozen=True)
+class StoreLogin:
+    """How a client of the store logs in as the application role over TCP to the pod itself."""
+
+    host: str
+    port: int
+    password: str
+
+
+def store_login(backend: Backend, target: DatabaseTarget) -> StoreLogin:
+    pod = backend.get("pods", target.namespace, target.pod)
+    ip = str((pod.get("status") or {}).get("podIP") or "127.0.0.1")
+    container: Obj = next((c for c in pod["spec"]["containers"] if c["name"] == target.container), {})
+    port = env_value(backend, target.namespace, container, "PGPORT") or "5432"
+    password = env_value(backend, target.namespace, container, "POSTGRES_PASSWORD") or ""
+    return StoreLogin(ip, int(port) if port.isdigit() else 5432, password)
+
+
+def restart_pods(backend: Backend, namespace: str, deployments: Iterable[str]) -> list[str]:
+    """Delete the running pods of ``deployments`` (their controllers start new ones); the names deleted."""
     deleted = []
-    for name in target.clients:
+    for name in deployments:
         try:
-            deployment = backend.get("deployments", target.namespace, name)
+            deployment = backend.get("deployments", namespace, name)
         except NotFound:
             continue
-        for pod in running_pods(backend, target.namespace, deployment):
+        for pod in running_pods(backend, namespace, deployment):
             try:
-                backend.delete("pods", target.namespace, pod["metadata"]["name"], grace_seconds=0)
+                backend.delete("pods", namespace, pod["metadata"]["name"], grace_seconds=0)
                 deleted.append(pod["metadata"]["name"])
             except NotFound:
                 pass
     return deleted
+
+
+def restart_clients(backend: Backend, target: DatabaseTarget) -> list[str]:
+    """Delete the clients' pods (their controllers start new ones), as AIOpsLab does after its database
+    faults; the names of the pods deleted."""
+    return restart_pods(backend, target.namespace, target.clients)
 
 
 def base_record(target: DatabaseTarget, mechanism: str, **extra: Any) -> Obj:

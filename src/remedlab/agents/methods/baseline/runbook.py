@@ -18,6 +18,7 @@ from remedlab.agents.findings import (
     DROP_NODE_SELECTOR,
     PATCH_TARGET_PORT,
     RESTART,
+    RUN_SCRIPT,
     SCALE_UP,
     SICK_SERVICE,
     UNDO,
@@ -52,6 +53,11 @@ def playbook_for(finding: Finding, namespace: str) -> str:
         step = {
             "name": f"remove the nodeSelector of {finding.deployment}",
             "command": f"kubectl patch deployment {finding.deployment} -n {namespace} --type=json -p '{op}'",
+        }
+    elif finding.action == RUN_SCRIPT:
+        step = {
+            "name": f"run the repair script {finding.script} in the pod of {finding.deployment}",
+            "command": f"kubectl exec -n {namespace} deployment/{finding.deployment} -- sh /scripts/{finding.script}",
         }
     elif finding.action == RESTART:
         step = {
@@ -92,7 +98,12 @@ class Baseline:
         deadline = time.time() + limits["observe_seconds"]
         while True:
             ctx.steps += 1
-            snap = observe(ctx.api, namespace, seconds=int(max(limits["service_window_seconds"], 20)))
+            snap = observe(
+                ctx.api,
+                namespace,
+                seconds=int(max(limits["service_window_seconds"], 20)),
+                log_seconds=int(limits["log_window_seconds"]),
+            )
             findings = diagnose(snap, limits, acted)
             ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
             # evidence from other services (callers' failures, latency) must hold for two looks in a row, so

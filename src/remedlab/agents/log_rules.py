@@ -1,0 +1,135 @@
+"""Database faults read off pods' logs, and the repair scripts their databases' pods carry.
+
+As AIOpsLab ships its mitigation scripts, an app's databases may carry their repairs in their pods, at
+``/scripts`` (a ConfigMap). The rules (``database_log_rules`` in diagnosis.yaml) pair a log pattern
+with such a script: a recent line of a service's log matching it blames the database the service's
+environment names (``DATABASE_ADDR=postgres-geo:5432``), a line of a database's own log that database;
+the finding asks for the script to be run in that database's pod, when the pod has it.
+
+What a log says is history unless it is current: a service's line counts while its pod is not Ready,
+or when it came after the pod became Ready (its requests fail); a database's own line counts when it
+is recent (``log_recent_seconds``): such errors repeat as long as clients try.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from remedlab.agents.findings import RUN_SCRIPT, Finding
+from remedlab.agents.signals import Snapshot, is_ready, is_terminating, log_line_time, name_of, ready_changed_at
+
+Obj = dict[str, Any]
+SCRIPTS_PATH = "/scripts"
+EVIDENCE_CHARS = 160
+
+
+@dataclass(frozen=True)
+class LogRule:
+    rule: str
+    pattern: re.Pattern[str]
+    script: str
+
+
+@functools.cache
+def load_log_rules() -> tuple[LogRule, ...]:
+    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
+    entries = (yaml.safe_load(text) or {}).get("database_log_rules") or []
+    return tuple(LogRule(str(e["rule"]), re.compile(str(e["pattern"])), str(e["script"])) for e in entries)
+
+
+def scripts_of(snap: Snapshot, deployment: str) -> set[str]:
+    """The scripts the deployment's pods find at /scripts: the keys of the ConfigMap mounted there."""
+    found = next((d for d in snap.deployments if name_of(d) == deployment), None)
+    if found is None:
+        return set()
+    spec = found["spec"]["template"].get("spec") or {}
+    volumes = {v.get("name"): v for v in spec.get("volumes") or []}
+    names: set[str] = set()
+    for container in spec.get("containers") or []:
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("mountPath") != SCRIPTS_PATH:
+                continue
+            config_map = (volumes.get(mount.get("name")) or {}).get("configMap") or {}
+            for obj in snap.configmaps:
+                if name_of(obj) == config_map.get("name"):
+                    names |= set(obj.get("data") or {})
+    return names
+
+
+def _host(value: str) -> str:
+    """The host an address-like value names (``postgres-geo:5432``, ``postgresql://u@h:5432/db``)."""
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.strip()).rsplit("@", 1)[-1]
+    return re.split(r"[:/?]", value, maxsplit=1)[0].split(".", 1)[0]
+
+
+def stores_named(snap: Snapshot, deployment: str) -> list[str]:
+    """The deployments behind the Services the deployment's containers' environment names."""
+    found = next((d for d in snap.deployments if name_of(d) == deployment), None)
+    if found is None:
+        return []
+    containers = (found["spec"]["template"].get("spec") or {}).get("containers") or []
+    hosts = [_host(str(e["value"])) for c in containers for e in c.get("env") or [] if "value" in e]
+    stores = [snap.deployment_for_service(h) for h in dict.fromkeys(hosts) if h]
+    return [s for s in dict.fromkeys(stores) if s is not None and s != deployment]
+
+
+def _readable(line: str) -> str:
+    """A log line as a person reads it: a JSON line's message."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        return line.strip()
+    return str(parsed.get("msg", line)).strip() if isinstance(parsed, dict) else line.strip()
+
+
+def _matching(text: str, pattern: re.Pattern[str], since: float) -> str | None:
+    """The last line matching ``pattern`` written at ``since`` or later (an undated line counts)."""
+    for raw in reversed(text.splitlines()):
+        when, line = log_line_time(raw)
+        if when is not None and when < since:
+            return None
+        if pattern.search(line):
+            return _readable(line)
+    return None
+
+
+def database_findings(
+    snap: Snapshot, rules: tuple[LogRule, ...], recent_seconds: float
+) -> tuple[list[Finding], set[str]]:
+    """The databases to repair with one of their scripts, and the services whose trouble follows from it."""
+    findings: dict[tuple[str, str], Finding] = {}
+    victims: set[str] = set()
+    for pod in snap.pods:
+        owner = snap.deployment_of(pod)
+        text = snap.logs.get(name_of(pod))
+        if owner is None or not text or is_terminating(pod):
+            continue
+        # a service's lines count while it is not Ready, or since it became Ready; a database's when recent
+        current_since = (ready_changed_at(pod) or 0.0) if is_ready(pod) else 0.0
+        for rule in rules:
+            own = rule.script in scripts_of(snap, owner)
+            line = _matching(text, rule.pattern, snap.taken - recent_seconds if own else current_since)
+            if line is None:
+                continue
+            if own:
+                store = owner
+            else:
+                stores = [s for s in stores_named(snap, owner) if rule.script in scripts_of(snap, s)]
+                if not stores:
+                    continue
+                # the database the line names, else the first the service's settings name
+                named = [s for s in stores if any(svc in line for svc in snap.services_of(s))]
+                store = (named or stores)[0]
+                victims.add(owner)
+            key = (rule.rule, store)
+            if key not in findings:
+                evidence = f"pod {name_of(pod)} logs: {line[:EVIDENCE_CHARS]}"
+                findings[key] = Finding(rule.rule, store, evidence, RUN_SCRIPT, precedence=0, script=rule.script)
+    return list(findings.values()), victims
