@@ -3,7 +3,8 @@
 Everything goes through `psql` in the store's pod, as the superuser (`postgres_sql.py`): the server
 reads and writes its own files (``pg_read_file``; a large object exported, or for a private key
 ``COPY ... TO PROGRAM`` under ``umask 077``), ``ALTER SYSTEM`` turns ``ssl`` on or back, and
-``pg_reload_conf()`` makes the server read its configuration and ``pg_hba.conf`` again. A reload reaches new sessions only: existing ones keep what they had.
+``pg_reload_conf()`` makes the server read its configuration and ``pg_hba.conf`` again. A reload
+reaches new sessions only: existing ones keep what they had.
 """
 
 from __future__ import annotations
