@@ -20,6 +20,7 @@ from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.agents.signals import is_ready, is_terminating
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.answers import ANSWER_TASKS, grade_answer
+from remedlab.bench.metrics import episode_metrics
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec
 
 SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
@@ -42,7 +43,6 @@ class EpisodeSettings:
     max_steps: int = 20
     max_attempts: int = 2
     strict_restart: bool = False
-    task: str = "mitigation"
     truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
 
@@ -130,7 +130,9 @@ def run_episode(
         if spec.fault == NO_FAULT:
             seen: dict[str, Any] = {"injected": False, "observable": True, "detail": "a no-fault control"}
         else:
-            injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
+            injected = admin.inject(
+                spec.fault, spec.target, spec.namespace, settings.seed + spec.index, list(spec.overrides)
+            )
             chaos_name = str(injected["metadata"]["name"])
             seen = confirm_injection(admin, spec, chaos_name, settings)
         record["confirm"] = seen
@@ -139,10 +141,10 @@ def run_episode(
         if not seen.get("observable"):
             record["status"] = INJECTION_FAILURE
         else:
-            if settings.task == "mitigation" and settings.method != "ReAct":
+            if spec.task == "mitigation" and settings.method != "ReAct" and not spec.problem:
                 incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
             else:  # AIOpsLab's tasks tell the agent the namespace only
-                incident = Incident(spec.namespace, spec.app, task=settings.task)
+                incident = Incident(spec.namespace, spec.app, task=spec.task)
             result = run_agent(
                 settings.method,
                 incident,
@@ -157,9 +159,9 @@ def run_episode(
             agent_seconds = result.seconds
             record["agent"] = result.to_dict()
             phase("agent")
-            if settings.task in ANSWER_TASKS:
+            if spec.task in ANSWER_TASKS:
                 truth = settings.truths.get(spec.fault, {})
-                verdict = grade_answer(settings.task, result.answer, spec.fault, spec.target, truth)
+                verdict = grade_answer(spec.task, result.answer, spec.fault, spec.target, truth)
             elif spec.fault == NO_FAULT:
                 verdict = {"passed": True, "reasons": [], "oracle": "no fault: nothing to mitigate"}
             else:
@@ -184,6 +186,7 @@ def run_episode(
         "token_count": int((agent.get("usage") or {}).get("total_tokens", 0)),
         "remediation_time": record["remediation_seconds"],
     }
+    record["metrics"] = episode_metrics(record)  # AIOpsLab's: TTD/TTL/TTA/TTM, steps, tokens in and out
     return record
 
 
