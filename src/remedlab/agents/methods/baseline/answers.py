@@ -6,7 +6,8 @@ AIOpsLab's formats:
 
 - detection: ``"Yes"`` when something held, else ``"No"``;
 - localization: the components of the strongest findings (a list; the first is the most likely).
-  A service whose log says it cannot authenticate to its database points at that database;
+  A service whose database refuses it (the database's log, or the service's, says so) points at
+  that database;
 - analysis: ``{"system_level", "fault_type"}`` read off the strongest finding: a Service's port,
   replicas or nodeSelector (Virtualization: Misconfiguration, Operation Error, Dependency Problem);
   a rollout that broke the deployment (Application: Misconfiguration when its image or command
@@ -71,7 +72,7 @@ def _submit(ctx: AgentContext, name: str, task: str, snap: Snapshot, held: list[
         strongest = [f for f in held if f.precedence == top.precedence]
         value = _unique([_component(ctx, snap, f) for f in strongest])
     else:
-        value = analyse(snap, top, _logs(ctx, snap, top))
+        value = analyse(snap, top, refused=refusing_store(ctx, snap, top) is not None)
     ctx.log.add("submit", answer=value, evidence=evidence)
     return ctx.finish(name, SUBMITTED, f"submitted after {ctx.steps} looks: {evidence}", answer=value)
 
@@ -92,19 +93,29 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def _component(ctx: AgentContext, snap: Snapshot, finding: Finding) -> str:
-    """The component a finding points at: the Service of a port finding, the database a service
-    cannot authenticate to, else the deployment."""
+    """The component a finding points at: the Service of a port finding, the database that refuses
+    the sick service, else the deployment."""
     if finding.action == PATCH_TARGET_PORT and finding.service:
         return finding.service
-    if _auth_errors(_logs(ctx, snap, finding)):
-        stores = stores_of(snap, finding.deployment)
-        if len(stores) == 1:
-            return stores[0]
-    return finding.deployment
+    return refusing_store(ctx, snap, finding) or finding.deployment
 
 
-def analyse(snap: Snapshot, finding: Finding, logs: str) -> dict[str, str]:
-    """System level and fault type, as an SRE would name them from the strongest finding."""
+def refusing_store(ctx: AgentContext, snap: Snapshot, finding: Finding) -> str | None:
+    """The database that refuses the finding's service (no rights, no such user): one of the stores
+    its configuration names whose log says so, or its only store when the service's own log says
+    so; the finding's deployment itself when it is such a database."""
+    stores = stores_of(snap, finding.deployment)
+    for store in stores:
+        if _auth_errors(_logs(ctx, snap, store)):
+            return store
+    if _auth_errors(_logs(ctx, snap, finding.deployment, finding.pod)):
+        return stores[0] if len(stores) == 1 else finding.deployment if not stores else None
+    return None
+
+
+def analyse(snap: Snapshot, finding: Finding, refused: bool = False) -> dict[str, str]:
+    """System level and fault type, as an SRE would name them from the strongest finding; ``refused``:
+    a database refuses the service."""
     if finding.action == PATCH_TARGET_PORT:
         return _analysis(VIRTUALIZATION, "Misconfiguration")
     if finding.action == SCALE_UP:
@@ -115,7 +126,7 @@ def analyse(snap: Snapshot, finding: Finding, logs: str) -> dict[str, str]:
         changed = template_changes(snap, finding.deployment)
         level = APPLICATION if changed & {"image", "command", "args"} else VIRTUALIZATION
         return _analysis(level, "Misconfiguration")
-    if _auth_errors(logs):
+    if refused:
         return _analysis(APPLICATION, "Authentication Issue")
     if any(sign in finding.evidence for sign in RESOURCE_SIGNS):
         return _analysis(VIRTUALIZATION, "Resource Exhaustion")
@@ -134,9 +145,9 @@ def _auth_errors(logs: str) -> bool:
     return AUTH_ERRORS.search(logs) is not None
 
 
-def _logs(ctx: AgentContext, snap: Snapshot, finding: Finding) -> str:
-    """The recent log of the finding's pod (or of the deployment's pods), the previous container's too."""
-    pods = [finding.pod] if finding.pod else [name_of(p) for p in snap.pods_of(finding.deployment)]
+def _logs(ctx: AgentContext, snap: Snapshot, deployment: str, pod: str | None = None) -> str:
+    """The recent log of ``pod`` (else of the deployment's pods), the previous container's too."""
+    pods = [pod] if pod else [name_of(p) for p in snap.pods_of(deployment)]
     parts = []
     for pod in pods[:2]:
         for previous in (False, True):
@@ -169,18 +180,27 @@ def _containers(replicaset: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def stores_of(snap: Snapshot, deployment: str) -> list[str]:
-    """The deployments behind the Services a deployment's containers name in their environment (its
-    databases and caches, as its configuration says), other than itself."""
-    found = []
+    """The deployments behind the Services a deployment's containers address in their environment (its
+    databases and caches, as its configuration says: ``db:5432``, ``redis://cache``, or a ``*_HOST``,
+    ``*_ADDR`` or ``*_URL`` variable naming one), other than itself."""
+    found: list[str] = []
     for obj in snap.deployments:
         if name_of(obj) != deployment:
             continue
         template = (obj["spec"].get("template") or {}).get("spec") or {}
-        values = [str(e.get("value") or "") for c in template.get("containers") or [] for e in c.get("env") or []]
+        env = [e for c in template.get("containers") or [] for e in c.get("env") or []]
         for service in snap.services:
             named = name_of(service)
-            if any(v == named or v.startswith((f"{named}:", f"{named}.")) for v in values):
+            if any(_addresses(str(e.get("name") or ""), str(e.get("value") or ""), named) for e in env):
                 behind = snap.deployment_for_service(named)
                 if behind is not None and behind != deployment and behind not in found:
                     found.append(behind)
     return found
+
+
+def _addresses(variable: str, value: str, service: str) -> bool:
+    """Does an environment variable give the address of ``service``?"""
+    host = value.split("://", 1)[-1]
+    if host.startswith((f"{service}:", f"{service}.", f"{service}/")):
+        return True
+    return host == service and variable.upper().endswith(("HOST", "ADDR", "ADDRESS", "URL", "ENDPOINT"))
