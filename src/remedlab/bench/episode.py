@@ -1,7 +1,8 @@
 """One benchmark episode, as MicroRemed runs them with remedlab's oracle: health gate (redeploy when
-unhealthy, and say so), baseline measurement, injection and its confirmation within the injection
-timeout, the agent's turn, grading, then stop the fault, restore the original manifests and check
-the app is healthy again."""
+unhealthy, and say so), a quiet period (users' requests all succeed again, so that neither the
+baseline nor what the agent sees carries the last episode's fault), baseline measurement, injection
+and its confirmation within the injection timeout, the agent's turn, grading, then stop the fault,
+restore the original manifests and check the app is healthy again."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ from remedlab.bench.metrics import episode_metrics
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec
 
 SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
+QUIET_SUCCESS = 0.99
+"""The workload's success rate over the quiet period that counts as clean."""
+QUIET_TIMEOUT = 60.0
 
 
 @dataclass
@@ -43,6 +47,7 @@ class EpisodeSettings:
     max_steps: int = 20
     max_attempts: int = 2
     strict_restart: bool = False
+    quiet_seconds: float = 10.0
     truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
 
@@ -73,6 +78,19 @@ def health_gate(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -
     admin.start_workload(spec.namespace, settings.rate, settings.seed)
     time.sleep(settings.baseline_seconds)
     return True
+
+
+def wait_quiet(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -> dict[str, Any]:
+    """Wait (``QUIET_TIMEOUT`` at most) until users' requests have all but all succeeded for
+    ``quiet_seconds``: the last episode's fault no longer shows in what an agent looks at."""
+    started = time.monotonic()
+    while True:
+        window = admin.workload(spec.namespace, settings.quiet_seconds)["window"]
+        clean = bool(window.get("requests")) and float(window.get("success_rate") or 0.0) >= QUIET_SUCCESS
+        waited = time.monotonic() - started
+        if clean or waited >= QUIET_TIMEOUT:
+            return {"clean": clean, "seconds": round(waited, 3)}
+        time.sleep(1.0)
 
 
 def confirm_injection(admin: AdminApi, spec: EpisodeSpec, name: str, settings: EpisodeSettings) -> dict[str, Any]:
@@ -124,6 +142,7 @@ def run_episode(
 
     try:
         record["redeployed"] = health_gate(admin, spec, settings)
+        record["quiet"] = wait_quiet(admin, spec, settings)
         window = admin.workload(spec.namespace, settings.baseline_seconds)["window"]
         record["baseline"] = {k: window[k] for k in ("requests", "success_rate", "p50_ms", "p95_ms")}
         phase("gate")

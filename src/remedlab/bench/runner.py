@@ -38,6 +38,7 @@ SETTING_KEYS = (
     "max_steps",
     "max_attempts",
     "strict_restart",
+    "quiet_seconds",
 )
 
 
