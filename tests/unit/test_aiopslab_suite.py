@@ -256,8 +256,9 @@ def test_metrics_per_episode_and_per_task() -> None:
     assert episode_metrics({"task": "detection", "agent": None}) == {}
     assert "TTM" in episode_metrics({"agent": {"seconds": 3}})  # a run of one task: mitigation
     records = [
-        one | {"verdict": {"passed": True, "score": 100.0}},
-        _record("localization", "pod-fail", status="failure", score=50.0, seconds=7.5, steps=5),
+        one | {"verdict": {"passed": True, "score": 100.0, "rank": 1}},
+        _record("localization", "pod-fail", status="failure", score=50.0, seconds=7.5, steps=5)
+        | {"verdict": {"passed": False, "score": 25.0, "rank": 4}},
         _record("localization", "pod-fail", status="injection-failure"),
         _record("detection", "pod-fail", answer="No", seconds=4.0),
         _record("detection", NO_FAULT, answer="No", seconds=6.0),
@@ -267,13 +268,14 @@ def test_metrics_per_episode_and_per_task() -> None:
     assert list(figures) == ["detection", "localization", "analysis"]  # AIOpsLab's order
     loc = figures["localization"]
     assert (loc.episodes, loc.judged, loc.successes, loc.success_rate) == (3, 2, 1, 0.5)
-    assert loc.mean_seconds == 10.0 and loc.mean_steps == 4.0 and loc.mean_score == 75.0 and loc.time_metric == "TTL"
+    assert loc.mean_seconds == 10.0 and loc.mean_steps == 4.0 and loc.mean_score == 62.5 and loc.time_metric == "TTL"
+    assert loc.acc_at_k == 0.5  # the truth 4th in the list is no Acc@3 hit
     assert loc.mean_in_tokens == 500.0 and loc.mean_out_tokens == 30.0 and loc.always_yes is None
     det = figures["detection"]
     assert det.success_rate == 0.5 and det.always_yes == 0.5 and det.mean_seconds == 5.0 and det.controls == 1
     assert figures["analysis"].judged == 0 and figures["analysis"].success_rate is None
     table = task_table(records, "by task")
-    assert table.row_count == 3 and len(table.columns) == 10
+    assert table.row_count == 3 and len(table.columns) == 11
 
 
 # ---------------------------------------------------------------- planning a run through the admin API

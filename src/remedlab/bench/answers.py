@@ -22,6 +22,7 @@ def grade_answer(task: str, answer: Any, fault: str, target: str, truth: dict[st
         return {
             "passed": names == [target],
             "score": 100.0 / len(names) if found else 0.0,
+            "rank": names.index(target) + 1 if found else None,  # Acc@k counts rank <= k
             "expected": [target],
             "answer": answer,
         }

@@ -1,8 +1,9 @@
 """AIOpsLab's metrics. Per episode: the agent's time to its answer or fix, named by task (TTD, TTL,
 TTA, TTM), its steps and its input and output tokens. Per task: successes among the judged episodes
 (injection failures and harness errors are not judged), those means, the mean score (localization's
-is AIOpsLab's: 100/len when the faulty component is in the answer), and for detection the success
-rate an always-"Yes" answerer gets on the same episodes: the chance level the agent must beat."""
+is AIOpsLab's: 100/len when the faulty component is in the answer), localization's Acc@3 (the
+faulty component among the first three answers, as the AIOpsLab paper reports it), and for detection
+the success rate an always-"Yes" answerer gets on the same episodes: the chance level to beat."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from remedlab.bench.answers import NO_FAULT
 
 TIME_METRIC = {"detection": "TTD", "localization": "TTL", "analysis": "TTA", "mitigation": "TTM"}
 JUDGED = ("success", "failure")
+ACC_K = 3
 
 
 def episode_metrics(record: dict[str, Any]) -> dict[str, Any]:
@@ -47,6 +49,9 @@ class TaskFigures:
     mean_score: float | None
     always_yes: float | None
     """Detection only: the success rate of answering "Yes" to every judged episode."""
+    acc_at_k: float | None = None
+    """Localization only: the share of judged episodes whose answer has the truth among its first
+    ``ACC_K``."""
 
     @property
     def success_rate(self) -> float | None:
@@ -66,6 +71,11 @@ def _score(record: dict[str, Any]) -> float:
     if "score" in verdict:
         return float(verdict["score"])
     return 100.0 if record.get("status") == "success" else 0.0
+
+
+def _acc_at_k(judged: list[dict[str, Any]]) -> float:
+    ranks = [(r.get("verdict") or {}).get("rank") for r in judged]
+    return sum(1 for rank in ranks if rank is not None and int(rank) <= ACC_K) / len(judged)
 
 
 def task_figures(records: list[dict[str, Any]], default_task: str = "mitigation") -> list[TaskFigures]:
@@ -93,6 +103,7 @@ def task_figures(records: list[dict[str, Any]], default_task: str = "mitigation"
                 mean_out_tokens=_mean([float(u.get("output_tokens") or 0) for u in usages]),
                 mean_score=_mean([_score(r) for r in judged]),
                 always_yes=(len(judged) - controls) / len(judged) if task == "detection" and judged else None,
+                acc_at_k=_acc_at_k(judged) if task == "localization" and judged else None,
             )
         )
     return out

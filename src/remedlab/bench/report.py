@@ -16,7 +16,7 @@ from rich.table import Table
 
 from remedlab.bench.aiopslab_plan import SkippedProblem, describe_skips
 from remedlab.bench.episode import ERROR, INJECTION_FAILURE, SUCCESS
-from remedlab.bench.metrics import TaskFigures, task_figures
+from remedlab.bench.metrics import ACC_K, TaskFigures, task_figures
 
 
 @dataclass
@@ -89,13 +89,15 @@ TIME_NAMES = {
 
 def task_rows(fig: TaskFigures) -> list[str]:
     """A task's figures as table cells: task, episodes judged, successes, success rate, mean score,
-    mean time, steps, tokens in and out, and the always-"Yes" success rate (detection)."""
+    Acc@3 (localization), mean time, steps, tokens in and out, and the always-"Yes" success rate
+    (detection)."""
     return [
         fig.task,
         f"{fig.judged}/{fig.episodes}" + (f" ({fig.controls} no fault)" if fig.task == "detection" else ""),
         str(fig.successes),
         _pct(fig.success_rate),
         _num(fig.mean_score),
+        _pct(fig.acc_at_k) if fig.acc_at_k is not None else "",
         _num(fig.mean_seconds, " s") + f" {fig.time_metric}",
         _num(fig.mean_steps),
         _num(fig.mean_in_tokens, digits=0),
@@ -110,6 +112,7 @@ TASK_COLUMNS = (
     "successes",
     "success rate",
     "mean score",
+    f"Acc@{ACC_K}",
     "mean time",
     "steps",
     "tokens in",
