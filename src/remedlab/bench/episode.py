@@ -28,6 +28,7 @@ SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-fa
 QUIET_SUCCESS = 0.99
 """The workload's success rate over the quiet period that counts as clean."""
 QUIET_TIMEOUT = 60.0
+"""Seconds an episode waits for the quiet period before it goes on (and says it was not clean)."""
 
 
 @dataclass
