@@ -28,3 +28,32 @@ def ensure_home() -> Path:
     if os.geteuid() == 0:
         path.chmod(0o755)
     return path
+
+
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_file(path: Path) -> Path:
+    """``path``, created when missing, readable and writable by its owner only (mode 0600).
+
+    ``$REMEDLAB_HOME`` must stay traversable (pods reach their volumes under it), so what only the
+    server may read (the cluster's objects, with every fault and its ground truth; the access log,
+    which names the admin's requests) is kept from pods, and so from agents' ``kubectl exec``, by its
+    own mode. A pod running as the server's own user (a server that is not root) still reads it:
+    ``remedlab doctor`` says when pods run so.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    return path
+
+
+def private_database(path: Path) -> Path:
+    """A SQLite database file made private (see :func:`private_file`), with its side files: SQLite
+    creates a WAL or journal with the database's mode, and one left by an earlier run is fixed here."""
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+    return path

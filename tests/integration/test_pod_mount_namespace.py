@@ -1,6 +1,7 @@
 """A mount and UTS namespace per pod, on a live cluster driven by the real kubectl: volumes at their
-mountPath (an emptyDir, a PVC, a configMap file by subPath), a private /tmp, the pod's hostname, the
-host's filesystem untouched, and everything gone with the pod."""
+mountPath (an emptyDir, a PVC, a configMap file by subPath), a private /tmp, the pod's hostname, a
+/proc showing the pod user's processes only, the host's filesystem untouched, and everything gone
+with the pod."""
 
 from __future__ import annotations
 
@@ -139,6 +140,21 @@ def test_resolv_conf_and_hosts_are_the_pods(kubectl: Kubectl) -> None:
     pod_dir = kubectl.server.home / "pods" / _uid(kubectl.server, "claimed")
     assert sh(kubectl, "claimed", "cat /etc/resolv.conf") == (pod_dir / "etc" / "resolv.conf").read_text()
     assert sh(kubectl, "claimed", "cat /etc/hosts") == (pod_dir / "etc" / "hosts").read_text()
+
+
+def test_proc_shows_the_pod_users_processes_only(kubectl: Kubectl) -> None:
+    """Another user's command line (the server's, a benchmark run's, naming its problems) is not the
+    pod's to read."""
+    with subprocess.Popen(["sleep", "30"]) as other:
+        try:
+            listing = sh(kubectl, "claimed", "ps -eo user,pid,args")
+            assert "sleep 3600" in listing  # its own
+            assert str(kubectl.server.port) not in listing and f" {other.pid} " not in listing, listing
+            assert sh(kubectl, "claimed", f"test -e /proc/{other.pid} && echo seen || echo hidden") == "hidden\n"
+            assert sh(kubectl, "claimed", "test -e /proc/self/status && echo ok") == "ok\n"
+        finally:
+            other.kill()
+    assert Path(f"/proc/{os.getpid()}").exists()  # the node's own /proc is untouched
 
 
 def test_doctor_reports_the_namespaces(kubectl: Kubectl) -> None:

@@ -112,8 +112,9 @@ def test_answers_are_graded_as_aiopslab_does() -> None:
     one = grade_answer("localization", ["geo"], "pod-fail", "geo", truth)
     assert one["passed"] and one["score"] == 100.0
     two = grade_answer("localization", ["rate", "geo"], "pod-fail", "geo", truth)
-    assert not two["passed"] and two["score"] == 50.0
-    assert grade_answer("localization", "geo", "pod-fail", "geo", truth)["score"] == 0.0  # not a list
+    assert not two["passed"] and two["score"] == 50.0 and two["rank"] == 2
+    assert grade_answer("localization", "geo", "pod-fail", "geo", truth)["passed"]  # AIOpsLab: "x" is ["x"]
+    assert grade_answer("localization", {"geo": 1}, "pod-fail", "geo", truth)["score"] == 0.0  # not a list
     assert grade_answer(
         "analysis", {"system_level": "virtualization", "fault_type": "Operation Error"}, "x", "", truth
     )["passed"]

@@ -27,8 +27,11 @@ class AdminApi(AgentApi):
     def delete_app(self, app: str, namespace: str) -> Obj:
         return dict(self.request("DELETE", f"/v1/apps/{app}", namespace=namespace, timeout=120))
 
-    def inject(self, fault: str, target: str, namespace: str, seed: int | None = None) -> Obj:
-        body = {"fault": fault, "target": target, "namespace": namespace, "seed": seed}
+    def inject(
+        self, fault: str, target: str, namespace: str, seed: int | None = None, overrides: list[str] | None = None
+    ) -> Obj:
+        """Inject catalog fault ``fault`` on ``target``; ``overrides`` set its parameters (``key=value``)."""
+        body = {"fault": fault, "target": target, "namespace": namespace, "seed": seed, "set": overrides or []}
         return dict(self.request("POST", "/v1/chaos", body))
 
     def chaos(self, namespace: str, name: str) -> Obj:

@@ -1,6 +1,7 @@
-"""Grading the answers of AIOpsLab-style tasks: detection ("Yes"/"No", no-fault controls included),
-localization (the faulty component: exact for a list of one, 100/len credit when it is in the list)
-and analysis (system level and fault type, both exact)."""
+"""Grading the answers of AIOpsLab-style tasks as AIOpsLab's evaluators do: detection ("Yes"/"No",
+no-fault controls included), localization (the faulty component: exact for a list of one, or a plain
+name, which AIOpsLab takes as one; 100/len credit when it is in the list) and analysis (system level
+and fault type, both exact, case aside)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ def grade_answer(task: str, answer: Any, fault: str, target: str, truth: dict[st
         passed = isinstance(answer, str) and answer.strip().lower() == expected.lower()
         return {"passed": passed, "score": 100.0 if passed else 0.0, "expected": expected, "answer": answer}
     if task == "localization":
-        names = [str(a) for a in answer] if isinstance(answer, list) else []
+        names = [str(a) for a in answer] if isinstance(answer, list) else [answer] if isinstance(answer, str) else []
         found = target in names
         return {
             "passed": names == [target],
             "score": 100.0 / len(names) if found else 0.0,
+            "rank": names.index(target) + 1 if found else None,  # Acc@k counts rank <= k
             "expected": [target],
             "answer": answer,
         }

@@ -1,7 +1,8 @@
 """One benchmark episode, as MicroRemed runs them with remedlab's oracle: health gate (redeploy when
-unhealthy, and say so), baseline measurement, injection and its confirmation within the injection
-timeout, the agent's turn, grading, then stop the fault, restore the original manifests and check
-the app is healthy again."""
+unhealthy, and say so), a quiet period (users' requests all succeed again, so that neither the
+baseline nor what the agent sees carries the last episode's fault), baseline measurement, injection
+and its confirmation within the injection timeout, the agent's turn, grading, then stop the fault,
+restore the original manifests and check the app is healthy again."""
 
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.agents.signals import is_ready, is_terminating
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.answers import ANSWER_TASKS, grade_answer
+from remedlab.bench.metrics import episode_metrics
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec
 
 SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
+QUIET_SUCCESS = 0.99
+"""The workload's success rate over the quiet period that counts as clean."""
+QUIET_TIMEOUT = 60.0
+"""Seconds an episode waits for the quiet period before it goes on (and says it was not clean)."""
 
 
 @dataclass
@@ -42,7 +48,7 @@ class EpisodeSettings:
     max_steps: int = 20
     max_attempts: int = 2
     strict_restart: bool = False
-    task: str = "mitigation"
+    quiet_seconds: float = 10.0
     truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
 
@@ -73,6 +79,19 @@ def health_gate(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -
     admin.start_workload(spec.namespace, settings.rate, settings.seed)
     time.sleep(settings.baseline_seconds)
     return True
+
+
+def wait_quiet(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -> dict[str, Any]:
+    """Wait (``QUIET_TIMEOUT`` at most) until users' requests have all but all succeeded for
+    ``quiet_seconds``: the last episode's fault no longer shows in what an agent looks at."""
+    started = time.monotonic()
+    while True:
+        window = admin.workload(spec.namespace, settings.quiet_seconds)["window"]
+        clean = bool(window.get("requests")) and float(window.get("success_rate") or 0.0) >= QUIET_SUCCESS
+        waited = time.monotonic() - started
+        if clean or waited >= QUIET_TIMEOUT:
+            return {"clean": clean, "seconds": round(waited, 3)}
+        time.sleep(1.0)
 
 
 def confirm_injection(admin: AdminApi, spec: EpisodeSpec, name: str, settings: EpisodeSettings) -> dict[str, Any]:
@@ -124,13 +143,16 @@ def run_episode(
 
     try:
         record["redeployed"] = health_gate(admin, spec, settings)
+        record["quiet"] = wait_quiet(admin, spec, settings)
         window = admin.workload(spec.namespace, settings.baseline_seconds)["window"]
         record["baseline"] = {k: window[k] for k in ("requests", "success_rate", "p50_ms", "p95_ms")}
         phase("gate")
         if spec.fault == NO_FAULT:
             seen: dict[str, Any] = {"injected": False, "observable": True, "detail": "a no-fault control"}
         else:
-            injected = admin.inject(spec.fault, spec.target, spec.namespace, settings.seed + spec.index)
+            injected = admin.inject(
+                spec.fault, spec.target, spec.namespace, settings.seed + spec.index, list(spec.overrides)
+            )
             chaos_name = str(injected["metadata"]["name"])
             seen = confirm_injection(admin, spec, chaos_name, settings)
         record["confirm"] = seen
@@ -139,10 +161,10 @@ def run_episode(
         if not seen.get("observable"):
             record["status"] = INJECTION_FAILURE
         else:
-            if settings.task == "mitigation" and settings.method != "ReAct":
+            if spec.task == "mitigation" and settings.method != "ReAct" and not spec.problem:
                 incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
             else:  # AIOpsLab's tasks tell the agent the namespace only
-                incident = Incident(spec.namespace, spec.app, task=settings.task)
+                incident = Incident(spec.namespace, spec.app, task=spec.task)
             result = run_agent(
                 settings.method,
                 incident,
@@ -157,9 +179,9 @@ def run_episode(
             agent_seconds = result.seconds
             record["agent"] = result.to_dict()
             phase("agent")
-            if settings.task in ANSWER_TASKS:
+            if spec.task in ANSWER_TASKS:
                 truth = settings.truths.get(spec.fault, {})
-                verdict = grade_answer(settings.task, result.answer, spec.fault, spec.target, truth)
+                verdict = grade_answer(spec.task, result.answer, spec.fault, spec.target, truth)
             elif spec.fault == NO_FAULT:
                 verdict = {"passed": True, "reasons": [], "oracle": "no fault: nothing to mitigate"}
             else:
@@ -184,6 +206,7 @@ def run_episode(
         "token_count": int((agent.get("usage") or {}).get("total_tokens", 0)),
         "remediation_time": record["remediation_seconds"],
     }
+    record["metrics"] = episode_metrics(record)  # AIOpsLab's: TTD/TTL/TTA/TTM, steps, tokens in and out
     return record
 
 

@@ -6,10 +6,11 @@ app's fault targets with the run's seed, so the same seed gives the same plan.""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BUILT_IN = ("easy", "medium", "hard")
 MICROREMED_FAULTS = (
@@ -23,6 +24,7 @@ MICROREMED_FAULTS = (
 )
 PER_TYPE_CASES = 15
 NO_FAULT = "none"
+T = TypeVar("T")
 
 
 class SuiteError(ValueError):
@@ -31,14 +33,38 @@ class SuiteError(ValueError):
 
 @dataclass(frozen=True)
 class EpisodeSpec:
+    """One planned episode: its fault (``none`` for a no-fault control) on its target, and the task the
+    agent is set (an AIOpsLab problem's own, else the run's); ``problem`` is the AIOpsLab problem id
+    when the episode plays one, ``overrides`` the fault's parameters it sets (``key=value``)."""
+
     index: int
     fault: str
     target: str
     namespace: str
     app: str
+    task: str = "mitigation"
+    problem: str = ""
+    overrides: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["overrides"] = list(self.overrides)
+        return out
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any], task: str = "mitigation") -> EpisodeSpec:
+        """A planned episode as run.json holds it (a plan written before episodes carried their task
+        takes ``task``, the run's)."""
+        return cls(
+            index=int(entry["index"]),
+            fault=str(entry["fault"]),
+            target=str(entry["target"]),
+            namespace=str(entry["namespace"]),
+            app=str(entry["app"]),
+            task=str(entry.get("task") or task),
+            problem=str(entry.get("problem") or ""),
+            overrides=tuple(str(o) for o in entry.get("overrides") or ()),
+        )
 
 
 def read_suite(suite: str, known_faults: set[str] | None = None) -> list[str]:
@@ -85,22 +111,32 @@ def draw_plan(
     limit: int | None = None,
     parallel: int = 1,
     controls: int = 0,
+    task: str = "mitigation",
 ) -> list[EpisodeSpec]:
-    """One episode per suite line (the first ``limit`` lines), its target drawn with ``seed``; with
-    ``parallel`` lanes, episodes go round-robin to one app instance per lane. ``controls`` no-fault
-    episodes (fault ``none``) are spread through the plan at seeded places."""
+    """One episode per suite line (the first ``limit`` lines), its target drawn with ``seed``, each set
+    ``task``; with ``parallel`` lanes, episodes go round-robin to one app instance per lane.
+    ``controls`` no-fault episodes (fault ``none``) are spread through the plan at seeded places."""
     rng = random.Random(seed)
     lanes = namespaces_for(namespace, parallel)
-    chosen = list(faults[:limit] if limit else faults)
-    for _ in range(controls):
-        chosen.insert(rng.randrange(len(chosen) + 1), NO_FAULT)
+    chosen = insert_controls(rng, faults[:limit] if limit else faults, controls, NO_FAULT)
     plan = []
     for index, fault in enumerate(chosen):
-        if fault == NO_FAULT:
-            plan.append(EpisodeSpec(index, fault, "", lanes[index % len(lanes)], app))
-            continue
-        choices = targets.get(fault) or targets.get("default") or []
-        if not choices:
-            raise SuiteError(f"{app} has no fault targets for {fault}")
-        plan.append(EpisodeSpec(index, fault, rng.choice(sorted(choices)), lanes[index % len(lanes)], app))
+        target = "" if fault == NO_FAULT else draw_target(rng, targets, fault, app)
+        plan.append(EpisodeSpec(index, fault, target, lanes[index % len(lanes)], app, task))
     return plan
+
+
+def draw_target(rng: random.Random, targets: dict[str, list[str]], fault: str, app: str) -> str:
+    """A target for ``fault`` drawn from the app's targets for it (else its default ones)."""
+    choices = targets.get(fault) or targets.get("default") or []
+    if not choices:
+        raise SuiteError(f"{app} has no fault targets for {fault}")
+    return rng.choice(sorted(choices))
+
+
+def insert_controls(rng: random.Random, episodes: Sequence[T], controls: int, control: T) -> list[T]:
+    """``episodes`` with ``controls`` copies of ``control`` (a no-fault episode) at seeded places."""
+    chosen = list(episodes)
+    for _ in range(controls):
+        chosen.insert(rng.randrange(len(chosen) + 1), control)
+    return chosen

@@ -1,6 +1,8 @@
 """A run's figures, as MicroRemed reports them (success rate = successes / (total - injection
 failures), attempts per success, remediation time, tokens, per fault type) plus cost and the
-harness's own time per episode; a terminal table, and an HTML page with plots comparing runs."""
+harness's own time per episode; AIOpsLab's per task (bench/metrics.py), with the always-"Yes" score
+beside detection's; the AIOpsLab problems a run skipped, and why; a terminal table, and an HTML page
+with plots comparing runs."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Any
 
 from rich.table import Table
 
+from remedlab.bench.aiopslab_plan import SkippedProblem, describe_skips
 from remedlab.bench.episode import ERROR, INJECTION_FAILURE, SUCCESS
+from remedlab.bench.metrics import ACC_K, TaskFigures, task_figures
 
 
 @dataclass
@@ -79,7 +83,65 @@ TIME_NAMES = {
     "localization": "mean time to localize (TTL)",
     "analysis": "mean time to analyse (TTA)",
     "mitigation": "mean remediation time (TTM)",
+    "mixed": "mean agent time (every task)",
 }
+
+
+def task_rows(fig: TaskFigures) -> list[str]:
+    """A task's figures as table cells: task, episodes judged, successes, success rate, mean score,
+    Acc@3 (localization), mean time, steps, tokens in and out, and the always-"Yes" success rate
+    (detection)."""
+    return [
+        fig.task,
+        f"{fig.judged}/{fig.episodes}" + (f" ({fig.controls} no fault)" if fig.task == "detection" else ""),
+        str(fig.successes),
+        _pct(fig.success_rate),
+        _num(fig.mean_score),
+        _pct(fig.acc_at_k) if fig.acc_at_k is not None else "",
+        _num(fig.mean_seconds, " s") + f" {fig.time_metric}",
+        _num(fig.mean_steps),
+        _num(fig.mean_in_tokens, digits=0),
+        _num(fig.mean_out_tokens, digits=0),
+        _pct(fig.always_yes) if fig.always_yes is not None else "",
+    ]
+
+
+TASK_COLUMNS = (
+    "task",
+    "judged",
+    "successes",
+    "success rate",
+    "mean score",
+    f"Acc@{ACC_K}",
+    "mean time",
+    "steps",
+    "tokens in",
+    "tokens out",
+    'always "Yes"',
+)
+
+
+def task_table(records: list[dict[str, Any]], title: str, default_task: str = "mitigation") -> Table:
+    """AIOpsLab's metrics per task."""
+    table = Table(title=title, title_justify="left")
+    for i, name in enumerate(TASK_COLUMNS):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for fig in task_figures(records, default_task):
+        table.add_row(*task_rows(fig))
+    return table
+
+
+def skipped_of(run: dict[str, Any]) -> list[SkippedProblem]:
+    return [SkippedProblem.from_dict(entry) for entry in run.get("skipped") or []]
+
+
+def skip_lines(run: dict[str, Any]) -> list[str]:
+    """What the run says of the AIOpsLab problems it skipped: how many for each reason, and which."""
+    skipped = skipped_of(run)
+    if not skipped:
+        return []
+    head = f"AIOpsLab problems skipped: {len(skipped)} of {run.get('selected') or len(skipped)} selected"
+    return [head, *(f"  {line}" for line in describe_skips(skipped))]
 
 
 def summary_table(fig: Figures, title: str, parallel: int = 1, task: str = "mitigation") -> Table:
@@ -203,7 +265,9 @@ def html_report(runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) ->
         )
         sections.append(
             f"<h2>{html.escape(label)}</h2><p>{described}</p>"
-            f"<h3>Success by fault type</h3>{_bars('success by fault type', by_fault)}"
+            + _task_html(records, str(run.get("task") or "mitigation"))
+            + _skips_html(run)
+            + f"<h3>Success by fault type</h3>{_bars('success by fault type', by_fault)}"
             f"<h3>Remediation time</h3>{_bars('remediation time', deciles, unit=' s')}"
             f"<h3>Tokens and time (green: success)</h3>{_scatter('tokens vs time', points)}"
         )
@@ -218,6 +282,23 @@ def html_report(runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) ->
         + "".join(sections)
         + "</body></html>\n"
     )
+
+
+def _task_html(records: list[dict[str, Any]], default_task: str) -> str:
+    rows = [task_rows(fig) for fig in task_figures(records, default_task)]
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in TASK_COLUMNS)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<h3>By task (AIOpsLab's metrics)</h3><table><tr>{head}</tr>{body}</table>"
+
+
+def _skips_html(run: dict[str, Any]) -> str:
+    lines = skip_lines(run)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{html.escape(line.strip())}</li>" for line in lines[1:])
+    return f"<h3>{html.escape(lines[0])}</h3><ul>{items}</ul>"
 
 
 def write_html(path: Path, runs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> None:

@@ -1,5 +1,8 @@
 """A run's directory: its options and plan (run.json), one line per finished episode
-(results.jsonl, appended as each episode ends), and each episode's conversation beside them."""
+(results.jsonl, appended as each episode ends), and each episode's conversation beside them.
+
+The directory is its owner's alone (mode 0700): it holds the plan, so every episode's fault, target
+and problem, which the pods (and so an agent's ``kubectl exec``) must not read."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ class RunDirError(ValueError):
 
 def write_run(out: Path, run: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    os.chmod(out, 0o700)
     tmp = out / (RUN_FILE + ".tmp")
     tmp.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out / RUN_FILE)

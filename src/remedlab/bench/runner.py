@@ -13,11 +13,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from remedlab.agents.episode import TASKS
 from remedlab.agents.llm.models import ModelOptions, build_model
 from remedlab.agents.llm.pricing import PriceTable
 from remedlab.agents.llm.session import Budget
+from remedlab.agents.methods.registry import METHODS, method_info
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.bench.admin_api import AdminApi
+from remedlab.bench.aiopslab_plan import SkippedProblem, is_aiopslab_suite, plan_problems, select_problems
+from remedlab.bench.aiopslab_problems import load_registry
 from remedlab.bench.episode import EpisodeSettings, run_episode
 from remedlab.bench.plan import EpisodeSpec, draw_plan, read_suite
 from remedlab.bench.results import append_result, episode_dir, read_results, read_run, write_run
@@ -34,6 +38,7 @@ SETTING_KEYS = (
     "max_steps",
     "max_attempts",
     "strict_restart",
+    "quiet_seconds",
 )
 
 
@@ -51,27 +56,50 @@ class RunRequest:
     prices: str | None = None
     manifest_path: str | None = None
     parallel: int = 1
-    task: str = "mitigation"
-    controls: int | None = None  # no-fault episodes (detection); None: one per five episodes
+    task: str | None = None  # None: mitigation, or each AIOpsLab problem's own task
+    controls: int | None = None  # no-fault detection episodes; None: as many as balance the faulty ones
 
 
 def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) -> dict[str, Any]:
-    """The run's record: what was asked, the settings, and the seeded plan."""
+    """The run's record: what was asked, the settings, the seeded plan, and the AIOpsLab problems
+    skipped (their app or fault is not in this remedlab, or they run on another app)."""
     apps = {a["name"]: a for a in admin.apps()}
     if request.app not in apps:
         raise ValueError(f"unknown app {request.app!r}: choose one of {', '.join(sorted(apps))}")
     app = apps[request.app]
-    known = {f["name"] for f in admin.request("GET", "/v1/faults").get("faults") or []}
-    faults = read_suite(request.suite, known)
+    catalog = admin.request("GET", "/v1/faults").get("faults") or []
+    known = {str(f["name"]) for f in catalog}
     namespace = request.namespace or str(app["namespace"])
     targets = dict(app.get("targets") or {})
-    count = min(len(faults), request.experiments or len(faults))
-    controls = (
-        request.controls if request.controls is not None else (max(1, count // 5) if request.task == "detection" else 0)
-    )
-    plan = draw_plan(
-        faults, targets, request.app, namespace, request.seed, request.experiments, request.parallel, controls
-    )
+    skipped: list[SkippedProblem] = []
+    selected = 0
+    if is_aiopslab_suite(request.suite):
+        problems = select_problems(load_registry(), request.suite, request.task)
+        planned = plan_problems(
+            problems,
+            app=request.app,
+            namespace=namespace,
+            known_apps=set(apps),
+            known_faults=known,
+            targets=targets,
+            seed=request.seed,
+            limit=request.experiments,
+            parallel=request.parallel,
+            controls=request.controls,
+        )
+        plan, skipped, selected = planned.episodes, planned.skipped, planned.selected
+    else:
+        task = request.task or "mitigation"
+        if task not in TASKS:
+            raise ValueError(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
+        faults = read_suite(request.suite, known)
+        count = min(len(faults), request.experiments or len(faults))
+        controls = request.controls if request.controls is not None else (count if task == "detection" else 0)
+        plan = draw_plan(
+            faults, targets, request.app, namespace, request.seed, request.experiments, request.parallel, controls, task
+        )
+    tasks = [t for t in TASKS if any(s.task == t for s in plan)]
+    _check_method_tasks(request.method, tasks)
     model = asdict(request.model) if request.model is not None else None
     if model is not None:
         model.pop("api_key", None)  # keys stay in the environment, never in the run's files
@@ -85,12 +113,26 @@ def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) ->
         "prices": request.prices,
         "manifest_path": request.manifest_path,
         "settings": {k: getattr(settings, k) for k in SETTING_KEYS},
-        "task": request.task,
-        "truths": {f["name"]: f["truth"] for f in admin.request("GET", "/v1/faults").get("faults") or []},
+        "task": tasks[0] if len(tasks) == 1 else "mixed",
+        "truths": {f["name"]: f["truth"] for f in catalog},
         "parallel": request.parallel,
         "created": time.time(),
+        "selected": selected,
+        "skipped": [s.to_dict() for s in skipped],
         "plan": [s.to_dict() for s in plan],
     }
+
+
+def _check_method_tasks(method: str, tasks: list[str]) -> None:
+    """A method set a task it does not take on is a user's error, said before anything runs."""
+    info = method_info(method)
+    missing = [t for t in tasks if t not in info.tasks]
+    if missing:
+        able = [m.name for m in METHODS.values() if all(t in m.tasks for t in tasks)]
+        raise ValueError(
+            f"{info.name} does not answer {' or '.join(missing)} questions: use --method {' or '.join(able)}, "
+            "or select only mitigation problems"
+        )
 
 
 def settings_of(run: dict[str, Any]) -> EpisodeSettings:
@@ -101,7 +143,6 @@ def settings_of(run: dict[str, Any]) -> EpisodeSettings:
     prices = PriceTable.load(Path(run["prices"])) if run.get("prices") else None
     return EpisodeSettings(
         method=run["method"],
-        task=run.get("task", "mitigation"),
         truths=dict(run.get("truths") or {}),
         model=model,
         budget=Budget(budget.get("max_tokens"), budget.get("max_dollars")),
@@ -139,7 +180,7 @@ def run_plan(
     lanes: dict[str, list[EpisodeSpec]] = {}
     for entry in run["plan"]:
         if int(entry["index"]) not in done:
-            spec = EpisodeSpec(**entry)
+            spec = EpisodeSpec.from_dict(entry, run.get("task", "mitigation"))
             lanes.setdefault(spec.namespace, []).append(spec)
     lock = threading.Lock()
 

@@ -51,7 +51,9 @@ def run(
     namespace: str = typer.Option(..., "-n", "--namespace", help="The namespace of the failing app."),
     service: str | None = typer.Option(None, "--service", help="The root-cause service (MicroRemed's methods)."),
     fault: str | None = typer.Option(None, "--fault", help="The fault category (MicroRemed's methods)."),
-    task: str = typer.Option("mitigation", "--task", help="ReAct's task: " + ", ".join(TASKS) + "."),
+    task: str = typer.Option(
+        "mitigation", "--task", help="The task: " + ", ".join(TASKS) + " (ReAct and baseline answer all four)."
+    ),
     model: str | None = typer.Option(None, "--model", help="The model's name."),
     provider: str | None = typer.Option(None, "--provider", help="A provider preset (see `remedlab agents`)."),
     base_url: str | None = typer.Option(None, "--base-url", help="The model endpoint's base URL."),
@@ -76,6 +78,9 @@ def run(
         raise fail(str(exc)) from None
     if task not in TASKS:
         raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
+    if task not in info.tasks:
+        able = ", ".join(m.name for m in METHODS.values() if task in m.tasks)
+        raise fail(f"{info.name} does not answer {task} questions: use {able}")
     chat = None
     try:
         table = PriceTable.load(prices)

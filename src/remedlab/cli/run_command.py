@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from remedlab.agents.llm.pricing import PriceTable, PriceTableError
 from remedlab.agents.methods.registry import UnknownMethod, method_info
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.bench.admin_api import AdminApi
-from remedlab.bench.answers import ANSWER_TASKS
+from remedlab.bench.aiopslab_plan import is_aiopslab_suite
 from remedlab.bench.episode import EpisodeSettings
-from remedlab.bench.plan import EpisodeSpec, SuiteError
-from remedlab.bench.report import figures, summary_table, write_html
+from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError
+from remedlab.bench.report import figures, skip_lines, summary_table, task_table, write_html
 from remedlab.bench.results import RunDirError, read_results, read_run
 from remedlab.bench.runner import RunRequest, run_plan, start_run
 from remedlab.cli.output import console, fail
@@ -41,6 +42,10 @@ def show_runs(folders: list[Path], html: Path | None) -> Path:
             f"seed {run['settings']['seed']}, {parallel} at once)"
         )
         console.print(summary_table(figures(records, label), label, parallel, task))
+        if task != "mitigation" or is_aiopslab_suite(str(run["suite"])):
+            console.print(task_table(records, "AIOpsLab's metrics by task", task))
+        for line in skip_lines(run):
+            console.print(line, highlight=False, soft_wrap=True)
         loaded.append((label, run, records))
     target = html or folders[0] / REPORT_FILE
     write_html(target, loaded)
@@ -62,16 +67,29 @@ def play(admin: AdminApi, agent_api: AgentApi, folder: Path) -> None:
 
         def on_episode(spec: EpisodeSpec, record: dict[str, Any] | None) -> None:
             if record is None:
-                progress.update(task, description=f"#{spec.index} {spec.fault} on {spec.target}")
+                progress.update(task, description=f"#{spec.index} {spec.task}: {_episode_name(spec)}")
                 return
             mark = {"success": "[green]ok[/]", "failure": "[red]failed[/]"}.get(record["status"], record["status"])
+            if spec.problem or spec.task != "mitigation":
+                what = f"{spec.task:<12} {_episode_name(spec):<50} {spec.target or '-':<22}"
+            else:
+                what = f"{spec.fault:<16} {spec.target:<22}"
             progress.console.print(
-                f"#{spec.index:<3} {spec.fault:<16} {spec.target:<22} {mark}  "
-                f"agent {record['remediation_seconds']:.1f}s  harness {record['harness_seconds']:.1f}s"
+                f"#{spec.index:<3} {what} {mark}  "
+                f"agent {record['remediation_seconds']:.1f}s  harness {record['harness_seconds']:.1f}s",
+                highlight=False,
             )
             progress.advance(task)
 
         run_plan(admin, agent_api, folder, on_episode)
+
+
+def _episode_name(spec: EpisodeSpec) -> str:
+    if spec.problem:
+        return spec.problem
+    if spec.fault == NO_FAULT:
+        return "no-fault control"
+    return f"{spec.fault} on {spec.target}"
 
 
 def register(app: typer.Typer) -> None:
@@ -81,7 +99,10 @@ def register(app: typer.Typer) -> None:
             None, "--env", help="The app: simple-micro, hotel-reservation, online-boutique."
         ),
         suite: str | None = typer.Option(
-            None, "--suite", "--experiment-path", help="easy, medium, hard, a fault type, or a suite file."
+            None,
+            "--suite",
+            "--experiment-path",
+            help="easy, medium, hard, a fault type, a suite file, or aiopslab[:TASK|:PROBLEM-ID|:GLOB,...].",
         ),
         method: str = typer.Option("baseline", "--method", "--remediate-method", help="See `remedlab agents`."),
         model: str | None = typer.Option(None, "--model", help="The model, for LLM methods."),
@@ -94,11 +115,17 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "--save-path", help="The run's directory."),
         resume: Path | None = typer.Option(None, "--resume", help="Continue an interrupted run in this directory."),
         experiments: int | None = typer.Option(None, "--experiments", min=1, help="Play only the first N episodes."),
-        task: str = typer.Option(
-            "mitigation", "--task", help="AIOpsLab's task: detection, localization, analysis or mitigation."
+        task: str | None = typer.Option(
+            None,
+            "--task",
+            help="AIOpsLab's task: detection, localization, analysis or mitigation (default: mitigation; "
+            "an AIOpsLab problem carries its own).",
         ),
         controls: int | None = typer.Option(
-            None, "--controls", min=0, help="No-fault episodes (default for detection: one per five episodes)."
+            None,
+            "--controls",
+            min=0,
+            help="No-fault detection episodes to add (default: as many as balance the faulty ones).",
         ),
         parallel: int = typer.Option(
             1, "--parallel", min=1, max=16, help="Episodes at once, each in its own app instance (namespace)."
@@ -135,10 +162,8 @@ def register(app: typer.Typer) -> None:
                 if env is None or suite is None:
                     raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
                 info = method_info(method)
-                if task not in TASKS:
+                if task is not None and task not in TASKS:
                     raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
-                if task in ANSWER_TASKS and info.name != "ReAct":
-                    raise fail(f"--task {task} needs an agent that submits answers: use --method ReAct")
                 if oracle not in ("remedlab", "microremed"):
                     raise fail(f"unknown --oracle {oracle!r}: choose remedlab or microremed")
                 options = None
@@ -163,7 +188,7 @@ def register(app: typer.Typer) -> None:
                     strict_restart=strict_restart,
                 )
                 folder = out or Path("runs") / time.strftime(
-                    f"{env}-{suite.replace('/', '_')}-{info.name}-%Y%m%d-%H%M%S"
+                    f"{env}-{re.sub(r'[^A-Za-z0-9._-]+', '_', suite)}-{info.name}-%Y%m%d-%H%M%S"
                 )
                 if (folder / "run.json").exists():
                     raise fail(f"{folder} already holds a run: continue it with --resume {folder}, or choose --out")
@@ -183,7 +208,10 @@ def register(app: typer.Typer) -> None:
                     task=task,
                     controls=controls,
                 )
-                start_run(admin, folder, request, settings)
+                planned = start_run(admin, folder, request, settings)
+                console.print(f"planned {len(planned['plan'])} episodes in {folder}", highlight=False)
+                for line in skip_lines(planned):
+                    console.print(line, highlight=False, soft_wrap=True)
             play(admin, agent_api, folder)
         except (UnknownMethod, ModelOptionsError, UnknownProvider, PriceTableError, SuiteError, RunDirError) as exc:
             raise fail(str(exc)) from None

@@ -81,7 +81,7 @@ def ensure_server(client: ServerClient, timeout: float = 30.0) -> bool:
     if client.alive():
         return False
     home = paths.ensure_home()
-    log = (home / "server.log").open("ab")
+    log = paths.private_file(home / "server.log").open("ab")
     port = client.url.rsplit(":", 1)[-1].split("/")[0]
     subprocess.Popen(
         [sys.executable, "-m", "remedlab.cli.main", "serve", "--port", port],

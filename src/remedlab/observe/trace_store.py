@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from remedlab.paths import private_database
+
 SpanKindName = Literal["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"]
 StatusName = Literal["UNSET", "OK", "ERROR"]
 
@@ -137,7 +139,7 @@ class TraceStore:
         self.max_age_seconds = max_age_seconds
         self.prune_interval = prune_interval
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)  # agents read traces through the API, not the file
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from remedlab.paths import private_file
 from remedlab.server.auth import SCOPE_KEY
 
 
@@ -25,7 +26,7 @@ class AccessLog:
         self.app = app
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)  # it names the admin's requests (chaos objects among them): not for pods to read
         self._file = path.open("a", buffering=1, encoding="utf-8")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -6,9 +6,9 @@ both as Kubernetes-shaped Status objects with a one-line message.
 
 ``admin`` may do everything. ``agent`` may observe and remediate: the cluster's
 objects (kubectl's routes), logs, exec, metrics, traces, events, the fault
-catalog, and the remediation endpoints; not deploying or removing apps,
-injecting, reading or stopping faults (chaos objects, which would also tell
-it the answer), restoring manifests or grading.
+catalog (without its ground truth), and the remediation endpoints; not deploying
+or removing apps, injecting, reading or stopping faults (chaos objects, which
+would also tell it the answer), restoring manifests or grading.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from remedlab.api.errors import BadRequest, NotFound
 from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
 from remedlab.chaos.catalog import build_chaos, load_catalog
 from remedlab.chaos.confirm import confirm
+from remedlab.server.auth import scope_of_request
 from remedlab.server.cluster_routes import backend_of
 
 router = APIRouter(prefix="/v1")
@@ -48,10 +49,14 @@ def find_chaos(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
 
 
 @router.get("/faults")
-def faults() -> dict[str, Any]:
+def faults(request: Request) -> dict[str, Any]:
+    """The catalog. Its ground truth (each fault's system level and type, what an analysis is graded
+    against) is the admin's: an agent that names a fault must not be handed the answer."""
+    admin = scope_of_request(request.state) == "admin"
     return {
         "faults": [
-            {"name": f.name, "category": f.category, "kind": f.kind, "spec": f.spec, "truth": f.truth}
+            {"name": f.name, "category": f.category, "kind": f.kind, "spec": f.spec}
+            | ({"truth": f.truth} if admin else {})
             for f in load_catalog().values()
         ]
     }

@@ -1,6 +1,8 @@
 """AIOpsLab's agent-computer interface over the remedlab server: get_logs, get_metrics/read_metrics,
 get_traces/read_traces, exec_shell and submit. Metrics and traces are written as CSV files into the
-episode's directory and read back by path, as AIOpsLab's interface does."""
+episode's directory and read back by path, as AIOpsLab's interface does; the agent is given paths
+relative to the interface's own folder (``metrics-…/pods.csv``), never where the episode's directory
+is: its name says the episode's fault and target."""
 
 from __future__ import annotations
 
@@ -30,8 +32,8 @@ class Aci:
     def __init__(self, ctx: AgentContext) -> None:
         self.ctx = ctx
         base = ctx.out_dir if ctx.out_dir is not None else Path(tempfile.mkdtemp(prefix="remedlab-aci-"))
-        self.files = base / "aci"
-        self.files.mkdir(parents=True, exist_ok=True)
+        (base / "aci").mkdir(parents=True, exist_ok=True)
+        self.files = (base / "aci").resolve()
 
     # ------------------------------------------------------------------ observing
 
@@ -69,7 +71,7 @@ class Aci:
                 service_rows.append({"service": item["service"], **row})
         _write_csv(folder / "pods.csv", pod_rows)
         _write_csv(folder / "services.csv", service_rows)
-        return str(folder)
+        return self._shown(folder)
 
     def read_metrics(self, file_path: str) -> str:
         return self._read(file_path)
@@ -91,7 +93,7 @@ class Aci:
             for t in traces
         ]
         _write_csv(path, rows)
-        return str(path)
+        return self._shown(path)
 
     def read_traces(self, file_path: str) -> str:
         return self._read(file_path)
@@ -127,16 +129,20 @@ class Aci:
 
     # ------------------------------------------------------------------ files
 
+    def _shown(self, path: Path) -> str:
+        """The path the agent is given: relative to the interface's folder."""
+        return str(path.relative_to(self.files))
+
     def _read(self, file_path: str) -> str:
-        path = Path(str(file_path))
+        path = self.files / str(file_path)  # an absolute path stays itself
         try:
             resolved = path.resolve()
-            resolved.relative_to(self.files.resolve())
+            resolved.relative_to(self.files)
         except (OSError, ValueError):
             raise AciError(f"{file_path} is not a file get_metrics or get_traces returned") from None
         if resolved.is_dir():
             names = sorted(p.name for p in resolved.iterdir())
-            return "files: " + ", ".join(str(resolved / n) for n in names)
+            return "files: " + ", ".join(self._shown(resolved / n) for n in names)
         if not resolved.is_file():
             raise AciError(f"no such file: {file_path}")
         text = resolved.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from remedlab.agents.episode import AgentContext, AgentResult
+from remedlab.agents.episode import TASKS, AgentContext, AgentResult
 
 
 class Method(Protocol):
@@ -22,6 +22,9 @@ class MethodInfo:
     needs_model: bool
     summary: str
     build: Callable[[], Method]
+    tasks: tuple[str, ...] = ("mitigation",)
+    """The tasks it takes on: every method mitigates; some also answer detection, localization and
+    analysis questions."""
 
 
 def _baseline() -> Method:
@@ -61,8 +64,9 @@ METHODS: dict[str, MethodInfo] = {
             "baseline",
             False,
             "rule-based SRE runbook; no model, no hints: reads pods, events, rollouts, resources and "
-            "service metrics, then rolls back or replaces what is sick",
+            "service metrics, then rolls back or replaces what is sick (or answers what it found)",
             _baseline,
+            TASKS,
         ),
         MethodInfo(
             "SoloGen",
@@ -83,6 +87,7 @@ METHODS: dict[str, MethodInfo] = {
             "AIOpsLab's agent interface: get_logs, get_metrics/read_metrics, get_traces/read_traces, "
             "exec_shell, submit; one call per turn, for detection, localization, analysis or mitigation",
             _react,
+            TASKS,
         ),
         MethodInfo(
             "mcp",

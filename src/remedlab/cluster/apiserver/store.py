@@ -22,6 +22,7 @@ from remedlab.api.errors import AlreadyExists, Conflict, NotFound
 from remedlab.api.kinds import BY_KIND, Obj
 from remedlab.api.labels import matches_selector_string
 from remedlab.api.times import now_iso
+from remedlab.paths import private_database
 
 ChangeType = Literal["ADDED", "MODIFIED", "DELETED"]
 
@@ -86,7 +87,7 @@ CREATE TABLE IF NOT EXISTS processes (
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_database(path)  # every object, chaos ones with their ground truth: not for pods to read
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")

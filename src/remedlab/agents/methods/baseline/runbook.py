@@ -2,7 +2,8 @@
 not told the faulty service or the fault, only the namespace. It looks at the namespace (see
 ``agents/diagnosis.py`` for the rules), acts on the strongest finding through a playbook sent to the
 server (the same channel and policy as any agent), one deployment per round, then looks again until
-the namespace looks clean twice in a row.
+the namespace looks clean twice in a row. Set an AIOpsLab question (detection, localization,
+analysis) instead, it answers it from the same diagnosis and changes nothing (``answers.py``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from remedlab.agents.findings import (
     UNDO,
     Finding,
 )
+from remedlab.agents.methods.baseline.answers import answer_question
 from remedlab.agents.methods.playbooks import run_playbook
 from remedlab.agents.signals import observe
 
@@ -90,6 +92,8 @@ class Baseline:
         self.limits = {**load_thresholds(), **(thresholds or {})}
 
     def run(self, ctx: AgentContext) -> AgentResult:
+        if ctx.incident.task != "mitigation":
+            return answer_question(ctx, NAME, self.limits)
         namespace = ctx.incident.namespace
         limits = self.limits
         acted: dict[str, float] = {}

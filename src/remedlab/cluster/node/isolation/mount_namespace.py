@@ -53,7 +53,8 @@ def mount_namespace_check(reason: str | None) -> FidelityCheck:
             "mount namespace",
             "full",
             "each pod has its own mount and UTS namespaces: volumes at their mountPath, a private /tmp, "
-            "its resolv.conf and hosts, its hostname; remedlab's runtime reachable wherever it is installed",
+            "its resolv.conf and hosts, its hostname, a /proc showing its user's processes only; "
+            "remedlab's runtime reachable wherever it is installed",
         )
     return FidelityCheck(
         "mount namespace",

@@ -7,6 +7,10 @@ root on a tmpfs that binds each top-level entry of the host's root except ``/tmp
 and then mounts:
 
 - a private ``/tmp`` and ``/dev/shm`` (tmpfs);
+- for pods run as an unprivileged user, a ``/proc`` of their own that shows that user's processes
+  only (``hidepid=invisible``, a per-mount option since Linux 5.8; an older kernel refuses the word
+  and the node's ``/proc`` stays): the server's, the benchmark's and every other user's command lines
+  stay out of an agent's ``kubectl exec ... ps``;
 - remedlab's runtime, wherever it is: each directory on the way to the interpreter, the virtual
   environment, the source tree and the pod's own files that the pod's user cannot traverse is
   covered by a tmpfs holding only the entries on the way (a *mask*), so the paths stay the same;
@@ -38,6 +42,7 @@ from remedlab.cluster.node.isolation.linux_calls import (
     MNT_DETACH,
     MS_BIND,
     MS_NODEV,
+    MS_NOEXEC,
     MS_NOSUID,
     MS_RDONLY,
     MS_REC,
@@ -290,6 +295,16 @@ def build_runtime_view(exposed: Sequence[str], run_as: tuple[int, int] | None) -
         view.close()
 
 
+def own_processes_only() -> bool:
+    """Mount a procfs at /proc on which the pod's user sees its own processes only; False when the
+    kernel refuses it (the node's /proc stays)."""
+    try:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+    except OSError:
+        return False
+    return True
+
+
 def build_pod_filesystem(plan: PodFilesystem) -> None:
     """In the calling process (the pod's namespace holder, as root): new mount and UTS namespaces set
     up as the module describes. Its working directory ends at the new root."""
@@ -310,6 +325,8 @@ def build_pod_filesystem(plan: PodFilesystem) -> None:
         view.writable.add("/")
         for path, mode in PRIVATE_DIRS:
             view.private_dir(path, mode)
+        if plan.run_as is not None and plan.run_as[0] != 0:
+            own_processes_only()
         for path in plan.exposed:
             view.expose(path)
         for file in plan.files:
