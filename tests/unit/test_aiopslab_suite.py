@@ -174,19 +174,28 @@ def _plan(suite: str, app: str = HOTEL, known_apps: set[str] | None = None, **op
 def test_problems_whose_app_or_fault_is_missing_are_skipped_and_reported() -> None:
     plan = _plan("aiopslab")
     reasons = Counter(s.reason for s in plan.skipped)
-    assert reasons == {APP_MISSING: 51, FAULT_MISSING: 7}
+    assert reasons == {APP_MISSING: 51}
     assert {s.app for s in plan.skipped if s.reason == APP_MISSING} == {"social-network", "astronomy-shop", "flower"}
-    missing_faults = {s.fault for s in plan.skipped if s.reason == FAULT_MISSING}
-    assert missing_faults == {"misconfig-app", "redeploy-without-pv"}
     faulty = [e for e in plan.episodes if e.problem]
-    assert len(faulty) == 89 - 58 and plan.selected == 89
+    assert len(faulty) == 89 - 51 and plan.selected == 89
     assert {e.app for e in plan.episodes} == {HOTEL}
     lines = describe_skips(plan.skipped)
     assert lines[0].startswith("51 app not in this remedlab (astronomy-shop, flower, social-network): ")
     assert "k8s_target_port-misconfig-detection-1" in lines[0]
-    assert lines[1].startswith("7 fault not in this remedlab (misconfig-app, redeploy-without-pv): ")
     report = skip_lines({"selected": plan.selected, "skipped": [s.to_dict() for s in plan.skipped]})
-    assert report[0] == "AIOpsLab problems skipped: 58 of 89 selected"
+    assert report[0] == "AIOpsLab problems skipped: 51 of 89 selected"
+    # a fault this remedlab lacks is skipped the same way
+    without = plan_problems(
+        select_problems(REGISTRY, "aiopslab:misconfig_app_hotel_res-*,revoke_auth_mongodb-detection-1"),
+        app=HOTEL,
+        namespace=HOTEL,
+        known_apps={HOTEL},
+        known_faults=set(CATALOG) - {"misconfig-app"},
+        targets=APPS[HOTEL].targets,
+        seed=3,
+    )
+    assert Counter(s.reason for s in without.skipped) == {FAULT_MISSING: 4}
+    assert describe_skips(without.skipped)[0].startswith("4 fault not in this remedlab (misconfig-app): ")
     # social-network gets its problems as soon as remedlab has an app of that name
     social = _plan("aiopslab:scale_pod_zero_social_net-*,wrong_bin_usage-*", known_apps={HOTEL, "social-network"})
     assert [s.reason for s in social.skipped] == [OTHER_APP] * 4
@@ -223,7 +232,7 @@ def test_detection_is_balanced_so_always_yes_scores_at_chance() -> None:
     detection = [e for e in plan.episodes if e.task == "detection"]
     faulty = [e for e in detection if e.fault != NO_FAULT]
     controls = [e for e in detection if e.fault == NO_FAULT]
-    assert len(faulty) == len(controls) == 10
+    assert len(faulty) == len(controls) == 12
     assert sum(1 for e in controls if e.problem == "noop_detection_hotel_reservation-1") == 1  # AIOpsLab's counts
     assert all(e.target == "" for e in controls)
     assert plan.episodes == _plan("aiopslab:detection").episodes  # seeded places
@@ -231,7 +240,7 @@ def test_detection_is_balanced_so_always_yes_scores_at_chance() -> None:
     assert not [e for e in _plan("aiopslab:analysis").episodes if e.fault == NO_FAULT]
     yes = [_record(e.task, e.fault, answer="Yes") for e in detection]
     (fig,) = task_figures(yes)
-    assert fig.success_rate == fig.always_yes == 0.5 and fig.controls == 10
+    assert fig.success_rate == fig.always_yes == 0.5 and fig.controls == 12
 
 
 # ---------------------------------------------------------------- AIOpsLab's metrics
@@ -298,11 +307,11 @@ def _plan_run(suite: str, method: str = "baseline", **options: Any) -> dict[str,
 
 
 def test_a_run_mixes_tasks_and_records_what_it_skipped() -> None:
-    run = _plan_run("aiopslab:revoke_auth_mongodb-*-1,misconfig_app_hotel_res-*")
-    assert run["task"] == "mixed" and run["selected"] == 8
-    assert [s["problem"] for s in run["skipped"]] == [f"misconfig_app_hotel_res-{t}-1" for t in TASKS]
+    run = _plan_run("aiopslab:revoke_auth_mongodb-*-1,misconfig_app_hotel_res-*,scale_pod_zero_social_net-*")
+    assert run["task"] == "mixed" and run["selected"] == 12
+    assert [s["problem"] for s in run["skipped"]] == [f"scale_pod_zero_social_net-{t}-1" for t in TASKS]
     tasks = Counter(e["task"] for e in run["plan"])
-    assert tasks == {"detection": 2, "localization": 1, "analysis": 1, "mitigation": 1}  # a control balances
+    assert tasks == {"detection": 4, "localization": 2, "analysis": 2, "mitigation": 2}  # controls balance
     assert run["truths"]["revoke-auth"] == {"system_level": "Application", "fault_type": "Authentication Issue"}
     single = _plan_run("aiopslab:wrong_bin_usage-analysis-1")
     assert single["task"] == "analysis" and single["skipped"] == []
