@@ -51,6 +51,8 @@ class EpisodeSettings:
     quiet_seconds: float = 10.0
     truths: dict[str, dict[str, str]] = field(default_factory=dict)
     deploy_timeout: float = 180.0
+    agent_command: tuple[str, ...] = ()  # the mcp method's outside agent
+    agent_timeout: float = 600.0
 
 
 def _pods_ready(api: AgentApi, namespace: str) -> bool:
@@ -175,6 +177,8 @@ def run_episode(
                 out_dir=folder,
                 max_steps=settings.max_steps,
                 max_attempts=settings.max_attempts,
+                agent_command=tuple(settings.agent_command),
+                agent_timeout=settings.agent_timeout,
             )
             agent_seconds = result.seconds
             record["agent"] = result.to_dict()

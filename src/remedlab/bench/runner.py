@@ -39,6 +39,8 @@ SETTING_KEYS = (
     "max_attempts",
     "strict_restart",
     "quiet_seconds",
+    "agent_command",
+    "agent_timeout",
 )
 
 

@@ -81,6 +81,7 @@ def run(
     if task not in info.tasks:
         able = ", ".join(m.name for m in METHODS.values() if task in m.tasks)
         raise fail(f"{info.name} does not answer {task} questions: use {able}")
+    require_agent_command(info.name, agent_command)
     chat = None
     try:
         table = PriceTable.load(prices)
@@ -120,6 +121,12 @@ def agent_command_words(command: str | None) -> tuple[str, ...]:
         return tuple(shlex.split(command))
     except ValueError as exc:
         raise fail(f"--agent-command cannot be read ({exc}): quote it as a shell would") from None
+
+
+def require_agent_command(method: str, command: str | None) -> None:
+    """The mcp method runs an outside agent: refuse it without one, before anything runs."""
+    if method == "mcp" and not command:
+        raise fail("--method mcp runs an outside agent: give --agent-command 'PROGRAM ARGS'")
 
 
 def print_result(result: AgentResult, out: Path | None) -> None:

@@ -24,6 +24,7 @@ from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError
 from remedlab.bench.report import figures, skip_lines, summary_table, task_table, write_html
 from remedlab.bench.results import RunDirError, read_results, read_run
 from remedlab.bench.runner import RunRequest, run_plan, start_run
+from remedlab.cli.agents_command import agent_command_words, require_agent_command
 from remedlab.cli.output import console, fail
 
 REPORT_FILE = "report.html"
@@ -150,6 +151,10 @@ def register(app: typer.Typer) -> None:
         max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, help="Token budget per episode."),
         max_dollars: float | None = typer.Option(None, "--max-dollars", min=0, help="Dollar budget per episode."),
         prices: Path | None = typer.Option(None, "--prices", help="A price table (YAML)."),
+        agent_command: str | None = typer.Option(
+            None, "--agent-command", help="The mcp method's agent: a program and its arguments, run per episode."
+        ),
+        agent_timeout: float = typer.Option(600.0, "--agent-timeout", min=1, help="Seconds the mcp agent may take."),
     ) -> None:
         """Run a suite of fault episodes against a method; print the results and write the HTML report."""
         admin = AdminApi.admin_from_env(server_url)
@@ -162,6 +167,7 @@ def register(app: typer.Typer) -> None:
                 if env is None or suite is None:
                     raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
                 info = method_info(method)
+                require_agent_command(info.name, agent_command)
                 if task is not None and task not in TASKS:
                     raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
                 if oracle not in ("remedlab", "microremed"):
@@ -186,6 +192,8 @@ def register(app: typer.Typer) -> None:
                     max_steps=max_steps,
                     max_attempts=max_attempts,
                     strict_restart=strict_restart,
+                    agent_command=agent_command_words(agent_command),
+                    agent_timeout=agent_timeout,
                 )
                 folder = out or Path("runs") / time.strftime(
                     f"{env}-{re.sub(r'[^A-Za-z0-9._-]+', '_', suite)}-{info.name}-%Y%m%d-%H%M%S"

@@ -95,6 +95,7 @@ METHODS: dict[str, MethodInfo] = {
             "any MCP-speaking agent: --agent-command runs it per episode with the episode's MCP server "
             "(kubectl, logs, metrics, traces, topology, events, playbooks, submit) and the incident",
             _mcp,
+            TASKS,
         ),
     )
 }
