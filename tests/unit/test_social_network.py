@@ -532,6 +532,13 @@ def test_catalog_targets_name_deployments_aiopslabs_among_them() -> None:
     )
     for fault in ("revoke-auth", "user-unregistered"):
         assert {"url-shorten-mongodb", "user-mongodb"} <= set(APP.targets_for(fault)) <= set(MONGODBS)
+    # wrong-bin-usage: a service of the one image runs another of its programs (media-service's)
+    assert set(APP.targets_for("wrong-bin-usage")) == set(SERVICES) - {"media-service"}
+    assert APP.fault_overrides("wrong-bin-usage") == ["parameters.program=MediaService"]
+    assert (
+        APP.fault_overrides("cpu-stress") == []
+        and get_app("hotel-reservation").fault_overrides("wrong-bin-usage") == []
+    )
 
 
 def test_rpc_paths_are_the_originals_service_and_method_names() -> None:
