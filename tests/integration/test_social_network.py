@@ -337,23 +337,36 @@ def test_network_delay_on_the_user_timeline_redis_slows_reads_until_stopped(soci
     _shows_and_clears(social, symptom)
 
 
+def _composes(social: Social, ok: bool) -> Answer | None:
+    """A compose's answer when it succeeds (``ok``) or fails (not ``ok``), else None."""
+    answer = social.compose("username_5", 5, "hi @username_6")
+    return answer if (answer.status == 200) == ok else None
+
+
+def test_aiopslabs_target_port_fault_on_user_service_fails_composes_until_stopped(social: Social) -> None:
+    body = {"fault": "k8s-target-port-misconfig", "target": "user-service", "namespace": NS}
+    status, chaos = social.server.request("POST", "/v1/chaos", body)
+    assert status == 201 and chaos["confirm"]["injected"], chaos
+    try:
+        # callers' connections from before keep working until their pools retire them (10 s)
+        failed = social.server.wait_for(lambda: _composes(social, False), timeout=30, interval=0.5, what="failures")
+        assert failed.text.startswith("compost_post failure: user-service: "), failed
+    finally:
+        social.server.ok("DELETE", f"/v1/chaos/{NS}/{chaos['metadata']['name']}")
+    social.server.wait_for(lambda: _composes(social, True), timeout=30, interval=0.5, what="composes working again")
+
+
 def test_wrong_bin_usage_runs_another_program_of_the_image_until_stopped(social: Social) -> None:
     body = {"fault": "wrong-bin-usage", "target": "user-mention-service", "namespace": NS}
     status, chaos = social.server.request("POST", "/v1/chaos", body)
     assert status == 201 and chaos["spec"]["parameters"] == {"program": "MediaService"}, chaos
     name = chaos["metadata"]["name"]
-
-    def composing(ok: bool) -> Answer | None:
-        answer = social.compose("username_5", 5, "hi @username_6")
-        return answer if (answer.status == 200) == ok else None
-
     try:
-        failed = social.server.wait_for(lambda: composing(False), timeout=30, interval=0.3, what="composes failing")
+        failed = social.server.wait_for(lambda: _composes(social, False), timeout=30, interval=0.3, what="failures")
         assert failed.text.startswith("compost_post failure: ") and "user-mention-service" in failed.text, failed
-        (container,) = social.server.get("deployments", NS, "user-mention-service")["spec"]["template"]["spec"][
-            "containers"
-        ]
+        deployment = social.server.get("deployments", NS, "user-mention-service")
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert container["command"] == ["MediaService"]
     finally:
         social.server.ok("DELETE", f"/v1/chaos/{NS}/{name}")
-    social.server.wait_for(lambda: composing(True), timeout=45, interval=0.3, what="composes working again")
+    social.server.wait_for(lambda: _composes(social, True), timeout=45, interval=0.3, what="composes working again")

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.kit.rpc import CLIENT, serve, service_app, use_client
+from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import MAX_NAME, MAX_TEXT, id_field, id_list_field, text_field, text_list_field
 from remedlab.apps.social_network.post import Creator, Media, Post, Url, UserMention, post_type_value
@@ -35,6 +35,7 @@ from remedlab.apps.social_network.rpc import (
     call,
     methods,
     read_answer,
+    use_client_pool,
 )
 
 SERVICE = COMPOSE_POST.service
@@ -82,7 +83,7 @@ async def compose_post(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 def create_app() -> web.Application:
     app = service_app(log, methods(COMPOSE_POST.thrift, {"ComposePost": compose_post}))
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 

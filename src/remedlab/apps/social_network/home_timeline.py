@@ -18,10 +18,18 @@ from aiohttp import web
 
 from remedlab.apps.kit.health import latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
-from remedlab.apps.kit.rpc import CLIENT, serve, service_app, use_client
+from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import id_field, id_list_field, id_value
-from remedlab.apps.social_network.rpc import HOME_TIMELINE, PORT, SOCIAL_GRAPH, call, methods, read_answer
+from remedlab.apps.social_network.rpc import (
+    HOME_TIMELINE,
+    PORT,
+    SOCIAL_GRAPH,
+    call,
+    methods,
+    read_answer,
+    use_client_pool,
+)
 from remedlab.apps.social_network.timelines import read_posts, slice_fields
 
 SERVICE = HOME_TIMELINE.service
@@ -63,7 +71,7 @@ def create_app() -> web.Application:
     table = {"WriteHomeTimeline": write_home_timeline, "ReadHomeTimeline": read_home_timeline}
     app = service_app(log, methods(HOME_TIMELINE.thrift, table), ready_check=latched(redis.check))
     use_redis(app, redis)
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 

@@ -28,7 +28,7 @@ from aiohttp import web
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
 from remedlab.apps.kit.health import add_health_routes
 from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CLIENT, BadRequest, serve, use_client
+from remedlab.apps.kit.rpc import CLIENT, BadRequest, serve
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.kit.tracing import current_span
 from remedlab.apps.social_network.fields import (
@@ -50,6 +50,7 @@ from remedlab.apps.social_network.rpc import (
     Peer,
     answer_objects,
     call,
+    use_client_pool,
 )
 
 SERVICE = "nginx-thrift"
@@ -185,7 +186,7 @@ def handler(action: Action, failure: str) -> Callable[[web.Request], Awaitable[w
 
 def create_app() -> web.Application:
     app = web.Application()
-    use_client(app, log)
+    use_client_pool(app, log)
     routes = web.RouteTableDef()
     routes.post("/wrk2-api/user/register")(handler(register, "User registration failure"))
     routes.post("/wrk2-api/user/follow")(handler(follow, "Follow Failed"))

@@ -15,10 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from aiohttp import web
+
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import ReadyCheck
-from remedlab.apps.kit.rpc import BadRequest, Method
+from remedlab.apps.kit.rpc import BadRequest, Method, use_client
+from remedlab.apps.kit.structured_log import Logger
 
 NAMESPACE = "social_network"
 PORT = 9090
@@ -28,6 +31,9 @@ NESTED_CALL_TIMEOUT = 5.0
 """Calls to a service that calls others in turn (text, the timelines, compose-post)."""
 READ_RETRIES = 1
 """Reads are tried once more after a failed attempt; writes are not repeated."""
+CONNECTION_KEEPALIVE_S = 10.0
+"""How long a connection to another service is reused: the original's client pools retire a Thrift
+connection older than ``keepalive_ms`` (10000 in its service-config.json)."""
 
 T = TypeVar("T")
 
@@ -64,6 +70,12 @@ def rpc_path(thrift_service: str, method: str) -> str:
 def methods(thrift_service: str, table: Mapping[str, Method]) -> dict[str, Method]:
     """The paths of a service's methods, for :func:`remedlab.apps.kit.rpc.service_app`."""
     return {rpc_path(thrift_service, name): method for name, method in table.items()}
+
+
+def use_client_pool(app: web.Application, log: Logger) -> None:
+    """The service's client for calling others (``app[CLIENT]``), its connections retired as the
+    original's client pools retire theirs."""
+    use_client(app, log, max_connection_age=CONNECTION_KEEPALIVE_S)
 
 
 async def call(

@@ -25,10 +25,19 @@ from aiohttp import web
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
-from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_client, use_database
+from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, read_answer, tables_readable
+from remedlab.apps.social_network.rpc import (
+    PORT,
+    SOCIAL_GRAPH,
+    USER,
+    call,
+    methods,
+    read_answer,
+    tables_readable,
+    use_client_pool,
+)
 
 SERVICE = SOCIAL_GRAPH.service
 Side = Literal["followers", "followees"]
@@ -136,7 +145,7 @@ def create_app() -> web.Application:
     app = service_app(log, methods(SOCIAL_GRAPH.thrift, table), ready_check=ready)
     use_database(app, database)
     use_redis(app, redis)
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 

@@ -17,11 +17,20 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.client import UpstreamError
-from remedlab.apps.kit.rpc import CLIENT, serve, service_app, use_client
+from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import MAX_TEXT, id_field, text_field
 from remedlab.apps.social_network.post import Url, UserMention
-from remedlab.apps.social_network.rpc import PORT, TEXT, URL_SHORTEN, USER_MENTION, answer_objects, call, methods
+from remedlab.apps.social_network.rpc import (
+    PORT,
+    TEXT,
+    URL_SHORTEN,
+    USER_MENTION,
+    answer_objects,
+    call,
+    methods,
+    use_client_pool,
+)
 
 SERVICE = TEXT.service
 MENTION = re.compile(r"@[a-zA-Z0-9\-_]+")
@@ -72,7 +81,7 @@ async def compose_text(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 def create_app() -> web.Application:
     app = service_app(log, methods(TEXT.thrift, {"ComposeText": compose_text}))
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 

@@ -41,7 +41,6 @@ from remedlab.apps.kit.rpc import (
     serve,
     service_app,
     use_cache,
-    use_client,
     use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
@@ -49,7 +48,7 @@ from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, te
 from remedlab.apps.social_network.graph import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.social_network.ids import IdMaker
 from remedlab.apps.social_network.post import Creator
-from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable
+from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
 
 SERVICE = USER.service
@@ -197,7 +196,7 @@ def create_app() -> web.Application:
     app[IDS] = IdMaker()
     use_database(app, database)
     use_cache(app, cache)
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 

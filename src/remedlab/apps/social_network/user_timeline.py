@@ -20,10 +20,10 @@ from aiohttp import web
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
-from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_client, use_database
+from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import id_field, id_value
-from remedlab.apps.social_network.rpc import PORT, USER_TIMELINE, methods, tables_readable
+from remedlab.apps.social_network.rpc import PORT, USER_TIMELINE, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.timelines import read_posts, slice_fields
 
 SERVICE = USER_TIMELINE.service
@@ -85,7 +85,7 @@ def create_app() -> web.Application:
     app = service_app(log, methods(USER_TIMELINE.thrift, table), ready_check=ready)
     use_database(app, database)
     use_redis(app, redis)
-    use_client(app, log)
+    use_client_pool(app, log)
     return app
 
 
