@@ -37,13 +37,8 @@ from remedlab.apps.social_network import (
     user_timeline,
 )
 from remedlab.apps.social_network.fields import MAX_ID, id_value, json_list_field
-from remedlab.apps.social_network.graph import (
-    DatasetError,
-    generate,
-    load_dataset,
-    parse_dataset,
-    password_hash,
-)
+from remedlab.apps.social_network.graph import DatasetError, generate, load_dataset, parse_dataset
+from remedlab.apps.social_network.passwords import password_hash
 from remedlab.apps.social_network.post import Creator, Media, Post, PostType, Url, UserMention, front_end_post
 from remedlab.apps.social_network.rpc import rpc_path
 from remedlab.apps.social_network.user_cache import login_key, user_id_key

@@ -13,7 +13,6 @@ Users are numbered 0 … users-1; the original's init script registers user ``i`
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from collections.abc import Iterator
@@ -25,10 +24,10 @@ from typing import Any
 
 import yaml
 
+from remedlab.apps.social_network.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
+
 PACKAGE = "remedlab.apps.social_network"
 DEFAULT_DATASET = "socfb-Reed98"
-SALT_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-SALT_LENGTH = 32
 DRAW_BATCH = 4096
 
 
@@ -119,11 +118,6 @@ class Graph:
                 salt=salt,
                 password_hash=password_hash(password, salt),
             )
-
-
-def password_hash(password: str, salt: str) -> str:
-    """What the user database keeps of a password: the hex SHA-256 of the password followed by the salt."""
-    return hashlib.sha256((password + salt).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- datasets

@@ -45,8 +45,8 @@ from remedlab.apps.kit.rpc import (
 )
 from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.social_network.graph import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.social_network.ids import IdMaker
+from remedlab.apps.social_network.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.social_network.post import Creator
 from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
