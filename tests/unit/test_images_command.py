@@ -27,7 +27,9 @@ def test_images_lists_remedlab_app_images_with_their_tags() -> None:
     assert "remedlab/hotel-reservation:1.0" in lines
     assert "remedlab/simple-micro-hello:1.0" in lines
     assert "remedlab/online-boutique-frontend:0.10.1" in lines
-    assert len(lines) == len(set(lines)) == 14
+    assert "remedlab/social-network-microservices:1.0" in lines
+    assert "remedlab/social-network-nginx-thrift:1.0" in lines
+    assert len(lines) == len(set(lines)) == 16
     assert all(line.startswith("remedlab/") and ":" in line for line in lines)
     assert not [line for line in lines if line.split(":")[0] in StoreImages.load().stores]
 

@@ -615,3 +615,33 @@ def test_port_in_use_exits_1_with_an_error_line(tmp_path: Path) -> None:
     (line,) = [json.loads(text) for text in second.stdout.splitlines()]
     assert line["level"] == "error" and line["msg"] == f"cannot listen on {host}:{port}"
     assert line["error"]["type"] == "OSError" and "stack" in line
+
+
+def test_client_retires_connections_older_than_its_max_age() -> None:
+    """Calls reuse a kept-alive connection; with ``max_connection_age`` a call after that age opens a
+    new one (as a Thrift client pool does), so a change behind a Service reaches the caller."""
+
+    async def peer(request: web.Request) -> web.Response:
+        peername = request.transport.get_extra_info("peername") if request.transport else None
+        return web.json_response({"port": peername[1] if peername else None})
+
+    app = web.Application()
+    app.router.add_get("/peer", peer)
+
+    async def ports(client: ServiceClient, port: int) -> list[int]:
+        seen = [(await client.get_json(f"127.0.0.1:{port}", "/peer"))["port"] for _ in range(2)]
+        await asyncio.sleep(0.3)
+        seen.append((await client.get_json(f"127.0.0.1:{port}", "/peer"))["port"])
+        return seen
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        async with serving(app, "127.0.0.1") as port:
+            async with ServiceClient(source_ip="") as kept:
+                forever = await ports(kept, port)
+            async with ServiceClient(source_ip="", max_connection_age=0.2) as aging:
+                retired = await ports(aging, port)
+            return forever, retired
+
+    forever, retired = asyncio.run(scenario())
+    assert forever[0] == forever[1] == forever[2]
+    assert retired[0] == retired[1] != retired[2]

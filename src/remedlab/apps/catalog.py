@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -29,10 +29,17 @@ class AppInfo:
     description: str
     entry: dict[str, Any]
     targets: dict[str, list[str]]
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per fault type, the ``spec.parameters`` its faults get on this app unless the caller sets them
+    (Social Network's wrong-bin-usage runs another program of its own image)."""
 
     def targets_for(self, fault: str) -> list[str]:
         """The deployments a fault of this type may be drawn onto."""
         return list(self.targets.get(fault) or self.targets.get("default") or [])
+
+    def fault_overrides(self, fault: str) -> list[str]:
+        """This app's parameters for ``fault`` as catalog overrides (``parameters.program=MediaService``)."""
+        return [f"parameters.{key}={value}" for key, value in (self.parameters.get(fault) or {}).items()]
 
 
 def _catalog() -> dict[str, Any]:
@@ -80,6 +87,7 @@ def list_apps() -> list[AppInfo]:
             description=str(entry.get("description", "")),
             entry=dict(entry.get("entry") or {}),
             targets=_targets(entry),
+            parameters={str(k): dict(v or {}) for k, v in (entry.get("parameters") or {}).items()},
         )
         for name, entry in _catalog().items()
     ]

@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
         env: str | None = typer.Option(
-            None, "--env", help="The app: simple-micro, hotel-reservation, online-boutique."
+            None, "--env", help="The app: simple-micro, hotel-reservation, online-boutique, social-network."
         ),
         suite: str | None = typer.Option(
             None,

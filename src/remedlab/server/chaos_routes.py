@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from remedlab.api.client import Backend
 from remedlab.api.errors import BadRequest, NotFound
 from remedlab.api.kinds import BY_KIND, CHAOS_KINDS
+from remedlab.apps.catalog import UnknownApp, get_app
 from remedlab.chaos.catalog import build_chaos, load_catalog
 from remedlab.chaos.confirm import confirm
+from remedlab.server.app_routes import app_of_namespace
 from remedlab.server.auth import scope_of_request
 from remedlab.server.cluster_routes import backend_of
 
@@ -48,6 +50,14 @@ def find_chaos(backend: Backend, namespace: str, name: str) -> dict[str, Any]:
     raise NotFound(f'chaos "{name}" not found in namespace {namespace}')
 
 
+def app_fault_overrides(backend: Backend, namespace: str, fault: str) -> list[str]:
+    """The parameters the app deployed in ``namespace`` gives faults of type ``fault`` (none when no app is)."""
+    try:
+        return get_app(app_of_namespace(backend, namespace)).fault_overrides(fault)
+    except (NotFound, UnknownApp):
+        return []
+
+
 @router.get("/faults")
 def faults(request: Request) -> dict[str, Any]:
     """The catalog. Its ground truth (each fault's system level and type, what an analysis is graded
@@ -76,7 +86,8 @@ async def inject_fault(request: Request, body: InjectRequest) -> dict[str, Any]:
     else:
         if not body.fault or not body.target:
             raise BadRequest("give a fault type and a target, or a chaos resource")
-        resource = build_chaos(backend, body.fault, body.target, body.namespace, body.overrides, body.name)
+        overrides = [*app_fault_overrides(backend, body.namespace, body.fault), *body.overrides]
+        resource = build_chaos(backend, body.fault, body.target, body.namespace, overrides, body.name)
     if resource.get("kind") not in CHAOS_KINDS:
         kinds = ", ".join(sorted(CHAOS_KINDS))
         raise BadRequest(f'kind "{resource.get("kind")}" is not a chaos kind: use one of {kinds}')

@@ -6,7 +6,10 @@ call made outside any trace opens an INTERNAL root span around its attempts.
 
 Connections leave from the pod's own IP (``REMEDLAB_POD_IP``) so the cluster's
 proxy can tell which pod is calling; on a real cluster the variable is absent
-and the kernel picks the source address.
+and the kernel picks the source address. Kept-alive connections are reused for as
+long as they are in use, unless ``max_connection_age`` retires them (as Thrift client
+pools do): then a change behind a Service, a new targetPort say, reaches the caller
+once its connections are that old.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from remedlab.apps.kit.tracing import (
     start_span,
     use_span,
 )
+
+RETIRED_SESSION_GRACE_S = 60.0
+"""How long calls begun on connections that were retired may still run before those connections close."""
 
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Outcome = Literal["ok", "http_error", "timeout", "connect_error", "connection_error", "bad_response", "no_address"]
@@ -96,29 +102,50 @@ class ServiceClient:
         backoff: float = 0.05,
         max_backoff: float = 1.0,
         connection_limit: int = 100,
+        max_connection_age: float | None = None,
     ) -> None:
         self._source_ip = os.environ.get("REMEDLAB_POD_IP", "") if source_ip is None else source_ip
         self._logger = logger
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._limit = connection_limit
+        self._max_age = max_connection_age
         self._session: aiohttp.ClientSession | None = None
+        self._session_opened = 0.0
+        self._retired: set[aiohttp.ClientSession] = set()
 
     @property
     def source_ip(self) -> str | None:
         return self._source_ip or None
 
     def _get_session(self) -> aiohttp.ClientSession:
+        now = time.monotonic()
+        if self._session is not None and self._max_age is not None and now - self._session_opened > self._max_age:
+            self._retire(self._session)
+            self._session = None
         if self._session is None or self._session.closed:
             local_addr = (self._source_ip, 0) if self._source_ip else None
             connector = aiohttp.TCPConnector(local_addr=local_addr, limit=self._limit)
             self._session = aiohttp.ClientSession(connector=connector)
+            self._session_opened = now
         return self._session
 
+    def _retire(self, session: aiohttp.ClientSession) -> None:
+        """Open no more connections on ``session``; close it once the calls still on it are over."""
+        self._retired.add(session)
+
+        def close_later() -> None:
+            task = asyncio.ensure_future(session.close())
+            task.add_done_callback(lambda _: self._retired.discard(session))
+
+        asyncio.get_running_loop().call_later(RETIRED_SESSION_GRACE_S, close_later)
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions = [*self._retired, *([self._session] if self._session is not None else [])]
+        self._session = None
+        self._retired.clear()
+        for session in sessions:
+            await session.close()
 
     async def __aenter__(self) -> ServiceClient:
         return self

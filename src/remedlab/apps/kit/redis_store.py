@@ -8,11 +8,12 @@ Online Boutique's cart service reads the same variable). A failure raises
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions
+from aiohttp import web
 
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError, store_call
 
@@ -53,16 +54,38 @@ class RedisStore:
         """Run ``name args...`` (e.g. ``HGETALL cart:alice``); the span carries the command and key."""
         statement = " ".join([name.upper(), *(str(a) for a in args[:1])])
         async with store_call(self.address, SYSTEM, name.upper(), target=target, statement=statement):
-            try:
-                return await self._get_client().execute_command(name, *args)  # type: ignore[no-untyped-call]
-            except redis.exceptions.TimeoutError as exc:
-                raise StoreError(self.address.name, f"no answer within {self.timeout:g}s", kind="timeout") from exc
-            except redis.exceptions.AuthenticationError as exc:
-                raise StoreError(self.address.name, str(exc), kind="denied") from exc
-            except (redis.exceptions.ConnectionError, OSError) as exc:
-                raise StoreError(self.address.name, f"cannot reach redis: {exc}", kind="connect_error") from exc
-            except redis.exceptions.RedisError as exc:
-                raise StoreError(self.address.name, str(exc)) from exc
+            return await self._run(self._get_client().execute_command(name, *args))  # type: ignore[no-untyped-call]
+
+    async def pipeline(self, commands: Sequence[Sequence[Any]], *, target: str = "") -> list[Any]:
+        """Run ``commands`` (each ``[name, *args]``) in one round trip, without a transaction, as one span
+        named after the first command; their replies in order."""
+        if not commands:
+            return []
+        names = sorted({str(command[0]).upper() for command in commands})
+        first = commands[0]
+        statement = " ".join([str(first[0]).upper(), *(str(a) for a in first[1:2])])
+        attributes = {"db.operation.batch.size": len(commands)}
+        operation = names[0] if len(names) == 1 else "PIPELINE"
+        async with store_call(
+            self.address, SYSTEM, operation, target=target, statement=statement, attributes=attributes
+        ):
+            pipe = self._get_client().pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            replies: list[Any] = await self._run(pipe.execute())
+            return replies
+
+    async def _run(self, awaitable: Awaitable[Any]) -> Any:
+        try:
+            return await awaitable
+        except redis.exceptions.TimeoutError as exc:
+            raise StoreError(self.address.name, f"no answer within {self.timeout:g}s", kind="timeout") from exc
+        except redis.exceptions.AuthenticationError as exc:
+            raise StoreError(self.address.name, str(exc), kind="denied") from exc
+        except (redis.exceptions.ConnectionError, OSError) as exc:
+            raise StoreError(self.address.name, f"cannot reach redis: {exc}", kind="connect_error") from exc
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(self.address.name, str(exc)) from exc
 
     async def check(self) -> bool:
         """True when the server answers PING."""
@@ -72,3 +95,19 @@ class RedisStore:
         if self._client is not None:
             client, self._client = self._client, None
             await client.aclose()
+
+
+REDIS = web.AppKey("redis", RedisStore)
+
+
+def use_redis(app: web.Application, redis: RedisStore | None = None) -> RedisStore:
+    """The service's Redis (by default the one ``REDIS_ADDR`` names) as ``app[REDIS]``, closed when the app
+    stops. (Here rather than in :mod:`.rpc`, so that services without Redis do not load its client.)"""
+    redis = redis or RedisStore.from_env()
+    app[REDIS] = redis
+
+    async def close(_: web.Application) -> None:
+        await redis.close()
+
+    app.on_cleanup.append(close)
+    return redis

@@ -136,11 +136,12 @@ def service_app(
 # --------------------------------------------------------------------------- what a service holds
 
 
-def use_client(app: web.Application, log: Logger) -> None:
-    """One keep-alive :class:`ServiceClient` (``app[CLIENT]``) for calling other services."""
+def use_client(app: web.Application, log: Logger, *, max_connection_age: float | None = None) -> None:
+    """One keep-alive :class:`ServiceClient` (``app[CLIENT]``) for calling other services; connections
+    older than ``max_connection_age`` seconds are not reused (by default they are while in use)."""
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        app[CLIENT] = ServiceClient(logger=log)
+        app[CLIENT] = ServiceClient(logger=log, max_connection_age=max_connection_age)
         yield
         await app[CLIENT].close()
 

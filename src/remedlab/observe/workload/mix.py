@@ -13,6 +13,7 @@ filled for every request from the generator's seeded random generator:
 
     {rand_int:A:B}            an integer in [A, B]; {rand_int:A:B:W} pads it with zeros to W digits
     {rand_float:A:B:D}        a number in [A, B] with D decimals (D defaults to 2)
+    {rand_str:N}              N letters and digits (a random text, as wrk2's scripts make)
     {choice:x|y|z}            one of the listed words
     {var:NAME}                the value of the request's variable NAME
 
@@ -90,6 +91,14 @@ class _RandFloat:
 
 
 @dataclass(frozen=True)
+class _RandStr:
+    length: int
+
+    def render(self, rng: random.Random) -> str:
+        return "".join(rng.choices(_LETTERS_AND_DIGITS, k=self.length))
+
+
+@dataclass(frozen=True)
 class _Choice:
     options: tuple[str, ...]
 
@@ -102,7 +111,9 @@ class _Var:
     name: str
 
 
-_Placeholder = _RandInt | _RandFloat | _Choice | _Var
+_Placeholder = _RandInt | _RandFloat | _RandStr | _Choice | _Var
+_LETTERS_AND_DIGITS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+MAX_STR_LENGTH = 4096
 _VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+):([^{}]*)\}")
 
@@ -145,6 +156,11 @@ def _parse_placeholder(kind: str, args: str, source: str) -> _Placeholder:
         if low_f > high_f or not 0 <= decimals <= MAX_FLOAT_DECIMALS:
             raise TemplateError(f"{placeholder} in {source!r}: needs A <= B and 0 <= DECIMALS <= {MAX_FLOAT_DECIMALS}")
         return _RandFloat(low_f, high_f, decimals)
+    if kind == "rand_str":
+        length = _int_arg(args, placeholder)
+        if not 1 <= length <= MAX_STR_LENGTH:
+            raise TemplateError(f"{placeholder} in {source!r}: needs 1 <= N <= {MAX_STR_LENGTH}")
+        return _RandStr(length)
     if kind == "choice":
         options = tuple(args.split("|"))
         if not all(options):
@@ -154,7 +170,8 @@ def _parse_placeholder(kind: str, args: str, source: str) -> _Placeholder:
         if not _VAR_NAME_RE.match(args):
             raise TemplateError(f"{placeholder} in {source!r}: expected {{var:NAME}} with NAME a variable name")
         return _Var(args)
-    raise TemplateError(f"unknown placeholder {placeholder} in {source!r}: use rand_int, rand_float, choice or var")
+    kinds = "rand_int, rand_float, rand_str, choice or var"
+    raise TemplateError(f"unknown placeholder {placeholder} in {source!r}: use {kinds}")
 
 
 class PathTemplate:

@@ -1,0 +1,13 @@
+"""How the user database keeps passwords, as the original's user service does: the hex SHA-256 of the
+password followed by a salt of 32 random letters and digits."""
+
+from __future__ import annotations
+
+import hashlib
+
+SALT_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+SALT_LENGTH = 32
+
+
+def password_hash(password: str, salt: str) -> str:
+    return hashlib.sha256((password + salt).encode()).hexdigest()
