@@ -1,0 +1,209 @@
+"""Train-Ticket on the embedded cluster: every Deployment Ready, a booking from login to cancellation
+through the gateway, a reservation's trace, and the mixed workload."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from remedlab.apps.train_ticket import seed
+from tests.integration.http_probe import deployed_app, new_traceparent, trace_with_servers
+from tests.integration.server_harness import ServerProcess
+
+pytestmark = pytest.mark.integration
+
+NS = "train-ticket"
+DATE = "2030-01-15"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    seconds: float
+
+
+@dataclass
+class TrainTicket:
+    server: ServerProcess
+    url: str
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, token: str = "", headers: dict[str, str] | None = None
+    ) -> Reply:
+        sent = dict(headers or {})
+        if token:
+            sent["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                text, status = resp.read().decode(), resp.status
+        except urllib.error.HTTPError as exc:
+            text, status = exc.read().decode(errors="replace"), exc.code
+        try:
+            decoded: Any = json.loads(text)
+        except ValueError:
+            decoded = text
+        return Reply(status, decoded, time.perf_counter() - started)
+
+    def ok(self, method: str, path: str, body: Any = None, **options: Any) -> Any:
+        reply = self.call(method, path, body, **options)
+        assert reply.status == 200 and isinstance(reply.body, dict) and reply.body["status"] == 1, (path, reply)
+        return reply.body["data"]
+
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.ok(
+            "POST", "/api/v1/users/login", {"username": username, "password": password, "verificationCode": ""}
+        )
+        return found
+
+
+@pytest.fixture(scope="module")
+def train() -> Iterator[TrainTicket]:
+    with deployed_app(NS, "ts-gateway-service", 18888) as (server, url):
+        yield TrainTicket(server, url)
+
+
+def test_every_deployment_is_ready_with_the_original_shape(train: TrainTicket) -> None:
+    deployments = train.server.items("deployments", NS)
+    names = {d["metadata"]["name"] for d in deployments}
+    assert len(names) == 46 and all(n.startswith("ts-") for n in names), sorted(names)
+    for d in deployments:
+        assert d["spec"]["replicas"] == 1 and d["status"].get("readyReplicas") == 1, d["metadata"]["name"]
+    services = {s["metadata"]["name"] for s in train.server.items("services", NS)}
+    assert {"tsdb-mysql", "nacosdb-mysql", "ts-gateway-service", "ts-ui-dashboard"} <= services
+    assert not {"ts-food-delivery-service", "ts-wait-order-service"} & services
+
+
+def _booking(user_id: str, trip_id: str, start: str, end: str) -> dict[str, Any]:
+    return {
+        "accountId": user_id,
+        "contactsId": seed.contact_id(user_id),
+        "tripId": trip_id,
+        "seatType": 3,
+        "date": DATE,
+        "from": start,
+        "to": end,
+        "assurance": 1,
+        "foodType": 1,
+        "foodName": "Bone Soup",
+        "foodPrice": 2.5,
+        "stationName": "",
+        "storeName": "",
+        "consigneeName": "Jack",
+        "consigneePhone": "13800000000",
+        "consigneeWeight": 3.0,
+        "isWithin": False,
+    }
+
+
+def test_login_query_preserve_pay_cancel(train: TrainTicket) -> None:
+    user = seed.users()[0]
+    session = train.login(user.name, user.password)
+    assert session["userId"] == user.user_id and session["token"]
+    refused = train.call("POST", "/api/v1/users/login", {"username": user.name, "password": "wrong"})
+    assert refused.status == 200 and refused.body["status"] == 0
+
+    trips = train.ok(
+        "POST",
+        "/api/v1/travelservice/trips/left",
+        {"startPlace": "shanghai", "endPlace": "taiyuan", "departureTime": DATE},
+    )
+    assert {t["tripId"] for t in trips} == {"G1234", "G1235", "G1236", "G1237", "D1345"}
+    g1234 = next(t for t in trips if t["tripId"] == "G1234")
+    assert g1234["priceForEconomyClass"] == round(1300 * 0.38, 2) and g1234["economyClass"] > 0
+    others = train.ok(
+        "POST",
+        "/api/v1/travel2service/trips/left",
+        {"startPlace": "shanghai", "endPlace": "taiyuan", "departureTime": DATE},
+    )
+    assert {t["tripId"] for t in others} == {"Z1234", "Z1235", "Z1236", "T1235", "K1345"}
+
+    booking = _booking(user.user_id, "G1234", "shanghai", "taiyuan")
+    order = train.ok("POST", "/api/v1/preserveservice/preserve", booking, token=session["token"])
+    assert order["status"] == 0 and order["price"] == str(g1234["priceForEconomyClass"])
+    assert order["from"] == "shanghai" and order["to"] == "taiyuan"
+    mine = train.ok("POST", "/api/v1/orderservice/order/refresh", {"loginId": user.user_id}, token=session["token"])
+    assert order["id"] in {o["id"] for o in mine}
+    assert train.ok("GET", "/api/v1/assuranceservice/assurances/types")
+    assert train.ok("GET", f"/api/v1/consignservice/consigns/order/{order['id']}")[0]["consignee"] == "Jack"
+
+    train.ok(
+        "POST",
+        "/api/v1/inside_pay_service/inside_payment",
+        {"userId": user.user_id, "orderId": order["id"], "tripId": "G1234"},
+    )
+    assert train.ok("GET", f"/api/v1/orderservice/order/{order['id']}")["status"] == 1
+    again = train.call(
+        "POST",
+        "/api/v1/inside_pay_service/inside_payment",
+        {"userId": user.user_id, "orderId": order["id"], "tripId": "G1234"},
+    )
+    assert again.body["status"] == 0, again
+
+    refund = train.ok("GET", f"/api/v1/cancelservice/cancel/refound/{order['id']}")
+    assert float(refund) == round(float(order["price"]) * 0.8, 2)
+    train.ok("GET", f"/api/v1/cancelservice/cancel/{order['id']}/{user.user_id}")
+    assert train.ok("GET", f"/api/v1/orderservice/order/{order['id']}")["status"] == 4
+
+    # the order-other side: a Z train through preserve-other
+    other = train.ok(
+        "POST",
+        "/api/v1/preserveotherservice/preserveOther",
+        _booking(user.user_id, "Z1234", "nanjing", "taiyuan"),
+        token=session["token"],
+    )
+    assert train.ok("GET", f"/api/v1/orderOtherService/orderOther/{other['id']}")["trainNumber"] == "Z1234"
+
+    admin = seed.users()[1]
+    admin_token = train.login(admin.name, admin.password)["token"]
+    orders = train.ok("GET", "/api/v1/adminorderservice/adminorder", token=admin_token)
+    assert {order["id"], other["id"]} <= {o["id"] for o in orders}
+    forbidden = train.call("GET", "/api/v1/adminorderservice/adminorder", token=session["token"])
+    assert forbidden.body["status"] == 0
+
+
+def test_a_reservation_trace_shows_the_fan_out(train: TrainTicket) -> None:
+    user = seed.users()[2]
+    token = train.login(user.name, user.password)["token"]
+    trace_id, parent = new_traceparent()
+    train.ok(
+        "POST",
+        "/api/v1/preserveservice/preserve",
+        _booking(user.user_id, "G1235", "shanghai", "nanjing"),
+        token=token,
+        headers={"traceparent": parent},
+    )
+    expected = {
+        "ts-gateway-service",
+        "ts-preserve-service",
+        "ts-security-service",
+        "ts-contacts-service",
+        "ts-travel-service",
+        "ts-basic-service",
+        "ts-seat-service",
+        "ts-order-service",
+        "ts-assurance-service",
+        "ts-food-service",
+        "ts-consign-service",
+        "ts-user-service",
+        "ts-station-service",
+    }
+    deadline = time.monotonic() + 15
+    trace = trace_with_servers(train.server, trace_id, expected)
+    while trace is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        trace = trace_with_servers(train.server, trace_id, expected)
+    assert trace is not None, "the reservation's trace lacks some services"
