@@ -1,9 +1,12 @@
 """Train-Ticket on the embedded cluster: every Deployment Ready, a booking from login to cancellation
-through the gateway, a reservation's trace, and the mixed workload."""
+through the gateway, a reservation's trace, the mixed workload, and how disk-io on the databases and
+cpu-stress on travel show to users."""
 
 from __future__ import annotations
 
 import json
+import statistics
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -13,8 +16,10 @@ from typing import Any
 
 import pytest
 
-from remedlab.apps.train_ticket import seed
+from remedlab.apps.train_ticket import seed, tokens
 from tests.integration.http_probe import deployed_app, new_traceparent, trace_with_servers
+from tests.integration.kubectl_harness import Kubectl
+from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -207,3 +212,113 @@ def test_a_reservation_trace_shows_the_fan_out(train: TrainTicket) -> None:
         time.sleep(0.5)
         trace = trace_with_servers(train.server, trace_id, expected)
     assert trace is not None, "the reservation's trace lacks some services"
+
+
+def test_the_mixed_workload_at_20_rps_for_30_s_succeeds(train: TrainTicket) -> None:
+    host, port = train.url.removeprefix("http://").rsplit(":", 1)
+    with BackgroundLoad(host, int(port), NS, rate=20) as load:
+        window = load.measure(30)
+    print(f"train-ticket at 20 req/s: {window}")
+    assert window.requests >= 540 and window.success_rate >= 0.999, window
+
+
+# MicroRemed's check_disk_io_performance: 10 MB written with O_DIRECT, the milliseconds it took
+DD_CHECK = (
+    "time_start=$(date +%s%3N); "
+    "dd if=/dev/zero of=/var/log/mysql/test-disk-write.tmp bs=1M count=10 oflag=direct 2>&1; "
+    "time_end=$(date +%s%3N); "
+    "echo $((time_end - time_start))"
+)
+MIN_MB_PER_S = 10.0
+
+
+def _write_speed(kubectl: Kubectl, pod: str, timeout: float) -> float | None:
+    try:
+        done = kubectl.run("exec", pod, "-n", NS, "--", "sh", "-c", DD_CHECK, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    assert done.returncode == 0, done.stderr
+    return 10 / (max(int(done.stdout.strip().splitlines()[-1]), 1) / 1000)
+
+
+def _preserve_seconds(train: TrainTicket, user_index: int) -> float:
+    user = seed.users()[2 + user_index % 40]
+    token = tokens.issue(user.user_id, user.name, ["ROLE_USER"])
+    reply = train.call(
+        "POST", "/api/v1/preserveservice/preserve", _booking(user.user_id, "G1236", "nanjing", "taiyuan"), token=token
+    )
+    assert reply.status == 200 and reply.body["status"] == 1, reply
+    return reply.seconds
+
+
+def test_disk_io_on_the_databases_shows_where_they_write_and_clears(train: TrainTicket) -> None:
+    kubectl = Kubectl(train.server, train.server.home / "kube-cache")
+    # nacosdb-mysql, MicroRemed's target: its own check (dd into /var/log/mysql) fails, then passes again
+    assert (_write_speed(kubectl, "nacosdb-mysql-0", 10) or 0) >= MIN_MB_PER_S
+    status, chaos = train.server.request(
+        "POST", "/v1/chaos", {"fault": "disk-io", "target": "nacosdb-mysql", "namespace": NS}
+    )
+    assert status == 201 and chaos["confirm"]["injected"], chaos
+    try:
+        slowed = _write_speed(kubectl, "nacosdb-mysql-0", 5)
+        assert slowed is None or slowed < MIN_MB_PER_S, slowed
+    finally:
+        train.server.ok("DELETE", f"/v1/chaos/{NS}/{chaos['metadata']['name']}")
+    train.server.wait_for(
+        lambda: (_write_speed(kubectl, "nacosdb-mysql-0", 10) or 0) >= MIN_MB_PER_S, timeout=30, what="dd fast again"
+    )
+    # no flow reads the registry's database here (discovery is Kubernetes'); the services' database is
+    # tsdb-mysql, whose redo log is in the same place: a reservation (several commits) slows there
+    baseline = statistics.fmean(_preserve_seconds(train, i) for i in range(5))
+    status, chaos = train.server.request(
+        "POST", "/v1/chaos", {"fault": "disk-io", "target": "tsdb-mysql", "namespace": NS}
+    )
+    assert status == 201 and chaos["confirm"]["injected"], chaos
+    try:
+        slowed_s = statistics.fmean(_preserve_seconds(train, i) for i in range(5, 8))
+    finally:
+        train.server.ok("DELETE", f"/v1/chaos/{NS}/{chaos['metadata']['name']}")
+    print(f"preserve: {baseline * 1000:.0f} ms, with disk-io on tsdb-mysql {slowed_s * 1000:.0f} ms")
+    assert slowed_s >= 2 * baseline, (baseline, slowed_s)
+    after = train.server.wait_for(
+        lambda: (
+            (m := statistics.fmean(_preserve_seconds(train, i) for i in range(8, 11))) <= 1.5 * baseline + 0.05 and m
+        ),
+        timeout=30,
+        what="reservations as fast as before",
+    )
+    print(f"preserve after the fault: {after * 1000:.0f} ms")
+
+
+QUERY = {"startPlace": "shanghai", "endPlace": "taiyuan", "departureTime": DATE}
+
+
+def _query_mean(train: TrainTicket, count: int = 8) -> float:
+    replies = [train.call("POST", "/api/v1/travelservice/trips/left", QUERY) for _ in range(count)]
+    assert all(r.status == 200 for r in replies), [r.status for r in replies]
+    return statistics.fmean(r.seconds for r in replies)
+
+
+def test_cpu_stress_on_travel_raises_query_latency_until_stopped(train: TrainTicket) -> None:
+    baseline = _query_mean(train)
+    status, chaos = train.server.request(
+        "POST", "/v1/chaos", {"fault": "cpu-stress", "target": "ts-travel-service", "namespace": NS}
+    )
+    assert status == 201 and chaos["confirm"]["injected"], chaos
+    samples: list[float] = []
+
+    def slower() -> float | bool:
+        samples.append(_query_mean(train))
+        return samples[-1] >= 1.3 * baseline and samples[-1]
+
+    try:
+        time.sleep(1.0)
+        stressed = train.server.wait_for(slower, timeout=20, what=f"queries slower than {baseline:.4f} s")
+    finally:
+        train.server.ok("DELETE", f"/v1/chaos/{NS}/{chaos['metadata']['name']}")
+    print(f"query mean: {baseline * 1000:.1f} ms, with travel under cpu stress {stressed * 1000:.1f} ms")
+    train.server.wait_for(
+        lambda: _query_mean(train) <= max(1.3 * baseline, baseline + 0.02),
+        timeout=30,
+        what="query latency back to its baseline",
+    )

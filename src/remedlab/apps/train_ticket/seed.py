@@ -59,12 +59,18 @@ def users() -> list[SeedUser]:
         SeedUser(p["admin"]["userId"], p["admin"]["userName"], p["admin"]["password"], ("ROLE_ADMIN",)),
     ]
     for n in range(int(p["generated"])):
-        found.append(SeedUser(stable_id("user", n), f"user_{n}", f"pass_{n}", ("ROLE_USER",)))
+        found.append(SeedUser(generated_user_id(n), f"user_{n}", f"pass_{n}", ("ROLE_USER",)))
     return found
 
 
+def generated_user_id(n: int) -> str:
+    """The id of user_<n>: uuid-shaped and numbered, so a workload's templates can name it."""
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
 def contact_id(user_id: str) -> str:
-    return stable_id("contacts", user_id)
+    """The seeded contact of an account: its id with the variant digit 9 (the workload names them too)."""
+    return user_id[:19] + "9" + user_id[20:]
 
 
 def _stations() -> list[dict[str, Any]]:

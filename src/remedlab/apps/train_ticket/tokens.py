@@ -33,9 +33,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue(user_id: str, username: str, roles: list[str], now: float | None = None) -> str:
+def issue(user_id: str, username: str, roles: list[str], now: float | None = None, lifetime: float = LIFETIME_S) -> str:
     issued = time.time() if now is None else now
-    payload = {"id": user_id, "sub": username, "roles": roles, "exp": int(issued + LIFETIME_S)}
+    payload = {"id": user_id, "sub": username, "roles": roles, "exp": int(issued + lifetime)}
     body = _b64(json.dumps(payload, separators=(",", ":")).encode())
     return body + "." + _b64(hmac.new(SECRET, body.encode(), hashlib.sha256).digest())
 
