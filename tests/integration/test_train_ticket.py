@@ -241,12 +241,16 @@ def _write_speed(kubectl: Kubectl, pod: str, timeout: float) -> float | None:
     return 10 / (max(int(done.stdout.strip().splitlines()[-1]), 1) / 1000)
 
 
-def _preserve_seconds(train: TrainTicket, user_index: int) -> float:
+def _preserve(train: TrainTicket, user_index: int) -> Reply:
     user = seed.users()[2 + user_index % 40]
     token = tokens.issue(user.user_id, user.name, ["ROLE_USER"])
-    reply = train.call(
+    return train.call(
         "POST", "/api/v1/preserveservice/preserve", _booking(user.user_id, "G1236", "nanjing", "taiyuan"), token=token
     )
+
+
+def _preserve_seconds(train: TrainTicket, user_index: int) -> float:
+    reply = _preserve(train, user_index)
     assert reply.status == 200 and reply.body["status"] == 1, reply
     return reply.seconds
 
@@ -275,11 +279,14 @@ def test_disk_io_on_the_databases_shows_where_they_write_and_clears(train: Train
     )
     assert status == 201 and chaos["confirm"]["injected"], chaos
     try:
-        slowed_s = statistics.fmean(_preserve_seconds(train, i) for i in range(5, 8))
+        hit = [_preserve(train, i) for i in range(5, 7)]
     finally:
         train.server.ok("DELETE", f"/v1/chaos/{NS}/{chaos['metadata']['name']}")
-    print(f"preserve: {baseline * 1000:.0f} ms, with disk-io on tsdb-mysql {slowed_s * 1000:.0f} ms")
-    assert slowed_s >= 2 * baseline, (baseline, slowed_s)
+    print(f"preserve: {baseline * 1000:.0f} ms; with disk-io on tsdb-mysql: {[(r.status, r.seconds) for r in hit]}")
+    # each reservation either fails, naming the service whose database write timed out, or is much slower
+    for reply in hit:
+        failed = reply.status >= 500 and "ts-" in str(reply.body)
+        assert failed or reply.seconds >= 2 * baseline, (baseline, reply)
     after = train.server.wait_for(
         lambda: (
             (m := statistics.fmean(_preserve_seconds(train, i) for i in range(8, 11))) <= 1.5 * baseline + 0.05 and m
