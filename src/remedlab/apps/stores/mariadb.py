@@ -8,9 +8,10 @@ It reads the settings the official mysql/mariadb images read:
                         an account made on every start when missing, with every right on MYSQL_DATABASE
   MYSQL_PORT            port (default 3306), on the pod's address (`REMEDLAB_POD_IP`)
 
-The data directory is /var/lib/mysql (a container path, usually a volume), made by
-`mariadb-install-db` on the first start. InnoDB's redo log lives in
-/var/log/mysql (the error log goes to stderr, for `kubectl logs`), as a MySQL pod of
+The data directory is /var/lib/mysql (a container path, usually a volume), filled on the
+first start with a copy of a template the host keeps (made once by `mariadb-install-db`,
+which takes seconds) under /var/tmp/remedlab-<uid>/mariadb-templates or $REMEDLAB_TEMPLATE_DIR.
+InnoDB's redo log lives in /var/log/mysql (the error log goes to stderr, for `kubectl logs`), as a MySQL pod of
 MicroRemed's Train-Ticket keeps its logs there: every committed write goes through that
 directory, so a fault on it slows writers.
 Arguments (a container's `args`) are appended to mariadbd's command line.
@@ -21,9 +22,12 @@ it points at this pod's server unless -h or -S is given.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -32,6 +36,7 @@ from remedlab.apps.stores.store_binaries import MissingBinary, env_int, fail, fi
 PREFIX = "remedlab-mariadb"
 PACKAGE = "mariadb-server"
 DEFAULT_PORT = 3306
+TEMPLATE_NAME = "mariadb-1"  # bump when the settings a data directory is made with change
 DATA_DIR = "/var/lib/mysql"
 LOG_DIR = "/var/log/mysql"
 # small enough for dozens of pods on one host, large enough for Train-Ticket's tables
@@ -83,10 +88,56 @@ def install(data: Path, logs: Path) -> None:
     argv = [binary, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal"]
     argv.append(f"--innodb-log-group-home-dir={logs}")
     argv += ["--skip-test-db", "--skip-name-resolve", *SERVER_SETTINGS[:2]]
-    info(f"initialising {DATA_DIR}")
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         fail(PREFIX, f"mariadb-install-db failed: {(done.stderr or done.stdout).strip()[-400:]}")
+
+
+def template_base() -> Path:
+    """Where the host keeps the template data directory, made once by the first start that needs it."""
+    explicit = os.environ.get("REMEDLAB_TEMPLATE_DIR")
+    if explicit:
+        return Path(explicit) / "mariadb"
+    return Path("/var/tmp") / f"remedlab-{os.geteuid()}" / "mariadb-templates"
+
+
+def ensure_template(base: Path) -> Path | None:
+    """A whole template (``data`` and ``logs`` made by mariadb-install-db, ``done`` last), or None when the
+    host has no place for one."""
+    target = base / TEMPLATE_NAME
+    if (target / "done").is_file():
+        return target
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with (base / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (target / "done").is_file():
+                return target
+            work = Path(tempfile.mkdtemp(prefix=".build-", dir=base))
+            try:
+                (work / "data").mkdir()
+                (work / "logs").mkdir()
+                install(work / "data", work / "logs")
+                (work / "done").write_text("1\n")
+                shutil.rmtree(target, ignore_errors=True)
+                work.rename(target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            return target
+    except OSError as exc:
+        info(f"no template ({exc}): initialising in place")
+        return None
+
+
+def initialise(data: Path, logs: Path) -> None:
+    """Fill an empty data directory: a copy of the host's template, else mariadb-install-db in place."""
+    info(f"initialising {DATA_DIR}")
+    template = ensure_template(template_base())
+    if template is None:
+        install(data, logs)
+        return
+    shutil.copytree(template / "data", data, dirs_exist_ok=True)
+    shutil.copytree(template / "logs", logs, dirs_exist_ok=True)
 
 
 def server_argv(binary: str, args: list[str], env: Mapping[str, str]) -> list[str]:
@@ -94,7 +145,7 @@ def server_argv(binary: str, args: list[str], env: Mapping[str, str]) -> list[st
     logs.mkdir(parents=True, exist_ok=True)
     data.mkdir(parents=True, exist_ok=True)
     if not (data / "mysql").is_dir():
-        install(data, logs)
+        initialise(data, logs)
     init = data / "remedlab-init.sql"
     init.write_text(init_sql(env))
     port = env_int("MYSQL_PORT", DEFAULT_PORT, PREFIX)
