@@ -180,7 +180,7 @@ def test_login_query_preserve_pay_cancel(train: TrainTicket) -> None:
     assert forbidden.body["status"] == 0
 
 
-def test_rebook_changes_a_paid_ticket_or_asks_for_the_difference(train: TrainTicket) -> None:
+def test_collect_enter_and_rebook(train: TrainTicket) -> None:
     user = seed.users()[3]
     token = train.login(user.name, user.password)["token"]
     order = train.ok(
@@ -188,12 +188,21 @@ def test_rebook_changes_a_paid_ticket_or_asks_for_the_difference(train: TrainTic
     )
     payment = {"userId": user.user_id, "orderId": order["id"], "tripId": "G1234"}
     train.ok("POST", "/api/v1/inside_pay_service/inside_payment", payment)
+    collected = train.ok(
+        "POST", "/api/v1/preserveservice/preserve", _booking(user.user_id, "G1236", "shanghai", "nanjing"), token=token
+    )
+    train.ok("POST", "/api/v1/inside_pay_service/inside_payment", payment | {"orderId": collected["id"]})
+    train.ok("GET", f"/api/v1/executeservice/execute/collected/{collected['id']}")
+    train.ok("GET", f"/api/v1/executeservice/execute/execute/{collected['id']}")
+    assert train.ok("GET", f"/api/v1/orderservice/order/{collected['id']}")["status"] == 6
     change = {"loginId": user.user_id, "orderId": order["id"], "oldTripId": "G1234", "seatType": 3, "date": DATE}
     dearer = train.call("POST", "/api/v1/rebookservice/rebook", change | {"tripId": "D1345"})
     assert dearer.body["status"] == 2 and float(dearer.body["data"]) == round(1300 * (0.4 - 0.38), 2), dearer
     changed = train.ok("POST", "/api/v1/rebookservice/rebook", change | {"tripId": "G1235"})
     assert changed["trainNumber"] == "G1235" and changed["status"] == 3
     assert train.ok("GET", f"/api/v1/orderservice/order/{order['id']}")["trainNumber"] == "G1235"
+    early = train.call("GET", f"/api/v1/executeservice/execute/execute/{order['id']}")
+    assert early.body["status"] == 0, early  # a ticket is collected before it opens the gate
     across = train.call("POST", "/api/v1/rebookservice/rebook", change | {"oldTripId": "G1235", "tripId": "Z1234"})
     assert across.body["status"] == 0, across
 
