@@ -2,8 +2,8 @@
 
 ``GET /api/v1/<prefix>/<resource>`` lists, ``GET .../<resource>/{id}`` reads,
 ``POST`` creates (an ``id`` is made when absent), ``PUT`` replaces and
-``DELETE .../<resource>/{id}`` removes. Without a database (execute, news,
-rebook, route-plan, travel-plan, ticket-office, avatar), the rows live in the
+``DELETE .../<resource>/{id}`` removes. Without a database (news,
+route-plan, travel-plan, ticket-office, avatar), the rows live in the
 process, as those services keep no table of their own in the original.
 """
 
