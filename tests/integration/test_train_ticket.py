@@ -136,6 +136,11 @@ def test_login_query_preserve_pay_cancel(train: TrainTicket) -> None:
     )
     assert {t["tripId"] for t in others} == {"Z1234", "Z1235", "Z1236", "T1235", "K1345"}
 
+    foods = train.ok("GET", f"/api/v1/foodservice/foods/{DATE}/shanghai/taiyuan/G1234")
+    assert len(foods["trainFoodList"]) == 3
+    assert list(foods["foodStoreListMap"]) == ["shanghai", "nanjing", "shijiazhuang", "taiyuan"]
+    assert all(len(stores) == 2 for stores in foods["foodStoreListMap"].values())
+
     booking = _booking(user.user_id, "G1234", "shanghai", "taiyuan")
     order = train.ok("POST", "/api/v1/preserveservice/preserve", booking, token=session["token"])
     assert order["status"] == 0 and order["price"] == str(g1234["priceForEconomyClass"])

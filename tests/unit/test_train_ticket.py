@@ -52,6 +52,8 @@ def test_seed_users_accounts_and_contacts_line_up() -> None:
     assert {a["userId"] for a in seed.rows_for("auth_user")} == ids
     assert all(m["money"] == "10000" for m in seed.rows_for("money"))
     assert seed.rows_for("no-such-table") == []
+    assert len(seed.rows_for("train_food")) == len(seed.parameters()["trips"])
+    assert len(seed.rows_for("station_food")) == 2 * len(seed.rows_for("station"))
 
 
 # --------------------------------------------------------------------------- pure logic

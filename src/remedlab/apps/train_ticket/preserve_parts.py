@@ -7,7 +7,8 @@ consign-price.
   ``POST .../contacts``, ``DELETE .../contacts/{id}``.
 - assurance ``GET /api/v1/assuranceservice/assurances/types``, ``.../assurances/{typeIndex}/{orderId}``
   (buys one), ``.../assurances``.
-- food ``POST /api/v1/foodservice/orders``, ``GET .../orders``, ``.../orders/{orderId}``.
+- food ``POST /api/v1/foodservice/orders``, ``GET .../orders``, ``.../orders/{orderId}``, and the
+  foods of a journey (see :mod:`.food_menus`).
 - consign ``PUT /api/v1/consignservice/consigns`` (the price from consign-price), ``GET
   .../consigns/order/{orderId}``, ``.../consigns/account/{accountId}``.
 - consign-price ``GET /api/v1/consignpriceservice/consignprice/{weight}/{isWithinRegion}``,
@@ -23,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.train_ticket import seed
+from remedlab.apps.train_ticket.food_menus import foods_for_journey
 from remedlab.apps.train_ticket.service_base import (
     Context,
     Program,
@@ -197,6 +199,7 @@ def program(spec: ServiceSpec) -> Program:
             Route("POST", base, _food_order),
             Route("GET", base, _food_orders),
             Route("GET", base + "/{orderId}", _food_order_of),
+            Route("GET", "/api/v1/foodservice/foods/{date}/{startStation}/{endStation}/{tripId}", foods_for_journey),
         ]
         return Program(routes, {"food_order": []})
     if short == "consign":

@@ -215,6 +215,30 @@ def _consign_price() -> list[dict[str, Any]]:
     ]
 
 
+def _train_food() -> list[dict[str, Any]]:
+    foods = [{"foodName": n, "price": p} for n, p in parameters()["food"]["train_foods"]]
+    trips = [t[0] for t in parameters()["trips"]]
+    return [{"id": stable_id("train_food", trip), "tripId": trip, "foodList": foods} for trip in trips]
+
+
+def _station_food() -> list[dict[str, Any]]:
+    p = parameters()["food"]
+    foods = [{"foodName": n, "price": price} for n, price in p["store_foods"]]
+    return [
+        {
+            "id": stable_id("store", name, n),
+            "stationName": station_id(name),
+            "storeName": f"{name.capitalize()} Store {n + 1}",
+            "telephone": f"021-{n:04d}",
+            "businessTime": "06:00-22:00",
+            "deliveryFee": 1.5,
+            "foodList": foods,
+        }
+        for name, _stay in parameters()["stations"]
+        for n in range(int(p["stores_per_station"]))
+    ]
+
+
 SEEDERS = {
     "station": _stations,
     "train_type": _trains,
@@ -229,6 +253,8 @@ SEEDERS = {
     "config": _configs,
     "security_config": _security,
     "consign_price": _consign_price,
+    "train_food": _train_food,
+    "station_food": _station_food,
 }
 
 
