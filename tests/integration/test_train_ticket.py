@@ -90,6 +90,12 @@ def test_every_deployment_is_ready_with_the_original_shape(train: TrainTicket) -
     services = {s["metadata"]["name"] for s in train.server.items("services", NS)}
     assert {"tsdb-mysql", "nacosdb-mysql", "ts-gateway-service", "ts-ui-dashboard"} <= services
     assert not {"ts-food-delivery-service", "ts-wait-order-service"} & services
+    dashboard = TrainTicket(
+        train.server, f"http://{train.server.get('services', NS, 'ts-ui-dashboard')['spec']['clusterIP']}:8080"
+    )
+    page = dashboard.call("GET", "/")
+    assert page.status == 200 and "Train Ticket" in str(page.body)
+    assert len(dashboard.ok("GET", "/api/v1/stationservice/stations")) == 13  # through the gateway
 
 
 def _booking(user_id: str, trip_id: str, start: str, end: str) -> dict[str, Any]:
