@@ -85,13 +85,13 @@ def apply_overrides(spec: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 
 def _target_workload(backend: Backend, namespace: str, target: str) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """The labels that select the target's pods, and its Deployment when it has one."""
-    try:
-        deployment = backend.get("deployments", namespace, target)
-        labels = dict(deployment["spec"]["selector"].get("matchLabels") or {})
-        return labels, deployment
-    except NotFound:
-        pass
+    """The labels that select the target's pods, and its Deployment (or StatefulSet) when it has one."""
+    for kind in ("deployments", "statefulsets"):
+        try:
+            workload = backend.get(kind, namespace, target)
+        except NotFound:
+            continue
+        return dict(workload["spec"]["selector"].get("matchLabels") or {}), workload
     try:
         service = backend.get("services", namespace, target)
     except NotFound:

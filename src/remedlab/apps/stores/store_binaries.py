@@ -1,4 +1,4 @@
-"""Host programs and host paths for the data-store containers (postgres, redis, memcached).
+"""Host programs and host paths for the data-store containers (postgres, redis, memcached, mariadb).
 
 The store images run the host's own server binaries, installed from Debian
 packages. When one is missing, the container exits with one line on stderr that
@@ -223,6 +223,8 @@ def check_store_image(image: str) -> str | None:
             find_binary("redis-server", "redis-server")
         elif repository == "remedlab/memcached":
             find_binary("memcached", "memcached")
+        elif repository == "remedlab/mariadb":
+            find_binary("mariadbd", "mariadb-server")
     except MissingBinary as exc:
         return str(exc)
     return None
