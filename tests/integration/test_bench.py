@@ -129,6 +129,7 @@ def test_a_run_is_seeded_resumes_after_a_kill_and_reports(server: ServerProcess,
     command = [
         sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--suite", str(suite),
         "--method", "baseline", "--seed", "5", "--out", str(out), "--settle", "3", "--grade-timeout", "60",
+        "--quiet-seconds", "3",
     ]  # fmt: skip
     env = {**server.env, "COLUMNS": "200"}
     first = subprocess.Popen(
@@ -182,7 +183,8 @@ def test_parallel_episodes_run_in_their_own_app_instances(server: ServerProcess,
     try:
         text = server.cli(
             "run", "--env", NS, "--suite", str(suite), "--method", "baseline", "--seed", "2",
-            "--parallel", "2", "--settle", "3", "--grade-timeout", "60", "--out", str(out), timeout=300,
+            "--parallel", "2", "--settle", "3", "--grade-timeout", "60", "--quiet-seconds", "3", "--out", str(out),
+            timeout=300,
         )  # fmt: skip
         records = sorted(_results(out), key=lambda r: r["index"])
         assert [r["namespace"] for r in records] == [f"{NS}-1", f"{NS}-2"]

@@ -145,6 +145,9 @@ def register(app: typer.Typer) -> None:
         oracle: str = typer.Option("remedlab", "--oracle", help="remedlab, or microremed (its check_status)."),
         settle: float = typer.Option(15.0, "--settle", min=1, help="Seconds the fix must hold to pass."),
         grade_timeout: float = typer.Option(120.0, "--grade-timeout", min=1, help="Seconds to wait for the fix."),
+        quiet_seconds: float = typer.Option(
+            10.0, "--quiet-seconds", min=1, help="Seconds of clean requests an episode waits for before its baseline."
+        ),
         rate: float = typer.Option(10.0, "--rate", min=0.1, help="Workload requests per second."),
         max_steps: int = typer.Option(20, "--max-steps", min=1, help="ThinkRemed's probes / ReAct's turns."),
         max_attempts: int = typer.Option(2, "--max-attempts", min=1, help="ThinkRemed's playbook attempts."),
@@ -192,6 +195,7 @@ def register(app: typer.Typer) -> None:
                     max_steps=max_steps,
                     max_attempts=max_attempts,
                     strict_restart=strict_restart,
+                    quiet_seconds=quiet_seconds,
                     agent_command=agent_command_words(agent_command),
                     agent_timeout=agent_timeout,
                 )
