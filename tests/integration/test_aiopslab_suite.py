@@ -31,8 +31,7 @@ def server() -> Iterator[ServerProcess]:
 
 
 def _run(server: ServerProcess, out: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--seed", "1", "--out", str(out)]
-    command += ["--quiet-seconds", "3", *args]
+    command = [sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--seed", "1", "--out", str(out), *args]
     return subprocess.run(
         command, env={**server.env, "COLUMNS": "200"}, capture_output=True, text=True, timeout=timeout, check=False
     )
