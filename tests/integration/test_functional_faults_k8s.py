@@ -42,7 +42,7 @@ def _within(check: Callable[[], bool], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not check():
         assert time.monotonic() < deadline, f"{what} did not show within {seconds:g}s"
-        time.sleep(0.25)
+        time.sleep(0.1)
 
 
 def users_fail(lab: FaultLab) -> bool:
@@ -70,7 +70,7 @@ def service_refuses(lab: FaultLab, service: str, container_port: int) -> bool:
         return False
     svc = lab.server.get("services", NS, service)["spec"]
     try:
-        with socket.create_connection((svc["clusterIP"], int(svc["ports"][0]["port"])), timeout=1):
+        with socket.create_connection((svc["clusterIP"], int(svc["ports"][0]["port"])), timeout=0.5):
             return False
     except OSError:
         return True
