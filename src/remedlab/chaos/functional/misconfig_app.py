@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from remedlab.api.client import Backend
 from remedlab.api.errors import BadRequest
 from remedlab.chaos.functional.pod_config_error import new_revision_available
-from remedlab.chaos.functional.rollout import container_path, patch_template_at_once, restore_strategy
+from remedlab.chaos.functional.rollout import patch_template_at_once, restore_container_field
 from remedlab.chaos.functional.targets import container_of, deployment_of, get_or_none, namespace_of, new_record
 
 Obj = dict[str, Any]
@@ -64,16 +64,9 @@ class MisconfigApp:
         )
 
     async def recover(self, backend: Backend, chaos: Obj, record: Obj) -> None:
-        deployment = get_or_none(backend, "deployments", namespace_of(chaos), record["deployment"])
-        if deployment is None:
-            return
-        restore_strategy(backend, deployment, record.get("originalStrategy") or {})
-        containers = deployment["spec"]["template"]["spec"]["containers"]
-        for index, container in enumerate(containers):
-            if container["name"] == record["container"] and container.get("image") == record["faultyImage"]:
-                op = {"op": "replace", "path": container_path(index, "image"), "value": record["originalImage"]}
-                backend.patch("deployments", namespace_of(chaos), record["deployment"], "json", [op])
-                return  # otherwise repaired (rollout undo, set image) or changed since: left alone
+        restore_container_field(
+            backend, namespace_of(chaos), record, "image", record["faultyImage"], record["originalImage"]
+        )
 
     def observable(self, backend: Backend, chaos: Obj, record: Obj) -> tuple[bool, str]:
         deployment = get_or_none(backend, "deployments", namespace_of(chaos), record["deployment"])

@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from remedlab.api.client import Backend
+from remedlab.chaos.functional.targets import get_or_none
 
 Obj = dict[str, Any]
 
@@ -41,3 +42,20 @@ def container_path(index: int, field: str) -> str:
 def set_or_remove(path: str, value: Any) -> Obj:
     """A JSON patch operation that sets ``path`` to ``value``, or removes it for ``None``."""
     return {"op": "remove", "path": path} if value is None else {"op": "add", "path": path, "value": value}
+
+
+def restore_container_field(
+    backend: Backend, namespace: str, record: Obj, field: str, faulty: Any, original: Any
+) -> None:
+    """Recover a fault that set one field of a Deployment's container: its rollout strategy back, and the
+    field back to ``original`` while it still holds ``faulty``; a field repaired (rollout undo, set image)
+    or changed since is left alone."""
+    live = get_or_none(backend, "deployments", namespace, record["deployment"])
+    if live is None:
+        return
+    restore_strategy(backend, live, record.get("originalStrategy") or {})
+    for index, container in enumerate(live["spec"]["template"]["spec"]["containers"]):
+        if container["name"] == record["container"] and container.get(field) == faulty:
+            op = set_or_remove(container_path(index, field), original)
+            backend.patch("deployments", namespace, record["deployment"], "json", [op])
+            return

@@ -12,7 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from remedlab.api.client import Backend
 from remedlab.api.errors import BadRequest
 from remedlab.chaos.functional.pod_config_error import new_revision_available
-from remedlab.chaos.functional.rollout import container_path, patch_template_at_once, restore_strategy, set_or_remove
+from remedlab.chaos.functional.rollout import (
+    patch_template_at_once,
+    restore_container_field,
+)
 from remedlab.chaos.functional.targets import container_of, deployment_of, get_or_none, namespace_of, new_record
 
 Obj = dict[str, Any]
@@ -56,16 +59,9 @@ class WrongBinUsage:
         )
 
     async def recover(self, backend: Backend, chaos: Obj, record: Obj) -> None:
-        deployment = get_or_none(backend, "deployments", namespace_of(chaos), record["deployment"])
-        if deployment is None:
-            return
-        restore_strategy(backend, deployment, record.get("originalStrategy") or {})
-        containers = deployment["spec"]["template"]["spec"]["containers"]
-        for index, container in enumerate(containers):
-            if container["name"] == record["container"] and container.get("command") == record["faultyCommand"]:
-                op = set_or_remove(container_path(index, "command"), record.get("originalCommand"))
-                backend.patch("deployments", namespace_of(chaos), record["deployment"], "json", [op])
-                return  # otherwise repaired (rollout undo) or changed since: left alone
+        restore_container_field(
+            backend, namespace_of(chaos), record, "command", record["faultyCommand"], record.get("originalCommand")
+        )
 
     def observable(self, backend: Backend, chaos: Obj, record: Obj) -> tuple[bool, str]:
         deployment = get_or_none(backend, "deployments", namespace_of(chaos), record["deployment"])
