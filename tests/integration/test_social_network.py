@@ -305,15 +305,22 @@ def _shows_and_clears(social: Social, symptom: Symptom) -> None:
             f"{symptom.service} p95 {base_p95:.1f} -> {p95:.1f} ms"
         )
 
+        # back near the baseline: the margins leave room for a busy host, not for the fault's own delay
+        after_seen: list[tuple[float, float]] = []
+
         def cleared() -> tuple[float, float] | None:
             front = _mean(load, symptom.kind, 3)
             sample = _service_sample(social, symptom.service)
             p95 = float(sample["p95Ms"]) if sample else float("inf")
-            back = front <= max(1.5 * base_front, base_front + 10) and p95 <= max(2 * base_p95, base_p95 + 10)
+            after_seen.append((round(front, 1), p95))
+            back = front <= max(2 * base_front, base_front + 30) and p95 <= max(3 * base_p95, base_p95 + 30)
             return (front, p95) if back else None
 
         time.sleep(3.0)
-        after = social.server.wait_for(cleared, timeout=30, interval=1.0, what=f"{symptom.fault} to clear")
+        try:
+            after = social.server.wait_for(cleared, timeout=45, interval=1.0, what=f"{symptom.fault} to clear")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; seen after it stopped: {after_seen}") from None
         print(f"  after it stopped: {symptom.kind} mean {after[0]:.1f} ms, {symptom.service} p95 {after[1]:.1f} ms")
         window = load.window(3)
         assert window.success_rate >= 0.99, window
