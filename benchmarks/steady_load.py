@@ -19,11 +19,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.integration.server_harness import ServerProcess
+
 from remedlab.apps.catalog import get_app
 from remedlab.observe.workload.generator import LoadProfile, Target, WorkloadRunner
 from remedlab.observe.workload.mix import load_app_mix
 from remedlab.observe.workload.stats import Summary
-from tests.integration.server_harness import ServerProcess
 
 # app: (rate in req/s, success-rate goal or None)
 RATES: dict[str, tuple[float, float | None]] = {
@@ -110,7 +111,8 @@ def main() -> int:
         verdict = "-" if goal is None else f"{'ok' if summary.success_rate >= goal else 'MISSED'} (>= {goal:.1%})"
         print(
             f"{app:<18} {rate:>5g} {summary.requests:>8} {summary.success_rate:>8.2%} {summary.p50_ms or 0:>7.1f} "
-            f"{summary.p95_ms or 0:>7.1f} {summary.p99_ms or 0:>7.1f} {pods_cores:>10.2f} {server_cores:>12.2f}  {verdict}"
+            f"{summary.p95_ms or 0:>7.1f} {summary.p99_ms or 0:>7.1f} {pods_cores:>10.2f} {server_cores:>12.2f}  "
+            f"{verdict}"
         )
     return 0
 
