@@ -1,5 +1,5 @@
-"""A first run: `remedlab up` on a machine where remedlab never ran starts the server itself, deploys
-and prints the kubeconfig line at the first try; the CLI's errors are one line each."""
+"""A first run: `remedlab run` and `remedlab up` on a machine where remedlab never ran start the server
+themselves, deploy and print the kubeconfig line at the first try; the CLI's errors are one line each."""
 
 from __future__ import annotations
 
@@ -46,12 +46,26 @@ def test_up_succeeds_at_the_first_try_from_an_empty_home() -> None:
     assert not home.exists()
     pid = None
     try:
-        done = _remedlab(env, "up", "simple-micro", "--timeout", "90")
+        # a mistake in what to run starts nothing
+        wrong = _remedlab(env, "run", "--env", "simple-micro", "--suite", "no-such-suite", timeout=60)
+        assert wrong.returncode != 0 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+        assert not (home / "server.json").exists()
+        # the README's first command, `remedlab run`, starts the server as `up` does
+        ran = _remedlab(
+            env,
+            *("run", "--env", "simple-micro", "--suite", "pod-fail", "--experiments", "1"),
+            *("--out", str(lab.home / "first-run"), "--settle", "3", "--quiet-seconds", "2"),
+        )
         record = home / "server.json"
         if record.exists():
             pid = int(json.loads(record.read_text())["pid"])
+        assert ran.returncode == 0, (ran.stdout, ran.stderr)
+        assert "started the server" in ran.stdout and "planned 1 episodes" in ran.stdout, ran.stdout
+        assert (lab.home / "first-run" / "results.jsonl").read_text().count("\n") == 1
+
+        done = _remedlab(env, "up", "simple-micro", "--timeout", "90")
         assert done.returncode == 0, (done.stdout, done.stderr)
-        assert "started the server" in done.stdout and "simple-micro is Ready" in done.stdout, done.stdout
+        assert "started the server" not in done.stdout and "simple-micro is Ready" in done.stdout, done.stdout
         assert f"export KUBECONFIG={home / 'kubeconfig'}" in done.stdout, done.stdout
         # the kubeconfig it printed works with the real kubectl
         kubectl = subprocess.run(

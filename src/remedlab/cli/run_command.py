@@ -17,15 +17,18 @@ from remedlab.agents.llm.presets import UnknownProvider
 from remedlab.agents.llm.pricing import PriceTable, PriceTableError
 from remedlab.agents.methods.registry import UnknownMethod, method_info
 from remedlab.agents.server_api import AgentApi, AgentApiError
+from remedlab.apps.catalog import UnknownApp, get_app
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.aiopslab_plan import is_aiopslab_suite
 from remedlab.bench.episode import EpisodeSettings
-from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError
+from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError, read_suite
 from remedlab.bench.report import figures, skip_lines, summary_table, task_table, write_html
 from remedlab.bench.results import RunDirError, read_results, read_run
 from remedlab.bench.runner import RunRequest, run_plan, start_run
+from remedlab.chaos.catalog import load_catalog
 from remedlab.cli.agents_command import agent_command_words, require_agent_command
 from remedlab.cli.output import console, fail
+from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 
 REPORT_FILE = "report.html"
 
@@ -91,6 +94,30 @@ def _episode_name(spec: EpisodeSpec) -> str:
     if spec.fault == NO_FAULT:
         return "no-fault control"
     return f"{spec.fault} on {spec.target}"
+
+
+def _check_app_and_suite(env: str, suite: str) -> None:
+    """The app and the suite exist in this remedlab: a mistake is reported before a server is started.
+    (The server plans the run against its own catalog, which is this one when it runs here.)"""
+    try:
+        get_app(env)
+    except UnknownApp as exc:
+        raise fail(exc.message) from None
+    if not is_aiopslab_suite(suite):
+        read_suite(suite, set(load_catalog()))
+
+
+def _server_apis(server_url: str | None) -> tuple[AdminApi, AgentApi]:
+    """The server's admin and agent APIs, starting a local server first when none answers, as `up` does."""
+    client = ServerClient(server_url)
+    try:
+        if ensure_server(client):
+            console.print(f"started the server at {client.url}", highlight=False)
+    except ServerError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        client.close()
+    return AdminApi.admin_from_env(server_url), AgentApi.from_env(server_url)
 
 
 def register(app: typer.Typer) -> None:
@@ -160,12 +187,11 @@ def register(app: typer.Typer) -> None:
         agent_timeout: float = typer.Option(600.0, "--agent-timeout", min=1, help="Seconds the mcp agent may take."),
     ) -> None:
         """Run a suite of fault episodes against a method; print the results and write the HTML report."""
-        admin = AdminApi.admin_from_env(server_url)
-        agent_api = AgentApi.from_env(server_url)
         try:
             if resume is not None:
                 folder = resume
                 read_run(folder)
+                admin, agent_api = _server_apis(server_url)
             else:
                 if env is None or suite is None:
                     raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
@@ -175,6 +201,7 @@ def register(app: typer.Typer) -> None:
                     raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
                 if oracle not in ("remedlab", "microremed"):
                     raise fail(f"unknown --oracle {oracle!r}: choose remedlab or microremed")
+                _check_app_and_suite(env, suite)
                 options = None
                 if info.needs_model:
                     options = ModelOptions(
@@ -220,6 +247,7 @@ def register(app: typer.Typer) -> None:
                     task=task,
                     controls=controls,
                 )
+                admin, agent_api = _server_apis(server_url)
                 planned = start_run(admin, folder, request, settings)
                 console.print(f"planned {len(planned['plan'])} episodes in {folder}", highlight=False)
                 for line in skip_lines(planned):

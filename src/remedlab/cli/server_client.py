@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -14,6 +15,16 @@ import httpx
 from remedlab import paths
 from remedlab.server.serve import DEFAULT_PORT, server_record_path
 from remedlab.tokens import client_token
+
+
+def is_loopback_url(url: str) -> bool:
+    host = httpx.URL(url).host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class ServerError(Exception):
@@ -77,8 +88,9 @@ class ServerClient:
 
 
 def ensure_server(client: ServerClient, timeout: float = 30.0) -> bool:
-    """Start `remedlab serve` in the background when nothing answers; True if one was started."""
-    if client.alive():
+    """Start `remedlab serve` in the background when nothing answers on this host; True if one was started.
+    A server named on another host is never started here: the caller's request then says that none answers."""
+    if client.alive() or not is_loopback_url(client.url):
         return False
     home = paths.ensure_home()
     log = paths.private_file(home / "server.log").open("ab")
