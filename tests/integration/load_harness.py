@@ -50,3 +50,22 @@ class BackgroundLoad:
         """Wait `seconds` (plus time for the last requests to finish), then summarise those seconds."""
         time.sleep(seconds + 1.2)
         return self.window(seconds)
+
+
+def check_mix_answered(host: str, port: int, app: str, rate: float = 10.0, seconds: float = 12.0) -> Summary:
+    """The app's mix at a modest rate: every kind of request is answered well, with only timeouts (a host
+    busy with other work) allowed among the few failures. Rate goals are measured on a quiet host by
+    benchmarks/steady_load.py."""
+    mix = load_app_mix(get_app(app))
+    with BackgroundLoad(host, port, app, rate=rate, mix=mix) as load:
+        time.sleep(2)  # the caches warm up, as in any steady state
+        window = load.measure(seconds)
+        kinds = load.window_by_kind(seconds)
+    print(f"{app} at {rate:g} req/s: {window}")
+    for kind, row in sorted(kinds.items()):
+        print(f"  {kind}: {row.requests} requests, {row.success_rate:.4f} ok, p50 {row.p50_ms} ms, p99 {row.p99_ms} ms")
+    assert window.requests >= 0.95 * rate * seconds, window
+    assert set(window.errors) <= {"timeout"} and window.success_rate >= 0.99, (window, kinds)
+    answered = {kind for kind, row in kinds.items() if row.successes}
+    assert answered == {request.name for request in mix.requests}, (sorted(answered), kinds)
+    return window

@@ -1,4 +1,5 @@
-"""Host programs and host paths for the data-store containers (postgres, redis, memcached, mariadb).
+"""Host programs and host paths for the data-store containers (postgres, redis, memcached, mariadb,
+rabbitmq).
 
 The store images run the host's own server binaries, installed from Debian
 packages. When one is missing, the container exits with one line on stderr that
@@ -225,6 +226,10 @@ def check_store_image(image: str) -> str | None:
             find_binary("memcached", "memcached")
         elif repository == "remedlab/mariadb":
             find_binary("mariadbd", "mariadb-server")
+        elif repository == "remedlab/rabbitmq":
+            find_binary("epmd", "erlang-base")
+            if not os.access("/usr/lib/rabbitmq/bin/rabbitmq-server", os.X_OK):
+                raise MissingBinary("rabbitmq-server", "rabbitmq-server")
     except MissingBinary as exc:
         return str(exc)
     return None

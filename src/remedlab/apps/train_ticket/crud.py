@@ -4,7 +4,8 @@
 ``POST`` creates (an ``id`` is made when absent), ``PUT`` replaces and
 ``DELETE .../<resource>/{id}`` removes. Without a database (news,
 route-plan, travel-plan, ticket-office, avatar), the rows live in the
-process, as those services keep no table of their own in the original.
+process, as those services keep no table of their own in the original. A service that consumes a
+queue (services.yaml's ``consumes``) saves each message as a row.
 """
 
 from __future__ import annotations
@@ -52,7 +53,15 @@ def program(spec: ServiceSpec) -> Program:
             memory.pop(doc_id, None)
         return ok(doc_id, "Delete success")
 
+    async def receive(ctx: Context, message: dict[str, Any]) -> None:
+        """A row from the queue the service consumes, as the original's listener saves it."""
+        message["id"] = str(message.get("id") or uuid.uuid4())
+        await ctx.db.put(table, message)
+        if ctx.log is not None:
+            ctx.log.info(f"received from {spec.consumes}: {message['id']}", orderId=str(message.get("orderId", "")))
+
     return Program(
+        consumers={spec.consumes: receive} if spec.consumes else {},
         routes=[
             Route("GET", base, list_all),
             Route("GET", base + "/{id}", read),

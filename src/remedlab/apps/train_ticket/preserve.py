@@ -6,7 +6,8 @@ assurance, foodType, foodName, foodPrice, stationName, storeName, consigneeName,
 consigneeWeight, isWithin}`` with a bearer token, and calls in the original's order:
 security (the account's limits), contacts, travel's trip_detail (prices and tickets left), station
 (both ids), seat (a seat), order (the order, not paid), then assurance, food and consign when asked
-for, and user (the account, to notify). Answers the new order.
+for, and user (the account, to notify); then the notification, to the broker's `email` queue, which
+ts-notification-service consumes. Answers the new order.
 """
 
 from __future__ import annotations
@@ -110,7 +111,20 @@ async def preserve(ctx: Context, request: web.Request) -> Any:
             "isWithin": bool(info.get("isWithin")),
         }
         await ctx.call("ts-consign-service", "PUT", "/api/v1/consignservice/consigns", consign)
-    await ctx.call("ts-user-service", "GET", f"/api/v1/userservice/users/id/{account}")
+    user = await ctx.call("ts-user-service", "GET", f"/api/v1/userservice/users/id/{account}")
+    notify = {
+        "email": (user or {}).get("email", ""),
+        "username": (user or {}).get("userName", ""),
+        "orderNumber": order_id,
+        "startPlace": start,
+        "endPlace": end,
+        "startTime": detail["trip"]["startTime"],
+        "date": date,
+        "seatClass": seat_type,
+        "seatNumber": str(ticket["seatNo"]),
+        "price": str(price),
+    }
+    await ctx.send("email", notify)
     return ok(created, "Success.")
 
 

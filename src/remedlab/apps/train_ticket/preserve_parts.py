@@ -120,7 +120,10 @@ async def _food_order(ctx: Context, request: web.Request) -> Any:
     text(body, "orderId")
     body["id"] = str(uuid.uuid4())
     body["price"] = number(body, "price", 0.0)
-    return ok(await ctx.db.put("food_order", body), "Success.")
+    saved = await ctx.db.put("food_order", body)
+    delivery = {k: body.get(k) for k in ("orderId", "foodName", "storeName", "stationName")}
+    await ctx.send("food_delivery", delivery)
+    return ok(saved, "Success.")
 
 
 async def _food_orders(ctx: Context, request: web.Request) -> Any:

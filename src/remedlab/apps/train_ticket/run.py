@@ -7,7 +7,9 @@ readiness probe passes only once the service can answer.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import os
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +18,7 @@ from aiohttp import web
 
 from remedlab.apps.kit.client import UpstreamError
 from remedlab.apps.kit.health import add_health_routes
+from remedlab.apps.kit.messaging import Broker, BrokerAddress
 from remedlab.apps.kit.metrics import add_metrics_route
 from remedlab.apps.kit.serving import run_service
 from remedlab.apps.kit.store_calls import StoreError
@@ -75,7 +78,8 @@ def create_app(spec: ServiceSpec) -> web.Application:
     log = get_logger(spec.name)
     program = program_of(spec)
     store = DocStore(spec.mysql) if spec.mysql else None
-    ctx = Context(spec, store)
+    broker = Broker(BrokerAddress.from_env(os.environ), log) if spec.rabbitmq else None
+    ctx = Context(spec, store, broker=broker, log=log)
     app = web.Application()
     welcome = [_welcome(spec)] if spec.prefixes else []
     for route in [*program.routes, *welcome]:
@@ -86,7 +90,12 @@ def create_app(spec: ServiceSpec) -> web.Application:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         if store is not None:
             await wait_until_ready(store, program.tables, log, DATABASE_WAIT_S)
+        if broker is not None:
+            for queue, handler in program.consumers.items():
+                broker.consume(queue, functools.partial(handler, ctx))
         yield
+        if broker is not None:
+            await broker.close()
         await ctx.client.close()
         if store is not None:
             await store.close()

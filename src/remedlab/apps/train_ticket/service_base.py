@@ -15,6 +15,8 @@ import yaml
 from aiohttp import web
 
 from remedlab.apps.kit.client import Method, ServiceClient
+from remedlab.apps.kit.messaging import Broker, BrokerError
+from remedlab.apps.kit.structured_log import Logger
 from remedlab.apps.train_ticket.docstore import DocStore
 
 
@@ -26,6 +28,8 @@ class ServiceSpec:
     module: str
     mysql: str | None
     resource: str
+    rabbitmq: bool = False
+    consumes: str | None = None
 
     @property
     def short(self) -> str:
@@ -45,6 +49,8 @@ def service_specs() -> dict[str, ServiceSpec]:
             module=str(entry["module"]),
             mysql=entry.get("mysql"),
             resource=str(entry.get("resource") or ""),
+            rabbitmq=bool(entry.get("rabbitmq")),
+            consumes=entry.get("consumes"),
         )
         for name, entry in entries.items()
     }
@@ -68,11 +74,14 @@ def refused(msg: str, data: Any = None) -> dict[str, Any]:
 
 @dataclass
 class Context:
-    """What a handler reaches: its service's spec, its tables (if it has a database) and a client."""
+    """What a handler reaches: its service's spec, its tables (if it has a database), a client, and the
+    message broker (if it reaches one)."""
 
     spec: ServiceSpec
     store: DocStore | None
     client: ServiceClient = field(default_factory=ServiceClient)
+    broker: Broker | None = None
+    log: Logger | None = None
 
     @property
     def db(self) -> DocStore:
@@ -96,8 +105,20 @@ class Context:
             return answer.get("data")
         return answer
 
+    async def send(self, queue: str, message: Mapping[str, Any]) -> None:
+        """Publish ``message`` to ``queue``; a failure is logged, not raised, as the original's senders
+        catch it: the request that sent it still succeeds."""
+        if self.broker is None:
+            raise RuntimeError(f"{self.spec.name} reaches no message broker")
+        try:
+            await self.broker.publish(queue, message)
+        except BrokerError as exc:
+            if self.log is not None:
+                self.log.error(f"cannot send to {queue}: {exc}", exc=exc)
+
 
 Handler = Callable[[Context, web.Request], Awaitable[Any]]
+MessageHandler = Callable[[Context, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +130,11 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A service's routes and the tables it makes (and seeds) before it listens."""
+    """A service's routes, the tables it makes (and seeds) before it listens, and the queues it consumes."""
 
     routes: list[Route]
     tables: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+    consumers: Mapping[str, MessageHandler] = field(default_factory=dict)
 
 
 async def body_of(request: web.Request) -> dict[str, Any]:
