@@ -36,7 +36,7 @@
         var end = ev.e === undefined ? ev.x : ev.e;
         shapes.push({ type: "rect", xref: "x", yref: "paper", x0: ev.x, x1: Math.max(end, ev.x + 0.5), y0: 0, y1: 1,
                       fillcolor: ev.o === "ok" ? "rgba(44,160,44,0.15)" : "rgba(214,39,40,0.15)", line: { width: 0 }, name: "verdict" });
-        annotations.push({ x: end, y: 1, xref: "x", yref: "paper", text: ev.l, showarrow: false, xanchor: "right", yanchor: "bottom", font: { size: 11 } });
+        annotations.push({ x: end, y: 0.97, xref: "x", yref: "paper", text: ev.l, showarrow: false, xanchor: "right", yanchor: "top", bgcolor: "rgba(255,255,255,0.8)", font: { size: 11 } });
       } else if (ev.k === "agent-step") {
         steps.x.push(ev.x); steps.text.push(ev.l + (ev.o ? " (" + ev.o + ")" : "")); steps.colour.push(OUTCOME_COLOURS[ev.o] || "#1f77b4");
       } else {
