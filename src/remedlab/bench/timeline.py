@@ -128,11 +128,12 @@ def _step(entry: dict[str, Any]) -> tuple[str, str | None]:
     if kind == "aci":
         return f"tool: {entry.get('call') or ''}", None
     if kind == "observation":
-        return f"observation (step {entry.get('step')})", None
+        return "observation" + (f" (step {entry['step']})" if entry.get("step") is not None else ""), None
     if kind == "submit":
         return f"submit: {json.dumps(entry.get('answer'), default=str)[:80]}", None
     if kind == "verification":
-        return f"verification (attempt {entry.get('attempt')})", "ok" if entry.get("fixed") else "failed"
+        attempt = f" (attempt {entry['attempt']})" if entry.get("attempt") is not None else ""
+        return f"verification{attempt}", "ok" if entry.get("fixed") else "failed"
     return AGENT_KINDS.get(kind, kind), None
 
 
