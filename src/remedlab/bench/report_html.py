@@ -89,20 +89,20 @@ def _bars(report: Report, title: str, unit: str, value: Any, interval: Any) -> d
                 "x": xs,
                 "y": ys,
                 "text": texts,
+                "textposition": "none",
                 "hovertemplate": f"%{{x}}<br>%{{y:.1f}}{unit}<br>%{{text}}<extra>{series}</extra>",
                 "marker": {"color": COLOURS[i % len(COLOURS)]},
                 "error_y": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "visible": True},
             }
         )
     layout = {
-        "title": {"text": title},
         "barmode": "group",
         "yaxis": {"title": {"text": unit.strip() or "value"}, "rangemode": "tozero"},
-        "margin": {"t": 40, "b": 80, "l": 60, "r": 10},
+        "margin": {"t": 30, "b": 80, "l": 60, "r": 10},
         "height": 320,
         "legend": {"orientation": "h"},
     }
-    return {"data": traces, "layout": layout}
+    return {"title": title, "data": traces, "layout": layout}
 
 
 def _success(cell: FaultCell) -> float | None:
@@ -120,14 +120,15 @@ def _ttm_ci(cell: FaultCell) -> tuple[float, float] | None:
 
 
 def charts(report: Report) -> dict[str, dict[str, Any]]:
-    known_cost = all(c.mean_cost is not None for c in report.cells)
+    """The charts by fault type: success, time to mitigate, and cost (tokens where a price is unknown;
+    neither where no episode used a model)."""
     out = {
         "success": _bars(report, "success rate by fault type (95% Wilson interval)", " %", _success, _success_ci),
         "ttm": _bars(report, "mean time to mitigate (TTM) by fault type (95% interval)", " s", _mean_ttm, _ttm_ci),
     }
-    if known_cost:
+    if all(c.mean_cost is not None for c in report.cells):
         out["cost"] = _bars(report, "mean cost per episode by fault type", " $", _mean_cost, _no_interval)
-    else:
+    elif any(c.mean_tokens for c in report.cells):
         out["cost"] = _bars(
             report, "mean tokens per episode by fault type (no price known)", " tokens", _tokens, _no_interval
         )
@@ -178,11 +179,13 @@ def read_episodes_blob(blob: str) -> dict[str, Any]:
 
 def render_html(report: Report) -> str:
     template = _environment().get_template(TEMPLATE)
+    drawn = charts(report)
     return template.render(
         report=report,
         aiopslab_columns=AIOPSLAB_COLUMNS,
         plotly_js=get_plotlyjs(),
-        charts_json=_script_json(charts(report)),
+        chart_titles={name: chart["title"] for name, chart in drawn.items()},
+        charts_json=_script_json(drawn),
         episodes_blob=episodes_blob(report),
     )
 
