@@ -92,7 +92,13 @@ def _bars(report: Report, title: str, unit: str, value: Any, interval: Any) -> d
                 "textposition": "none",
                 "hovertemplate": f"%{{x}}<br>%{{y:.1f}}{unit}<br>%{{text}}<extra>{series}</extra>",
                 "marker": {"color": COLOURS[i % len(COLOURS)]},
-                "error_y": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus, "visible": True},
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "visible": any(plus) or any(minus),
+                },
             }
         )
     layout = {
