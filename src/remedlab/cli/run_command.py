@@ -71,7 +71,10 @@ def write_reports(runs: list[LoadedRun], comparison: Path | None) -> list[Path]:
 def print_report(out: Path) -> None:
     runs = [load_run(out)]
     print_tables(runs)
-    (target,) = write_reports(runs, None)
+    try:
+        (target,) = write_reports(runs, None)
+    except OSError as exc:
+        raise fail(f"cannot write the report: {exc.strerror}: {exc.filename}") from None
     console.print(f"results: {out / 'results.jsonl'}   report: {target}")
 
 
