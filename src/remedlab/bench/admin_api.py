@@ -49,6 +49,11 @@ class AdminApi(AgentApi):
     def workload(self, namespace: str, seconds: float) -> Obj:
         return dict(self.request("GET", f"/v1/workloads/{namespace}", seconds=seconds))
 
+    def workload_seconds(self, namespace: str, since: float, until: float) -> list[Obj]:
+        """The workload's per-second points between two Unix times."""
+        answer = self.request("GET", f"/v1/workloads/{namespace}/seconds", since=since, until=until)
+        return list(answer.get("points") or [])
+
     def stop_workload(self, namespace: str) -> Obj:
         return dict(self.request("DELETE", f"/v1/workloads/{namespace}"))
 

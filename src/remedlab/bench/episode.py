@@ -23,6 +23,19 @@ from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.answers import ANSWER_TASKS, grade_answer
 from remedlab.bench.metrics import episode_metrics
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec
+from remedlab.bench.timeline import (
+    AGENT_END,
+    AGENT_START,
+    CONFIRM,
+    INJECT,
+    LEAD_SECONDS,
+    STOP,
+    TIMELINE_FILE,
+    VERDICT,
+    Timeline,
+    WorkloadPoint,
+    agent_steps,
+)
 
 SUCCESS, FAILURE, INJECTION_FAILURE, ERROR = "success", "failure", "injection-failure", "error"
 QUIET_SUCCESS = 0.99
@@ -127,6 +140,7 @@ def run_episode(
     admin: AdminApi, agent_api: AgentApi, spec: EpisodeSpec, settings: EpisodeSettings, folder: Path
 ) -> dict[str, Any]:
     started = time.monotonic()
+    timeline = Timeline()
     if folder.exists():
         shutil.rmtree(folder)  # a resumed run redoes an unfinished episode from scratch
     folder.mkdir(parents=True)
@@ -152,12 +166,15 @@ def run_episode(
         if spec.fault == NO_FAULT:
             seen: dict[str, Any] = {"injected": False, "observable": True, "detail": "a no-fault control"}
         else:
+            timeline.mark(INJECT, f"inject {spec.fault} on {spec.target}")
             injected = admin.inject(
                 spec.fault, spec.target, spec.namespace, settings.seed + spec.index, list(spec.overrides)
             )
             chaos_name = str(injected["metadata"]["name"])
             seen = confirm_injection(admin, spec, chaos_name, settings)
         record["confirm"] = seen
+        if spec.fault != NO_FAULT:
+            timeline.mark(CONFIRM, "fault shows" if seen.get("observable") else "fault did not show")
         record["confirm_seconds"] = round(time.monotonic() - started, 3)
         phase("inject")
         if not seen.get("observable"):
@@ -167,6 +184,7 @@ def run_episode(
                 incident = Incident(spec.namespace, spec.app, service=spec.target, fault_category=spec.fault)
             else:  # AIOpsLab's tasks tell the agent the namespace only
                 incident = Incident(spec.namespace, spec.app, task=spec.task)
+            timeline.mark(AGENT_START, f"{settings.method} starts")
             result = run_agent(
                 settings.method,
                 incident,
@@ -181,6 +199,8 @@ def run_episode(
                 agent_timeout=settings.agent_timeout,
             )
             agent_seconds = result.seconds
+            timeline.events.extend(agent_steps(folder))
+            timeline.mark(AGENT_END, f"{settings.method} ends: {result.ended}", result.ended)
             record["agent"] = result.to_dict()
             phase("agent")
             if spec.task in ANSWER_TASKS:
@@ -190,6 +210,7 @@ def run_episode(
                 verdict = {"passed": True, "reasons": [], "oracle": "no fault: nothing to mitigate"}
             else:
                 verdict = grade(admin, spec, chaos_name, record["baseline"], settings)
+                _mark_verdict(timeline, verdict)
             record["verdict"] = verdict
             phase("grade")
             record["status"] = SUCCESS if verdict.get("passed") else FAILURE
@@ -197,8 +218,9 @@ def run_episode(
         record["status"] = ERROR
         record["error"] = str(exc)
     finally:
-        record["cleanup"] = _clean_up(admin, spec, chaos_name)
+        record["cleanup"] = _clean_up(admin, spec, chaos_name, timeline)
         phase("cleanup")
+        record["timeline"] = _save_timeline(admin, spec, timeline, folder)
     total = time.monotonic() - started
     record["total_seconds"] = round(total, 3)
     record["remediation_seconds"] = round(agent_seconds, 3)
@@ -214,11 +236,36 @@ def run_episode(
     return record
 
 
-def _clean_up(admin: AdminApi, spec: EpisodeSpec, chaos_name: str | None) -> dict[str, Any]:
+def _mark_verdict(timeline: Timeline, verdict: dict[str, Any]) -> None:
+    """The window the oracle judged: the seconds the fix held, up to its verdict."""
+    end = time.time()
+    held = float(verdict.get("heldSeconds") or verdict.get("seconds") or 0.0)
+    outcome = "ok" if verdict.get("passed") else "failed"
+    label = f"verdict: {'passed' if verdict.get('passed') else 'failed'} ({verdict.get('decidedBy') or 'judged'})"
+    timeline.window(VERDICT, label, end - held, end, outcome)
+
+
+def _save_timeline(admin: AdminApi, spec: EpisodeSpec, timeline: Timeline, folder: Path) -> str | None:
+    """Add the workload's points over the episode to its timeline and save it beside the conversation;
+    its path from the run's directory (None when the workload could not be read)."""
+    if not timeline.events:
+        return None
+    since = min(e.t for e in timeline.events) - LEAD_SECONDS
+    try:
+        points = admin.workload_seconds(spec.namespace, since, time.time())
+    except AgentApiError:
+        return None
+    timeline.points = [WorkloadPoint.from_dict(p) for p in points]
+    timeline.save(folder / TIMELINE_FILE)
+    return f"{folder.parent.name}/{folder.name}/{TIMELINE_FILE}"
+
+
+def _clean_up(admin: AdminApi, spec: EpisodeSpec, chaos_name: str | None, timeline: Timeline) -> dict[str, Any]:
     """Stop the fault, restore the app's original manifests, and check it is healthy again."""
     outcome: dict[str, Any] = {}
     try:
         if chaos_name is not None:
+            timeline.mark(STOP, "fault stopped")
             admin.stop_chaos(spec.namespace, chaos_name)
         outcome["restore"] = admin.restore(spec.namespace, spec.target)
         outcome["healthy"] = wait_ready(admin, spec.namespace, 60.0)

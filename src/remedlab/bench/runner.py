@@ -5,6 +5,8 @@ a finished episode."""
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
+import platform
 import threading
 import time
 from collections.abc import Callable
@@ -119,9 +121,27 @@ def plan_run(admin: AdminApi, request: RunRequest, settings: EpisodeSettings) ->
         "truths": {f["name"]: f["truth"] for f in catalog},
         "parallel": request.parallel,
         "created": time.time(),
+        "environment": environment(admin),
         "selected": selected,
         "skipped": [s.to_dict() for s in skipped],
         "plan": [s.to_dict() for s in plan],
+    }
+
+
+def environment(admin: AdminApi) -> dict[str, Any]:
+    """What the run ran on: the versions of remedlab, Python and the host, and the isolation level of
+    each mechanism the server's cluster relies on (its doctor's checks; none for a server without)."""
+    try:
+        checks = list(admin.request("GET", "/v1/doctor").get("checks") or [])
+    except AgentApiError:
+        checks = []
+    return {
+        "versions": {
+            "remedlab": importlib.metadata.version("remedlab"),
+            "python": platform.python_version(),
+            "host": f"{platform.system()} {platform.release()} {platform.machine()}",
+        },
+        "isolation": [{k: str(c.get(k) or "") for k in ("mechanism", "level", "detail")} for c in checks],
     }
 
 

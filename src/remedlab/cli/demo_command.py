@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
             request = RunRequest(app=app_name, suite=suite, method=method, seed=seed, experiments=experiments)
             start_run(admin, folder, request, settings)
             play(admin, agent_api, folder)
-            print_report(folder, None)
+            print_report(folder)
             console.print(f"demo took {time.monotonic() - begin:.0f}s")
         except (AgentApiError, SuiteError, ValueError) as exc:
             raise fail(str(exc)) from None

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,23 +24,26 @@ from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.aiopslab_plan import is_aiopslab_suite
 from remedlab.bench.episode import EpisodeSettings
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError, read_suite
-from remedlab.bench.report import figures, skip_lines, summary_table, task_table, write_html
+from remedlab.bench.report import figures, skip_lines, summary_table, task_table
+from remedlab.bench.report_html import write_html
+from remedlab.bench.report_model import LoadedRun, build_report, load_run
+from remedlab.bench.report_text import json_summary, markdown_report
 from remedlab.bench.results import RunDirError, read_results, read_run
 from remedlab.bench.runner import RunRequest, run_plan, start_run
 from remedlab.chaos.catalog import load_catalog
 from remedlab.cli.agents_command import agent_command_words, require_agent_command
-from remedlab.cli.output import console, fail
+from remedlab.cli.output import console, err_console, fail
 from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 
 REPORT_FILE = "report.html"
+COMPARISON_FILE = "comparison.html"
+FORMATS = ("table", "md", "json")
 
 
-def show_runs(folders: list[Path], html: Path | None) -> Path:
-    """Print each run's table and write one HTML report comparing them; where it was written."""
-    loaded = []
-    for folder in folders:
-        run = read_run(folder)
-        records = read_results(folder)
+def print_tables(runs: list[LoadedRun]) -> None:
+    """Each run's figures as the terminal's tables."""
+    for loaded in runs:
+        run, records, folder = loaded.run, loaded.records, loaded.folder
         task = run.get("task", "mitigation")
         parallel = int(run.get("parallel", 1))
         label = (
@@ -50,14 +55,29 @@ def show_runs(folders: list[Path], html: Path | None) -> Path:
             console.print(task_table(records, "AIOpsLab's metrics by task", task))
         for line in skip_lines(run):
             console.print(line, highlight=False, soft_wrap=True)
-        loaded.append((label, run, records))
-    target = html or folders[0] / REPORT_FILE
-    write_html(target, loaded)
-    return target
 
 
-def print_report(out: Path, html: Path | None) -> None:
-    target = show_runs([out], html)
+def write_reports(runs: list[LoadedRun], comparison: Path | None) -> list[Path]:
+    """An HTML report in each run's directory and, for several runs, one comparing them; their paths."""
+    written = []
+    for loaded in runs:
+        target = loaded.folder / REPORT_FILE
+        write_html(target, build_report([loaded]))
+        written.append(target)
+    if len(runs) > 1:
+        target = comparison or Path(COMPARISON_FILE)
+        write_html(target, build_report(runs))
+        written.append(target)
+    return written
+
+
+def print_report(out: Path) -> None:
+    runs = [load_run(out)]
+    print_tables(runs)
+    try:
+        (target,) = write_reports(runs, None)
+    except OSError as exc:
+        raise fail(f"cannot write the report: {exc.strerror}: {exc.filename}") from None
     console.print(f"results: {out / 'results.jsonl'}   report: {target}")
 
 
@@ -259,16 +279,39 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         except AgentApiError as exc:
             raise fail(f"{exc} (is `remedlab serve` running? resume with --resume)") from None
-        print_report(folder, None)
+        print_report(folder)
 
     @app.command("report")
     def report(
         runs: list[Path] = typer.Argument(..., help="One or more run directories."),
-        html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
+        html: bool = typer.Option(
+            False, "--html", help="Write an HTML report into each run's directory, and one comparing several runs."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", help=f"Where the comparison's HTML report goes (default: ./{COMPARISON_FILE})."
+        ),
+        output_format: str = typer.Option("table", "--format", help="table, md (Markdown) or json."),
     ) -> None:
-        """Print the figures of finished runs; the HTML report compares them side by side."""
+        """Print the figures of finished runs; with --html, write their HTML reports."""
+        if output_format not in FORMATS:
+            raise fail(f"unknown --format {output_format!r}: choose one of {', '.join(FORMATS)}")
+        if out is not None and not (html and len(runs) > 1):
+            raise fail("--out names the comparison's HTML report: give --html and several run directories")
         try:
-            target = show_runs(runs, html)
+            loaded = [load_run(folder) for folder in runs]
         except RunDirError as exc:
             raise fail(str(exc)) from None
-        console.print(f"report: {target}")
+        if output_format == "md":
+            sys.stdout.write(markdown_report(build_report(loaded)))
+        elif output_format == "json":
+            sys.stdout.write(json.dumps(json_summary(build_report(loaded)), indent=1) + "\n")
+        else:
+            print_tables(loaded)
+        if html:
+            try:
+                written = write_reports(loaded, out)
+            except OSError as exc:
+                raise fail(f"cannot write the report: {exc.strerror}: {exc.filename}") from None
+            said = console if output_format == "table" else err_console  # keep md and json alone on stdout
+            for target in written:
+                said.print(f"report: {target}", highlight=False, soft_wrap=True)

@@ -4,6 +4,7 @@ its windows (the baseline before a fault, what users see after a fix), and the o
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -119,6 +120,18 @@ async def workload_window(request: Request, namespace: str, seconds: float = 10.
         "window": asdict(runner.window(seconds)),
         "byKind": {k: asdict(v) for k, v in runner.window_by_kind(seconds).items()},
     }
+
+
+@router.get("/workloads/{namespace}/seconds")
+async def workload_seconds(
+    request: Request, namespace: str, since: float, until: float | None = None
+) -> dict[str, Any]:
+    """Each second's requests, success rate and latency between two Unix times (until: now)."""
+    runner = _runner(request, namespace)
+    end = time.time() if until is None else until
+    if end < since or end - since > 24 * 3600:
+        raise BadRequest("until must be after since, by at most 86400 seconds")
+    return {"namespace": namespace, "points": [asdict(p) for p in runner.stats.series(since, end)]}
 
 
 @router.delete("/workloads/{namespace}")

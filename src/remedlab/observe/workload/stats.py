@@ -22,6 +22,7 @@ __all__ = [
     "OUTCOMES",
     "LatencyHistogram",
     "SecondBucket",
+    "SecondPoint",
     "Summary",
     "WorkloadStats",
 ]
@@ -229,6 +230,18 @@ class Summary:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
+@dataclass(frozen=True)
+class SecondPoint:
+    """One second of a run as a chart shows it: its Unix time, the requests sent then that finished,
+    their success rate (None when none finished) and the p50 and p95 latency of the successful ones."""
+
+    t: float
+    requests: int
+    success_rate: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+
+
 def summarize_buckets(buckets: Iterable[SecondBucket], from_t: float, to_t: float) -> Summary:
     sent = 0
     outcomes: Counter[str] = Counter()
@@ -340,6 +353,27 @@ class WorkloadStats:
 
     def per_second(self) -> list[Summary]:
         return [self.summarize(s, s + 1) for s in range(self.seconds)]
+
+    def series(self, since: float, until: float) -> list[SecondPoint]:
+        """Each second with a request between the Unix times ``since`` and ``until``: what users saw."""
+        first = max(0, math.floor(since - self.started_at))
+        end = math.ceil(until - self.started_at)
+        points = []
+        for second in range(first, end):
+            bucket = self.buckets.get(second)
+            if bucket is None:
+                continue
+            ok = bucket.outcomes.get("ok", 0)
+            points.append(
+                SecondPoint(
+                    t=round(self.started_at + second, 3),
+                    requests=bucket.finished,
+                    success_rate=ok / bucket.finished if bucket.finished else None,
+                    p50_ms=bucket.latency.percentile_ms(50),
+                    p95_ms=bucket.latency.percentile_ms(95),
+                )
+            )
+        return points
 
     def merge(self, other: WorkloadStats) -> None:
         """Add another run's buckets second by second (for runs that started together)."""
