@@ -1,4 +1,5 @@
-"""Time from `remedlab up <app>` to all pods Ready, and the memory the app's pods use.
+"""Time from `remedlab up <app>` to all pods Ready, and the memory the app's pods use; and the time
+from `remedlab serve` (a new state directory) to its first answer, the "(server)" row.
 
 Runs a fresh server in a temporary REMEDLAB_HOME, deploys each app several
 times (down between runs) and prints a table. Targets on 2 cores: simple-micro
@@ -66,11 +67,29 @@ def _verdict(app: str, ready_p50: float, rss: float) -> str:
     return ", ".join(checks) or "-"
 
 
+SERVER_TARGET_S = 1.0
+
+
+def _server_start_seconds(runs: int) -> list[float]:
+    """From `remedlab serve` in a new state directory to its first answer, ``runs`` times."""
+    times = []
+    for _ in range(runs):
+        server = ServerProcess()
+        try:
+            started = time.monotonic()
+            server.start()
+            times.append(time.monotonic() - started)
+        finally:
+            server.cleanup()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--apps", nargs="+", default=list(TARGETS))
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    server_times = _server_start_seconds(args.runs)
     server = ServerProcess()
     rows = []
     try:
@@ -128,6 +147,10 @@ def main() -> int:
         f"{'app':<18} {'runs':>4} {'ready p50 s':>11} {'ready max s':>11} {'cli wall p50 s':>14} "
         f"{'procs':>5} {'RSS MiB':>8} {'PSS MiB':>8}  target"
     )
+    server_p50 = statistics.median(server_times)
+    verdict = f"start {'ok' if server_p50 <= SERVER_TARGET_S else 'MISSED'} (<= {SERVER_TARGET_S:g}s)"
+    dashes = f"{'-':>14} {'-':>5} {'-':>8} {'-':>8}"
+    print(f"{'(server)':<18} {args.runs:>4} {server_p50:>11.2f} {max(server_times):>11.2f} {dashes}  {verdict}")
     for app, runs, p50, worst, wall, rss_mib, pss_mib, procs in rows:
         verdict = _verdict(app, p50, rss_mib * 2**20)
         print(

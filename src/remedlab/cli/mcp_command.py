@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 
 from remedlab.agents.episode import TASKS, AgentContext, Incident
-from remedlab.agents.mcp_server import Submission, episode_server
 from remedlab.agents.server_api import AgentApi
 from remedlab.cli.output import fail
 
@@ -31,6 +30,8 @@ def register(app: typer.Typer) -> None:
         if task not in TASKS:
             raise fail(f"unknown --task {task!r}: choose one of {', '.join(TASKS)}")
         api = AgentApi.from_env(server_url, token)
+        from remedlab.agents.mcp_server import Submission, episode_server  # the MCP SDK: imported when served
+
         submission = Submission()
         server = episode_server(AgentContext(api, Incident(namespace, task=task)), submission)
         try:

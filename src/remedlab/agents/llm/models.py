@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from remedlab.agents.llm.anthropic_native import AnthropicNative
 from remedlab.agents.llm.chat import ChatModel
-from remedlab.agents.llm.openai_compatible import OpenAICompatible
 from remedlab.agents.llm.presets import API_KEY_ENV, APIS, TOOL_MODES, get_preset
 from remedlab.agents.llm.text_tools import TextToolCalling
 
@@ -44,7 +42,11 @@ def build_model(options: ModelOptions) -> ChatModel:
     if base_url is None:
         raise ModelOptionsError("say where the model is: --provider NAME (see `remedlab agents`) or --base-url URL")
     key = options.api_key or (preset.api_key() if preset else os.environ.get(API_KEY_ENV))
-    provider = AnthropicNative if api == "anthropic" else OpenAICompatible
+    # the providers' SDKs take seconds to import: only a command that builds a model pays for them
+    if api == "anthropic":
+        from remedlab.agents.llm.anthropic_native import AnthropicNative as provider
+    else:
+        from remedlab.agents.llm.openai_compatible import OpenAICompatible as provider  # type: ignore[assignment]
     model: ChatModel = provider(
         options.model,
         base_url=base_url,

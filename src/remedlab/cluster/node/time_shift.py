@@ -17,6 +17,7 @@ import os
 import shutil
 import struct
 import subprocess
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -31,35 +32,64 @@ def shim_sources() -> dict[str, str]:
     return {name: native.joinpath(name).read_text() for name in SHIM_SOURCES}
 
 
+def shim_cache() -> Path:
+    """Where the host keeps compiled shims for every state directory: a new one copies the shim
+    instead of compiling it again (compiling takes seconds). $REMEDLAB_SHIM_CACHE overrides it."""
+    explicit = os.environ.get("REMEDLAB_SHIM_CACHE")
+    return Path(explicit) if explicit else Path("/var/tmp") / f"remedlab-{os.geteuid()}" / "shims"
+
+
 def build_shim(home: Path) -> tuple[Path | None, str]:
-    """Compile the shim into `home/lib` (once per source version); (path, why not) ."""
+    """The shim in `home/lib` (compiled once per source version and host); (path, why not)."""
     sources = shim_sources()
     digest = hashlib.sha256("\0".join(sources.values()).encode()).hexdigest()[:12]
     target = home / "lib" / f"{SHIM_NAME}-{digest}.so"
     if target.exists():
         return target, ""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(target.parent, 0o755)
+    cached = shim_cache() / target.name
+    if not cached.exists():
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            cached = target  # no cache on this host: compile into the state directory
+        built, why = _compile(sources, cached)
+        if built is None:
+            return None, why
+    if cached != target:
+        tmp = target.with_suffix(".copy")
+        shutil.copyfile(cached, tmp)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+    return target, ""
+
+
+def _compile(sources: dict[str, str], target: Path) -> tuple[Path | None, str]:
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         return None, "no C compiler (install gcc) to build the clock shim"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(target.parent, 0o755)
-    paths = []
-    for name, text in sources.items():
-        src = target.with_name(f"{target.stem}-{name}")
-        src.write_text(text)
-        paths.append(str(src))
-    tmp = target.with_suffix(".tmp")
-    done = subprocess.run(
-        [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *paths, "-ldl"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        return None, f"building the clock shim failed: {done.stderr.strip()[:300]}"
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, target)
-    return target, ""
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        paths = []
+        for name, text in sources.items():
+            src = work / name
+            src.write_text(text)
+            paths.append(str(src))
+        tmp = work / target.name
+        done = subprocess.run(
+            [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *paths, "-ldl"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            return None, f"building the clock shim failed: {done.stderr.strip()[:300]}"
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)  # whole or absent, whoever else builds it at the same time
+        return target, ""
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def create_offset_file(path: Path) -> None:
