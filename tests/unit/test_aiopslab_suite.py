@@ -291,13 +291,15 @@ def test_metrics_per_episode_and_per_task() -> None:
 
 
 class FakeAdmin:
-    """What plan_run asks of the server: the apps and the fault catalog (with its truth)."""
+    """What plan_run asks of the server: the apps, the fault catalog (with its truth) and the doctor's checks."""
 
     def apps(self) -> list[dict[str, Any]]:
         return [{"name": a.name, "namespace": a.namespace, "targets": a.targets} for a in APPS.values()]
 
     def request(self, method: str, path: str) -> dict[str, Any]:
-        assert (method, path) == ("GET", "/v1/faults")
+        assert method == "GET" and path in ("/v1/faults", "/v1/doctor"), (method, path)
+        if path == "/v1/doctor":
+            return {"checks": [{"mechanism": "cpu limits", "level": "full", "detail": "cgroup v1"}]}
         return {"faults": [{"name": f.name, "truth": f.truth} for f in CATALOG.values()]}
 
 

@@ -196,9 +196,12 @@ def test_order_status_changes_and_unknown_orders_are_refused() -> None:
 def test_manifests_have_the_original_names_ports_and_resources() -> None:
     docs = app_manifests(get_app("train-ticket"))
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    broker = deployments.pop("rabbitmq")  # the message broker, beside the 46 services
+    assert broker["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] == 5672
     assert len(deployments) == 46 and set(deployments) == set(service_specs())
     services = {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
     assert set(deployments) - services == {"ts-food-delivery-service", "ts-wait-order-service"}
+    assert "rabbitmq" in services
     for name, deployment in deployments.items():
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert deployment["spec"]["replicas"] == 1

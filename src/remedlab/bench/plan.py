@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-BUILT_IN = ("easy", "medium", "hard")
+BUILT_IN = ("easy", "medium", "hard", "demo")
 MICROREMED_FAULTS = (
     "cpu-stress",
     "memory-stress",

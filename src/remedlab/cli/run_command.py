@@ -150,7 +150,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--suite",
             "--experiment-path",
-            help="easy, medium, hard, a fault type, a suite file, or aiopslab[:TASK|:PROBLEM-ID|:GLOB,...].",
+            help="easy, medium, hard, demo, a fault type, a suite file, or aiopslab[:TASK|:PROBLEM-ID|:GLOB,...].",
         ),
         method: str = typer.Option("baseline", "--method", "--remediate-method", help="See `remedlab agents`."),
         model: str | None = typer.Option(None, "--model", help="The model, for LLM methods."),
