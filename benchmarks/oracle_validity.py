@@ -28,6 +28,7 @@ from tests.integration.kubectl_harness import real_kubectl
 from tests.integration.server_harness import ServerProcess, running_server
 
 from remedlab.apps.catalog import get_app
+from remedlab.bench.intervals import wilson
 from remedlab.bench.plan import MICROREMED_FAULTS
 
 CASES = ("no-op", "fix", "control")
@@ -42,15 +43,6 @@ class Tally:
     def wrong(self, case: str) -> int:
         """False passes of no-ops; false failures of fixes and controls."""
         return sum(self.verdicts) if case == "no-op" else sum(not v for v in self.verdicts)
-
-
-def wilson(errors: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = errors / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def p95(values: list[float]) -> float:
@@ -167,7 +159,8 @@ def main() -> None:
 
 def _row(label: str, case: str, oracle: str, tally: Tally) -> None:
     n, wrong = len(tally.verdicts), tally.wrong(case)
-    low, high = wilson(wrong, n)
+    interval = wilson(wrong, n)
+    low, high = (interval.low, interval.high) if interval else (0.0, 1.0)
     rate = f"{wrong / n:.1%} ({low:.1%}-{high:.1%})" if n else "-"
     print(
         f"{label:<17} {case:<8} {oracle:<11} {n:>3} {wrong:>6} {rate:>22} "
