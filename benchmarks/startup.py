@@ -37,17 +37,8 @@ TARGETS = {
 def _memory_of_namespace(server: ServerProcess, namespace: str) -> tuple[int, int, int]:
     """(RSS, PSS, processes) summed over the namespace's pods' processes."""
     rss = pss = 0
-    names = {p["metadata"]["name"] for p in server.pods(namespace)}
-    # a server's workers (postgres rewrites its environment for its process titles) are found as children
-    members: dict[int, psutil.Process] = {}
-    for proc in server.pod_processes():
-        try:
-            if proc.environ().get("REMEDLAB_POD_NAME") in names:
-                for member in (proc, *proc.children(recursive=True)):
-                    members[member.pid] = member
-        except psutil.Error:
-            continue
-    for member in members.values():
+    members = server.namespace_processes(namespace)
+    for member in members:
         try:
             info = member.memory_full_info()
         except psutil.Error:

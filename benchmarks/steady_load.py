@@ -47,19 +47,6 @@ def _cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def _pod_processes(server: ServerProcess, namespace: str) -> list[psutil.Process]:
-    names = {p["metadata"]["name"] for p in server.pods(namespace)}
-    members: dict[int, psutil.Process] = {}
-    for proc in server.pod_processes():
-        try:
-            if proc.environ().get("REMEDLAB_POD_NAME") in names:
-                for member in (proc, *proc.children(recursive=True)):
-                    members[member.pid] = member
-        except psutil.Error:
-            continue
-    return list(members.values())
-
-
 async def _measure(target: Target, app: str, rate: float, seconds: float, warmup: float) -> Summary:
     runner = WorkloadRunner(target, load_app_mix(get_app(app)), LoadProfile(rate=rate, duration=warmup + seconds + 5))
     await runner.start()
@@ -89,7 +76,7 @@ def main() -> int:
             namespace = server.ok("POST", f"/v1/apps/{app}/deploy", {"wait": True})["namespace"]
             assert mix.service is not None and mix.port is not None, f"{app}'s mix names no Service"
             ip = server.get("services", namespace, mix.service)["spec"]["clusterIP"]
-            pods = _pod_processes(server, namespace)
+            pods = server.namespace_processes(namespace)
             print(f"{app}: {rate:g} req/s for {args.seconds:g} s", file=sys.stderr, flush=True)
             pods_before = _cpu_seconds(pods)
             server_before = _cpu_seconds([server_process]) if server_process else 0.0

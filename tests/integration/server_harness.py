@@ -269,6 +269,18 @@ class ServerProcess:
                     found.append(proc)
         return found
 
+    def namespace_processes(self, namespace: str) -> list[psutil.Process]:
+        """The processes of ``namespace``'s pods, with their children (a database's workers rewrite
+        their environment for their process titles, so they are found as children)."""
+        names = {p["metadata"]["name"] for p in self.pods(namespace)}
+        members: dict[int, psutil.Process] = {}
+        for proc in self.pod_processes():
+            with contextlib.suppress(psutil.Error):
+                if proc.environ().get("REMEDLAB_POD_NAME") in names:
+                    for member in (proc, *proc.children(recursive=True)):
+                        members[member.pid] = member
+        return list(members.values())
+
     def cleanup(self) -> None:
         self.stop()
         for proc in self.pod_processes():

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,18 +120,24 @@ def test_a_seeded_run_through_b_reaches_the_verdicts_it_reaches_on_a(
     a, b = servers
     suite = tmp_path / "suite.txt"
     suite.write_text("\n".join(PARITY_FAULTS) + "\n")
-    verdicts = []
-    for server in (b, a):
+
+    def run(server: ServerProcess, namespace: str) -> list[tuple[Any, ...]]:
         out = tmp_path / f"run-{server.port}"
         command = [
             sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--suite", str(suite),
             "--method", "baseline", "--seed", "3", "--out", str(out), "--server-url", server.url,
-            "--settle", "3", "--grade-timeout", "60", "--quiet-seconds", "3",
+            "--namespace", namespace, "--settle", "3", "--grade-timeout", "60", "--quiet-seconds", "3",
         ]  # fmt: skip
         done = subprocess.run(command, env=server.env, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
         records = [json.loads(line) for line in (out / RESULTS_FILE).read_text().splitlines()]
-        verdicts.append(sorted((r["index"], r["fault"], r["target"], r["status"]) for r in records))
+        return sorted((r["index"], r["fault"], r["target"], r["status"]) for r in records)
+
+    # both at once, on cluster a: b's run in a namespace of its own
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        through_b = pool.submit(run, b, f"{NS}-through-b")
+        on_a = pool.submit(run, a, NS)
+        verdicts = [through_b.result(), on_a.result()]
     assert verdicts[0] == verdicts[1]
     assert all(status == "success" for *_, status in verdicts[0]), verdicts[0]
 
