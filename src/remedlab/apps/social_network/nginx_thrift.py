@@ -26,12 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
-from remedlab.apps.kit.health import add_health_routes
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CLIENT, BadRequest, serve
-from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.tracing import current_span
-from remedlab.apps.social_network.fields import (
+from remedlab.apps.kit.fields import (
     MAX_NAME,
     MAX_TEXT,
     id_field,
@@ -40,6 +35,11 @@ from remedlab.apps.social_network.fields import (
     json_list_field,
     text_field,
 )
+from remedlab.apps.kit.health import add_health_routes
+from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import CLIENT, BadRequest, serve
+from remedlab.apps.kit.structured_log import get_logger
+from remedlab.apps.kit.tracing import current_span
 from remedlab.apps.social_network.post import Post, front_end_post, post_type_value
 from remedlab.apps.social_network.rpc import (
     COMPOSE_POST,

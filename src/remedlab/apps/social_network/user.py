@@ -30,7 +30,10 @@ from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
 from remedlab.apps.kit.health import all_of, latched
+from remedlab.apps.kit.ids import IdMaker
+from remedlab.apps.kit.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.kit.rpc import (
     CACHE,
     CLIENT,
@@ -44,9 +47,6 @@ from remedlab.apps.kit.rpc import (
     use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.social_network.ids import IdMaker
-from remedlab.apps.social_network.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.social_network.post import Creator
 from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
@@ -191,7 +191,7 @@ def create_app() -> web.Application:
         "GetUserId": get_user_id,
     }
     ready = latched(all_of(tables_readable(database, "users"), cache.check))
-    app = service_app(log, methods(USER.thrift, table), ready_check=ready)
+    app = service_app(log, methods(USER, table), ready_check=ready)
     app[SECRET] = secret.encode()
     app[IDS] = IdMaker()
     use_database(app, database)
