@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -33,7 +32,7 @@ from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.ids import IdMaker
-from remedlab.apps.kit.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
+from remedlab.apps.kit.passwords import new_salt, password_hash
 from remedlab.apps.kit.rpc import (
     CACHE,
     CLIENT,
@@ -63,15 +62,10 @@ SECRET = web.AppKey("secret", bytes)
 IDS = web.AppKey("ids", IdMaker)
 
 log = get_logger(SERVICE)
-_random = random.SystemRandom()
 
 
 class Conflict(RpcError):
     status = 409
-
-
-def new_salt() -> str:
-    return "".join(_random.choices(SALT_ALPHABET, k=SALT_LENGTH))
 
 
 def matches(password: str, salt: str, stored_hash: str) -> bool:
