@@ -6,7 +6,7 @@ from __future__ import annotations
 from remedlab.apps.media_microservices.review_index import ReviewIndex, movie_owner, serve_index
 from remedlab.apps.media_microservices.rpc import MOVIE_REVIEW
 
-INDEX = ReviewIndex(MOVIE_REVIEW, "Movie", "movie_review", "movie_id", movie_owner)
+INDEX = ReviewIndex(MOVIE_REVIEW, "Movie", "movie_review", movie_owner)
 
 
 def main() -> None:

@@ -51,6 +51,8 @@ async def read_page(app: web.Application, body: dict[str, Any]) -> dict[str, Any
         )
         review_reply = await reviews
     finally:
+        if reviews.done() and not reviews.cancelled():
+            reviews.exception()  # seen here when another call failed first
         reviews.cancel()
     return {
         "movie_info": info.to_json(),

@@ -36,7 +36,6 @@ class ReviewIndex:
     kind: str
     """``User`` or ``Movie``, as the methods' names spell it."""
     table: str
-    owner_field: str
     read_owner: Callable[[Mapping[str, Any]], str]
 
 

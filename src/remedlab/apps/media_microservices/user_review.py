@@ -6,7 +6,7 @@ from __future__ import annotations
 from remedlab.apps.media_microservices.review_index import ReviewIndex, serve_index, user_owner
 from remedlab.apps.media_microservices.rpc import USER_REVIEW
 
-INDEX = ReviewIndex(USER_REVIEW, "User", "user_review", "user_id", user_owner)
+INDEX = ReviewIndex(USER_REVIEW, "User", "user_review", user_owner)
 
 
 def main() -> None:
