@@ -89,7 +89,16 @@ class Cache:
     async def incr(self, key: str, by: int = 1) -> int | None:
         """Add ``by`` to the number under ``key``; the new number, or None when the key holds none."""
         async with store_call(self.address, SYSTEM, "incr", attributes={"db.memcached.key": key}):
-            value: int | None = await self._run(self._get_client().incr(key.encode(), by))
+            value: int | None = await self._run(self._incr(key.encode(), by))
+        return value
+
+    async def _incr(self, key: bytes, by: int) -> int | None:
+        try:
+            value: int | None = await self._get_client().incr(key, by)
+        except aiomcache.ClientException as exc:
+            if "NOT_FOUND" in str(exc):  # no number under the key
+                return None
+            raise
         return value
 
     async def delete(self, key: str) -> None:

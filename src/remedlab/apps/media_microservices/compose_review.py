@@ -3,10 +3,11 @@
 Five services each hand it one part of the review of request ``req_id``: ``UploadUniqueId``
 (``review_id``), ``UploadUserId`` (``user_id``), ``UploadText`` (``text``), ``UploadMovieId``
 (``movie_id``) and ``UploadRating`` (``rating``). Each part is added to memcached as
-``<req_id>:<part>`` and counted in ``<req_id>:counter`` (both kept ten seconds); a part that comes
-twice fails. The call that brings the fifth part puts the review together and, at the same time,
-stores it with review-storage-service (``StoreReview``) and indexes it with user-review-service
-(``UploadUserReview``) and movie-review-service (``UploadMovieReview``).
+``<req_id>:<part>`` and counted in ``<req_id>:counter`` (both kept ten seconds; the first part
+starts the count); a part that comes twice fails. The call that brings the fifth part puts the
+review together and, at the same time, stores it with review-storage-service (``StoreReview``) and
+indexes it with user-review-service (``UploadUserReview``) and movie-review-service
+(``UploadMovieReview``).
 """
 
 from __future__ import annotations
@@ -72,10 +73,11 @@ async def compose_and_upload(app: web.Application, req_id: int) -> None:
 async def upload_part(app: web.Application, req_id: int, part: str, value: Any) -> dict[str, Any]:
     cache: Cache = app[CACHE]
     counter = part_key(req_id, "counter")
-    await cache.add(counter, 0, ttl=PART_TTL_S)
     if not await cache.add(part_key(req_id, part), value, ttl=PART_TTL_S):
         raise RpcError(f"{part} of request {req_id} has already been stored", status=409)
     count = await cache.incr(counter)
+    if count is None:  # the first part: start the count, unless another part started it meanwhile
+        count = 1 if await cache.add(counter, 1, ttl=PART_TTL_S) else await cache.incr(counter)
     if count is None:
         raise RpcError(f"The parts of request {req_id} expired")
     if count == len(PARTS):

@@ -5,8 +5,8 @@ a sorted set per owner (review ids scored by time) in its ``-redis`` cache.
 - ``Upload<Kind>Review {req_id, <owner>, review_id, timestamp}`` adds a row; the owner's sorted set
   gets the review too when it is cached already (an uncached owner is loaded whole at its next read).
 - ``Read<Kind>Reviews {req_id, <owner>, start, stop}`` takes the review ids at positions ``start`` …
-  ``stop-1``, newest first, from Redis, or from the table when Redis holds fewer than asked (then
-  caches all the owner's), and answers ``{"reviews"}`` as review-storage-service reads them
+  ``stop-1``, newest first, from Redis, or from the table when Redis holds none of the owner's (then
+  caches them all), and answers ``{"reviews"}`` as review-storage-service reads them
   (``ReadReviews``).
 """
 
@@ -68,8 +68,9 @@ def serve_index(index: ReviewIndex) -> None:
         if stop <= start:
             return []
         redis: RedisStore = app[REDIS]
-        cached = await redis.command("ZREVRANGE", owner, start, stop - 1, target=owner)
-        if len(cached) == stop - start or (cached and await redis.command("ZCARD", owner, target=owner) <= stop):
+        window: list[list[Any]] = [["ZREVRANGE", owner, start, stop - 1], ["ZCARD", owner]]
+        cached, count = await redis.pipeline(window, target=owner)
+        if count:  # a cached owner's set holds all its reviews (uploads add to it from then on)
             return [int(review_id) for review_id in cached]
         rows = await app[DATABASE].fetch(select, owner, table=index.table)
         if rows:
