@@ -4,7 +4,7 @@ Runs a fresh server in a temporary REMEDLAB_HOME, deploys each app, warms it up,
 mix (the same one `remedlab load` and the oracle use) open-loop at the app's rate and prints a table:
 requests, success rate, latency percentiles, and the CPU the app's pods and the server spent per
 second. Targets on 2 cores, with nothing else running: train-ticket at 20 req/s, and hotel-reservation,
-online-boutique and social-network at 50 req/s, succeed at >= 99.9 %.
+online-boutique, social-network and media-microservices at 50 req/s, succeed at >= 99.9 %.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ RATES: dict[str, tuple[float, float | None]] = {
     "hotel-reservation": (50.0, 0.999),
     "online-boutique": (50.0, 0.999),
     "social-network": (50.0, 0.999),
+    "media-microservices": (50.0, 0.999),
     "train-ticket": (20.0, 0.999),
 }
 

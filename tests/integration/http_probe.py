@@ -43,11 +43,16 @@ def fetch(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
+    json_body: Any = None,
     timeout: float = 15.0,
 ) -> Answer:
     """One request; HTTP errors and redirects are answers too (status, body, time taken)."""
     data = urllib.parse.urlencode(form).encode() if form is not None else None
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if json_body is not None:
+        request.add_header("Content-Type", "application/json")
     if form is not None:
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     started = time.perf_counter()

@@ -6,7 +6,6 @@ the service metrics, then clear."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +15,9 @@ from typing import Any
 import pytest
 
 from remedlab.apps.social_network.graph import default_graph
-from remedlab.observe.workload.stats import Summary
+from tests.integration.fault_symptoms import Symptom, shows_and_clears
 from tests.integration.http_probe import Answer, deployed_app, fetch, new_traceparent, trace_with_servers
-from tests.integration.load_harness import BackgroundLoad, check_mix_answered
+from tests.integration.load_harness import check_mix_answered
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -235,93 +234,9 @@ def test_every_kind_of_the_mixed_workload_is_answered(social: Social) -> None:
 # --------------------------------------------------------------------------- faults
 
 
-def _service_sample(social: Social, service: str) -> dict[str, Any] | None:
-    """The latest metrics sample of ``service`` with traffic in it."""
-    query = f"namespace={NS}&service={service}&seconds=20"
-    items = social.server.ok("GET", f"/v1/metrics/services?{query}")["items"]
-    samples = [s for item in items for s in item["samples"] if s["requestRate"] and s["p95Ms"] is not None]
-    return dict(samples[-1]) if samples else None
-
-
-def _mean(load: BackgroundLoad, kind: str, seconds: float) -> float:
-    summary: Summary | None = load.window_by_kind(seconds).get(kind)
-    assert summary is not None and summary.requests >= 5 and summary.mean_ms is not None, summary
-    return summary.mean_ms
-
-
-@dataclass(frozen=True)
-class Symptom:
-    """How a fault on ``target`` shows: requests of ``kind`` slower at the front end, and
-    ``service``'s own latency (p95) in the service metrics."""
-
-    fault: str
-    target: str
-    kind: str
-    service: str
-    overrides: tuple[str, ...] = ()
-    min_extra_ms: float = 5.0
-
-
-def _shows_and_clears(social: Social, symptom: Symptom) -> None:
-    host, port = social.url.removeprefix("http://").rsplit(":", 1)
-    with BackgroundLoad(host, int(port), NS, rate=30) as load:
-        time.sleep(4)
-        base_front = _mean(load, symptom.kind, 4)
-        base_sample = social.server.wait_for(lambda: _service_sample(social, symptom.service), timeout=10)
-        base_p95 = float(base_sample["p95Ms"])
-        body = {"fault": symptom.fault, "target": symptom.target, "namespace": NS, "set": list(symptom.overrides)}
-        status, chaos = social.server.request("POST", "/v1/chaos", body)
-        assert status == 201 and chaos["confirm"]["injected"], chaos
-        name = chaos["metadata"]["name"]
-        seen: list[tuple[float, float]] = []
-        try:
-
-            def slow() -> tuple[float, float] | None:
-                front = _mean(load, symptom.kind, 3)
-                sample = _service_sample(social, symptom.service)
-                p95 = float(sample["p95Ms"]) if sample else 0.0
-                seen.append((round(front, 1), p95))
-                slower = front >= max(1.5 * base_front, base_front + symptom.min_extra_ms)
-                return (front, p95) if slower and p95 > max(base_p95, 1.5 * base_p95) else None
-
-            time.sleep(1.0)
-            what = f"{symptom.fault} to show (from {base_front:.1f} ms, p95 {base_p95:.1f} ms)"
-            try:
-                front, p95 = social.server.wait_for(slow, timeout=25, interval=1.0, what=what)
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}; seen (front-end mean ms, {symptom.service} p95 ms): {seen}") from None
-        finally:
-            social.server.ok("DELETE", f"/v1/chaos/{NS}/{name}")
-        print(
-            f"{symptom.fault} on {symptom.target}: {symptom.kind} mean {base_front:.1f} -> {front:.1f} ms, "
-            f"{symptom.service} p95 {base_p95:.1f} -> {p95:.1f} ms"
-        )
-
-        # back near the baseline: the margins leave room for a busy host, not for the fault's own delay
-        after_seen: list[tuple[float, float]] = []
-
-        def cleared() -> tuple[float, float] | None:
-            front = _mean(load, symptom.kind, 3)
-            sample = _service_sample(social, symptom.service)
-            p95 = float(sample["p95Ms"]) if sample else float("inf")
-            after_seen.append((round(front, 1), p95))
-            back = front <= max(2 * base_front, base_front + 30) and p95 <= max(3 * base_p95, base_p95 + 30)
-            return (front, p95) if back else None
-
-        time.sleep(3.0)
-        try:
-            after = social.server.wait_for(cleared, timeout=45, interval=1.0, what=f"{symptom.fault} to clear")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; seen after it stopped: {after_seen}") from None
-        print(f"  after it stopped: {symptom.kind} mean {after[0]:.1f} ms, {symptom.service} p95 {after[1]:.1f} ms")
-        window = load.window(3)
-        assert window.success_rate >= 0.99, window
-
-
 def test_cpu_stress_on_home_timeline_slows_reads_until_stopped(social: Social) -> None:
-    _shows_and_clears(
-        social, Symptom("cpu-stress", "home-timeline-service", "read-home-timeline", "home-timeline-service")
-    )
+    symptom = Symptom("cpu-stress", "home-timeline-service", "read-home-timeline", "home-timeline-service")
+    shows_and_clears(social.server, social.url, NS, symptom)
 
 
 def test_network_delay_on_the_user_timeline_redis_slows_reads_until_stopped(social: Social) -> None:
@@ -333,7 +248,7 @@ def test_network_delay_on_the_user_timeline_redis_slows_reads_until_stopped(soci
         overrides=("delay.latency=150ms",),
         min_extra_ms=100.0,
     )
-    _shows_and_clears(social, symptom)
+    shows_and_clears(social.server, social.url, NS, symptom)
 
 
 def _composes(social: Social, ok: bool) -> Answer | None:

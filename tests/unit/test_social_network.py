@@ -23,12 +23,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from remedlab.apps.catalog import app_manifests, get_app
+from remedlab.apps.kit import ids
 from remedlab.apps.kit.client import ServiceClient
+from remedlab.apps.kit.fields import MAX_ID, id_value, json_list_field
+from remedlab.apps.kit.passwords import new_salt, password_hash
 from remedlab.apps.kit.rpc import CLIENT, BadRequest
 from remedlab.apps.social_network import (
     compose_post,
     home_timeline,
-    ids,
     init_social_graph,
     media,
     nginx_thrift,
@@ -36,9 +38,7 @@ from remedlab.apps.social_network import (
     user,
     user_timeline,
 )
-from remedlab.apps.social_network.fields import MAX_ID, id_value, json_list_field
 from remedlab.apps.social_network.graph import DatasetError, generate, load_dataset, parse_dataset
-from remedlab.apps.social_network.passwords import password_hash
 from remedlab.apps.social_network.post import Creator, Media, Post, PostType, Url, UserMention, front_end_post
 from remedlab.apps.social_network.rpc import rpc_path
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
@@ -276,8 +276,8 @@ def test_ids_are_i64_numbers_or_decimal_text() -> None:
 
 
 def test_user_passwords_and_login_tokens() -> None:
-    salt = user.new_salt()
-    assert len(salt) == 32 and user.new_salt() != salt
+    salt = new_salt()
+    assert len(salt) == 32 and new_salt() != salt
     stored = password_hash("password_3", salt)
     assert user.matches("password_3", salt, stored) and user.matches("password_3", salt, stored.upper())
     assert not user.matches("password_4", salt, stored)

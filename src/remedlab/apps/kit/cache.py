@@ -1,4 +1,4 @@
-"""memcached for services: get/set/get_many with a timeout, one CLIENT span per command.
+"""memcached for services: get/set/get_many/add/incr with a timeout, one CLIENT span per command.
 
 Configured as ``MEMCACHED_ADDR=memcached-rate:11211`` (a Service or IP, and a
 port). Keys are text, values are JSON. A failure raises :class:`StoreError`:
@@ -77,6 +77,29 @@ class Cache:
     async def set(self, key: str, value: Any, *, ttl: int = 0) -> None:
         async with store_call(self.address, SYSTEM, "set", attributes={"db.memcached.key": key}):
             await self._run(self._get_client().set(key.encode(), json.dumps(value).encode(), exptime=ttl))
+
+    async def add(self, key: str, value: Any, *, ttl: int = 0) -> bool:
+        """Store ``value`` under ``key`` unless the key holds one already; whether it was stored."""
+        async with store_call(self.address, SYSTEM, "add", attributes={"db.memcached.key": key}):
+            stored: bool = await self._run(
+                self._get_client().add(key.encode(), json.dumps(value).encode(), exptime=ttl)
+            )
+        return stored
+
+    async def incr(self, key: str, by: int = 1) -> int | None:
+        """Add ``by`` to the number under ``key``; the new number, or None when the key holds none."""
+        async with store_call(self.address, SYSTEM, "incr", attributes={"db.memcached.key": key}):
+            value: int | None = await self._run(self._incr(key.encode(), by))
+        return value
+
+    async def _incr(self, key: bytes, by: int) -> int | None:
+        try:
+            value: int | None = await self._get_client().incr(key, by)
+        except aiomcache.ClientException as exc:
+            if "NOT_FOUND" in str(exc):  # no number under the key
+                return None
+            raise
+        return value
 
     async def delete(self, key: str) -> None:
         async with store_call(self.address, SYSTEM, "delete", attributes={"db.memcached.key": key}):

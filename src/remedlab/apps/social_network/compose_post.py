@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.fields import MAX_NAME, MAX_TEXT, id_field, id_list_field, text_field, text_list_field
 from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_NAME, MAX_TEXT, id_field, id_list_field, text_field, text_list_field
 from remedlab.apps.social_network.post import Creator, Media, Post, Url, UserMention, post_type_value
 from remedlab.apps.social_network.rpc import (
     COMPOSE_POST,
@@ -82,7 +82,7 @@ async def compose_post(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 
 def create_app() -> web.Application:
-    app = service_app(log, methods(COMPOSE_POST.thrift, {"ComposePost": compose_post}))
+    app = service_app(log, methods(COMPOSE_POST, {"ComposePost": compose_post}))
     use_client_pool(app, log)
     return app
 

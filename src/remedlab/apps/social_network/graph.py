@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from remedlab.apps.social_network.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
+from remedlab.apps.kit.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
 
 PACKAGE = "remedlab.apps.social_network"
 DEFAULT_DATASET = "socfb-Reed98"

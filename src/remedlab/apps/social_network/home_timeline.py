@@ -16,11 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.fields import id_field, id_list_field, id_value
 from remedlab.apps.kit.health import latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
 from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import id_field, id_list_field, id_value
 from remedlab.apps.social_network.rpc import (
     HOME_TIMELINE,
     PORT,
@@ -69,7 +69,7 @@ async def read_home_timeline(app: web.Application, body: dict[str, Any]) -> dict
 def create_app() -> web.Application:
     redis = RedisStore.from_env()
     table = {"WriteHomeTimeline": write_home_timeline, "ReadHomeTimeline": read_home_timeline}
-    app = service_app(log, methods(HOME_TIMELINE.thrift, table), ready_check=latched(redis.check))
+    app = service_app(log, methods(HOME_TIMELINE, table), ready_check=latched(redis.check))
     use_redis(app, redis)
     use_client_pool(app, log)
     return app

@@ -18,34 +18,19 @@ The files are rewritten whole at every run, so a restarted init container leaves
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from remedlab.apps.kit.seed_files import copy_block, copy_schema, copy_value, write_atomically
 from remedlab.apps.kit.volumes import container_path
 from remedlab.apps.social_network.graph import DEFAULT_DATASET, DatasetError, Graph, generate, load_dataset
 
 PROGRAM = "init-social-graph"
 DATABASES = ("users", "social-graph")
+__all__ = ["copy_value", "main", "run", "seed_sql"]
+
 DATA_FILE = "50-{database}-rows.sql"
-
-
-def copy_value(value: str | int) -> str:
-    """A value as COPY's text format writes it."""
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def copy_block(table: str, columns: Sequence[str], rows: Iterable[Sequence[str | int]]) -> str:
-    """A ``COPY ... FROM stdin`` statement with its rows, as psql runs it from a file."""
-    lines = [f"COPY {table} ({', '.join(columns)}) FROM stdin;"]
-    lines.extend("\t".join(copy_value(v) for v in row) for row in rows)
-    lines.append("\\.")
-    return "\n".join(lines) + "\n"
 
 
 def users_sql(graph: Graph) -> str:
@@ -66,27 +51,9 @@ def seed_sql(graph: Graph, database: str) -> str:
     return f"-- the {graph.dataset.name} graph ({size}), made by {PROGRAM}\n{body}ANALYZE;\n"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def run(graph_name: str, database: str, schema: Path, out: Path) -> str:
     """Write the seed files; a one-line summary of what was written."""
-    out.mkdir(parents=True, exist_ok=True)
-    copied = []
-    if schema.is_dir():
-        for source in sorted(schema.iterdir()):
-            if source.suffix == ".sql" and source.is_file():
-                shutil.copyfile(source, out / source.name)
-                copied.append(source.name)
+    copied = copy_schema(schema, out)
     graph = generate(load_dataset(graph_name))
     target = out / DATA_FILE.format(database=database)
     write_atomically(target, seed_sql(graph, database))

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.fields import MAX_NAME, id_field, id_list_field, text_list_field
 from remedlab.apps.kit.rpc import BadRequest, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_list_field, text_list_field
 from remedlab.apps.social_network.post import Media
 from remedlab.apps.social_network.rpc import MEDIA, PORT, methods
 
@@ -36,7 +36,7 @@ async def compose_media_method(app: web.Application, body: dict[str, Any]) -> di
 
 
 def create_app() -> web.Application:
-    return service_app(log, methods(MEDIA.thrift, {"ComposeMedia": compose_media_method}))
+    return service_app(log, methods(MEDIA, {"ComposeMedia": compose_media_method}))
 
 
 def main() -> None:

@@ -19,19 +19,12 @@ request gets a ``req_id``, 60 random bits, as nginx's request id gives the origi
 
 from __future__ import annotations
 
-import random
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
-from remedlab.apps.kit.client import ServiceClient, UpstreamError
-from remedlab.apps.kit.health import add_health_routes
-from remedlab.apps.kit.metrics import add_metrics_route
-from remedlab.apps.kit.rpc import CLIENT, BadRequest, serve
-from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.tracing import current_span
-from remedlab.apps.social_network.fields import (
+from remedlab.apps.kit.client import ServiceClient
+from remedlab.apps.kit.fields import (
     MAX_NAME,
     MAX_TEXT,
     id_field,
@@ -40,6 +33,11 @@ from remedlab.apps.social_network.fields import (
     json_list_field,
     text_field,
 )
+from remedlab.apps.kit.front_end import INCOMPLETE, Fields, handler, request_id, require, text_answer
+from remedlab.apps.kit.health import add_health_routes
+from remedlab.apps.kit.metrics import add_metrics_route
+from remedlab.apps.kit.rpc import BadRequest, serve
+from remedlab.apps.kit.structured_log import get_logger
 from remedlab.apps.social_network.post import Post, front_end_post, post_type_value
 from remedlab.apps.social_network.rpc import (
     COMPOSE_POST,
@@ -57,7 +55,6 @@ SERVICE = "nginx-thrift"
 PORT = 8080
 CALL_TIMEOUT = 8.0
 """How long the front end waits for the service it calls (which calls others in turn)."""
-INCOMPLETE = "Incomplete arguments"
 REQUIRED = {
     "register": ("first_name", "last_name", "username", "password", "user_id"),
     "compose": ("user_id", "username", "post_type", "text"),
@@ -65,23 +62,6 @@ REQUIRED = {
 }
 
 log = get_logger(SERVICE)
-_random = random.SystemRandom()
-
-Fields = Mapping[str, str]
-
-
-def request_id() -> int:
-    """A request's id: 60 random bits, as the original takes 15 hex digits of nginx's request id."""
-    return _random.getrandbits(60)
-
-
-def require(fields: Fields, names: tuple[str, ...]) -> None:
-    if any(not fields.get(name) for name in names):
-        raise BadRequest(INCOMPLETE)
-
-
-def text_answer(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text + "\n", status=status, content_type="text/plain")
 
 
 async def register(client: ServiceClient, fields: Fields) -> web.Response:
@@ -150,47 +130,13 @@ async def read_timeline(client: ServiceClient, fields: Fields, peer: Peer, metho
     return web.json_response([front_end_post(post) for post in posts])
 
 
-async def parameters(request: web.Request) -> dict[str, str]:
-    """The query string's fields, and a POSTed form's where the query does not set them."""
-    fields = dict(request.query.items())
-    if request.method == "POST" and request.can_read_body:
-        form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, str):
-                fields.setdefault(key, value)
-    return fields
-
-
-Action = Callable[[ServiceClient, Fields], Awaitable[web.Response]]
-
-
-def handler(action: Action, failure: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A route running ``action``: 400 for bad fields, 500 ``<failure>: <reason>`` for a failed call."""
-
-    async def handle(request: web.Request) -> web.Response:
-        try:
-            return await action(request.app[CLIENT], await parameters(request))
-        except BadRequest as exc:
-            log.warning(exc.message, path=request.path)
-            return text_answer(exc.message, 400)
-        except UpstreamError as exc:
-            reason = exc.detail or exc.reason
-            span = current_span.get()
-            if span is not None:
-                span.record_exception(exc)
-            log.error(f"{failure}: {reason}", exc=exc, upstream=exc.service, status=exc.status, path=request.path)
-            return text_answer(f"{failure}: {reason}", 500)
-
-    return handle
-
-
 def create_app() -> web.Application:
     app = web.Application()
     use_client_pool(app, log)
     routes = web.RouteTableDef()
-    routes.post("/wrk2-api/user/register")(handler(register, "User registration failure"))
-    routes.post("/wrk2-api/user/follow")(handler(follow, "Follow Failed"))
-    routes.post("/wrk2-api/post/compose")(handler(compose, "compost_post failure"))
+    routes.post("/wrk2-api/user/register")(handler(log, register, "User registration failure"))
+    routes.post("/wrk2-api/user/follow")(handler(log, follow, "Follow Failed"))
+    routes.post("/wrk2-api/post/compose")(handler(log, compose, "compost_post failure"))
 
     async def home(client: ServiceClient, fields: Fields) -> web.Response:
         return await read_timeline(client, fields, HOME_TIMELINE, "ReadHomeTimeline")
@@ -198,8 +144,8 @@ def create_app() -> web.Application:
     async def user(client: ServiceClient, fields: Fields) -> web.Response:
         return await read_timeline(client, fields, USER_TIMELINE, "ReadUserTimeline")
 
-    routes.get("/wrk2-api/home-timeline/read")(handler(home, "Get home-timeline failure"))
-    routes.get("/wrk2-api/user-timeline/read")(handler(user, "Get user-timeline failure"))
+    routes.get("/wrk2-api/home-timeline/read")(handler(log, home, "Get home-timeline failure"))
+    routes.get("/wrk2-api/user-timeline/read")(handler(log, user, "Get user-timeline failure"))
     app.add_routes(routes)
     add_health_routes(app)
     add_metrics_route(app)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from remedlab.apps.kit.fields import MAX_NAME, MAX_TEXT, id_field, list_field, text_field
 from remedlab.apps.kit.rpc import BadRequest
-from remedlab.apps.social_network.fields import MAX_NAME, MAX_TEXT, id_field, list_field, text_field
 
 Json = dict[str, Any]
 

@@ -19,10 +19,10 @@ from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.fields import id_field, id_list_field
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, RpcError, serve, service_app, use_cache, use_database
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import id_field, id_list_field
 from remedlab.apps.social_network.post import Creator, Media, Post, PostType, Url, UserMention
 from remedlab.apps.social_network.rpc import PORT, POST_STORAGE, methods, tables_readable, unique
 
@@ -116,7 +116,7 @@ def create_app() -> web.Application:
     database, cache = Database.from_env(), Cache.from_env()
     table = {"StorePost": store_post, "ReadPost": read_post, "ReadPosts": read_posts_method}
     ready = latched(all_of(tables_readable(database, "post"), cache.check))
-    app = service_app(log, methods(POST_STORAGE.thrift, table), ready_check=ready)
+    app = service_app(log, methods(POST_STORAGE, table), ready_check=ready)
     use_database(app, database)
     use_cache(app, cache)
     return app

@@ -23,11 +23,11 @@ from typing import Any, Literal
 from aiohttp import web
 
 from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
 from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, text_field
 from remedlab.apps.social_network.rpc import (
     PORT,
     SOCIAL_GRAPH,
@@ -142,7 +142,7 @@ def create_app() -> web.Application:
         "InsertUser": insert_user,
     }
     ready = latched(all_of(tables_readable(database, "social_graph", "follows"), redis.check))
-    app = service_app(log, methods(SOCIAL_GRAPH.thrift, table), ready_check=ready)
+    app = service_app(log, methods(SOCIAL_GRAPH, table), ready_check=ready)
     use_database(app, database)
     use_redis(app, redis)
     use_client_pool(app, log)

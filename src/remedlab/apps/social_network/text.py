@@ -17,9 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.client import UpstreamError
+from remedlab.apps.kit.fields import MAX_TEXT, id_field, text_field
 from remedlab.apps.kit.rpc import CLIENT, serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_TEXT, id_field, text_field
 from remedlab.apps.social_network.post import Url, UserMention
 from remedlab.apps.social_network.rpc import (
     PORT,
@@ -80,7 +80,7 @@ async def compose_text(app: web.Application, body: dict[str, Any]) -> dict[str, 
 
 
 def create_app() -> web.Application:
-    app = service_app(log, methods(TEXT.thrift, {"ComposeText": compose_text}))
+    app = service_app(log, methods(TEXT, {"ComposeText": compose_text}))
     use_client_pool(app, log)
     return app
 

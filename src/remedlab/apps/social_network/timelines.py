@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from remedlab.apps.kit.client import ServiceClient
-from remedlab.apps.social_network.fields import id_field, index_field
+from remedlab.apps.kit.fields import id_field, index_field
 from remedlab.apps.social_network.post import Post
 from remedlab.apps.social_network.rpc import POST_STORAGE, answer_objects, call
 

@@ -1,7 +1,7 @@
 """unique-id-service: ids for new posts (port 9090).
 
 ``ComposeUniqueId {req_id, post_type}`` answers ``{"post_id"}``, an id no other call gets
-(:mod:`remedlab.apps.social_network.ids`). It keeps no data.
+(:mod:`remedlab.apps.kit.ids`). It keeps no data.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
+from remedlab.apps.kit.fields import id_field
+from remedlab.apps.kit.ids import IdMaker
 from remedlab.apps.kit.rpc import serve, service_app
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import id_field
-from remedlab.apps.social_network.ids import IdMaker
 from remedlab.apps.social_network.post import post_type_value
 from remedlab.apps.social_network.rpc import PORT, UNIQUE_ID, methods
 
@@ -30,7 +30,7 @@ async def compose_unique_id(app: web.Application, body: dict[str, Any]) -> dict[
 
 
 def create_app() -> web.Application:
-    app = service_app(log, methods(UNIQUE_ID.thrift, {"ComposeUniqueId": compose_unique_id}))
+    app = service_app(log, methods(UNIQUE_ID, {"ComposeUniqueId": compose_unique_id}))
     app[IDS] = IdMaker()
     return app
 

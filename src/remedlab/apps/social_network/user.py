@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import os
-import random
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -30,7 +29,10 @@ from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
 from remedlab.apps.kit.health import all_of, latched
+from remedlab.apps.kit.ids import IdMaker
+from remedlab.apps.kit.passwords import new_salt, password_hash
 from remedlab.apps.kit.rpc import (
     CACHE,
     CLIENT,
@@ -44,9 +46,6 @@ from remedlab.apps.kit.rpc import (
     use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.social_network.ids import IdMaker
-from remedlab.apps.social_network.passwords import SALT_ALPHABET, SALT_LENGTH, password_hash
 from remedlab.apps.social_network.post import Creator
 from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
@@ -63,15 +62,10 @@ SECRET = web.AppKey("secret", bytes)
 IDS = web.AppKey("ids", IdMaker)
 
 log = get_logger(SERVICE)
-_random = random.SystemRandom()
 
 
 class Conflict(RpcError):
     status = 409
-
-
-def new_salt() -> str:
-    return "".join(_random.choices(SALT_ALPHABET, k=SALT_LENGTH))
 
 
 def matches(password: str, salt: str, stored_hash: str) -> bool:
@@ -191,7 +185,7 @@ def create_app() -> web.Application:
         "GetUserId": get_user_id,
     }
     ready = latched(all_of(tables_readable(database, "users"), cache.check))
-    app = service_app(log, methods(USER.thrift, table), ready_check=ready)
+    app = service_app(log, methods(USER, table), ready_check=ready)
     app[SECRET] = secret.encode()
     app[IDS] = IdMaker()
     use_database(app, database)

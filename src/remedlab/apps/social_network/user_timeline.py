@@ -18,11 +18,11 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.database import Database
+from remedlab.apps.kit.fields import id_field, id_value
 from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.redis_store import REDIS, RedisStore, use_redis
 from remedlab.apps.kit.rpc import CLIENT, DATABASE, serve, service_app, use_database
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.social_network.fields import id_field, id_value
 from remedlab.apps.social_network.rpc import PORT, USER_TIMELINE, methods, tables_readable, use_client_pool
 from remedlab.apps.social_network.timelines import read_posts, slice_fields
 
@@ -82,7 +82,7 @@ def create_app() -> web.Application:
     database, redis = Database.from_env(), RedisStore.from_env()
     table = {"WriteUserTimeline": write_user_timeline, "ReadUserTimeline": read_user_timeline}
     ready = latched(all_of(tables_readable(database, "user_timeline"), redis.check))
-    app = service_app(log, methods(USER_TIMELINE.thrift, table), ready_check=ready)
+    app = service_app(log, methods(USER_TIMELINE, table), ready_check=ready)
     use_database(app, database)
     use_redis(app, redis)
     use_client_pool(app, log)

@@ -1,5 +1,5 @@
-"""Request fields of Social Network's methods: the original's Thrift arguments, read from JSON bodies
-(between services) or form and query fields (at nginx-thrift).
+"""Request fields of the DeathStarBench apps' methods: the originals' Thrift arguments, read from JSON bodies
+(between services) or form and query fields (at their front ends).
 
 Ids are Thrift ``i64``: whole numbers from 0 to 2**63-1, given as JSON numbers or as decimal text
 (the front end's forms, and the ids it answers as text). Each reader raises :class:`BadRequest`
