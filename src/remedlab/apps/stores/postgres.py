@@ -4,6 +4,8 @@ At the first start of an empty data directory the wrapper copies a template
 cluster (made once per PostgreSQL major version by `initdb`, then kept), writes
 `pg_hba.conf`, and runs the init SQL on a private, socket-only server: the
 database, the application role and its read-write grants, then the seed files.
+The result is kept too: a later first start with the same settings and seed
+files copies it instead (the most recent INITIALISED_KEPT are kept per host).
 Every start ends by exec'ing `postgres` in the foreground on the pod's address,
 so the kubelet's SIGTERM shuts it down and its log goes to the container log.
 
@@ -64,6 +66,8 @@ INITDB_DIR = "/docker-entrypoint-initdb.d"
 PENDING = "remedlab-init.pending"
 # bump when the way templates are made changes: old templates are then left alone
 TEMPLATE_FORMAT = "t2"
+# initialised clusters (template, roles, grants and seed files applied) kept per host, the most recent
+INITIALISED_KEPT = 24
 WAL_SEGMENT_MB = 1
 # longest Unix socket path PostgreSQL accepts
 SOCKET_PATH_MAX = 107
@@ -490,11 +494,85 @@ def seed_files(s: Settings) -> list[Path]:
     return sorted(p for p in s.initdb_dir.iterdir() if p.suffix == ".sql" and p.is_file())
 
 
+def initialised_key(major: str, s: Settings, seeds: list[Path]) -> str:
+    """What an initialised cluster depends on: the server's major version, the template's format, the
+    roles, grants and access rules the settings make, and every seed file's name and bytes."""
+    digest = hashlib.sha256()
+    parts = [major, TEMPLATE_FORMAT, roles_sql(s, major), access_sql(s), grants_sql(s), hba_conf(s.host_auth)]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for seed in seeds:
+        digest.update(seed.name.encode() + b"\0" + seed.read_bytes() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _initialised_cache(major: str) -> Path | None:
+    for base in template_bases():
+        if _usable(base):
+            return base / f"initialised-{major}-{TEMPLATE_FORMAT}"
+    return None
+
+
+def _cached_copy(cache: Path, key: str) -> Path | None:
+    target = cache / key
+    if not _template_ok(target):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(target)  # kept as recently used
+    return target
+
+
+def _keep_copy(cache: Path, key: str, data: Path) -> None:
+    """Keep a copy of a freshly initialised (and cleanly shut down) cluster; the oldest copies go when
+    there are more than INITIALISED_KEPT."""
+    try:
+        cache.mkdir(mode=0o700, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".build-", dir=cache))
+        try:
+            copy_tree(data, work)
+            for name in (PENDING, "postmaster.pid", "postmaster.opts"):
+                with contextlib.suppress(FileNotFoundError):
+                    (work / name).unlink()
+            (cache / f"{key}.files").write_text(f"{_count_files(work)}\n")
+            with contextlib.suppress(OSError):  # another pod kept the same copy first
+                work.rename(cache / key)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        kept = sorted((p for p in cache.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_mtime)
+        for old in kept[:-INITIALISED_KEPT]:
+            shutil.rmtree(old, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                old.with_name(old.name + ".files").unlink()
+    except OSError as exc:
+        info(f"no copy of the initialised cluster kept ({exc.strerror or exc})")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def initialise(bindir: Path, major: str, s: Settings) -> None:
     started = time.monotonic()
     data = s.data_dir
     (data / PENDING).write_text("initialisation in progress\n")
     seeds = seed_files(s)
+    key = initialised_key(major, s, seeds)
+    cache = _initialised_cache(major)
+    cached = _cached_copy(cache, key) if cache is not None else None
+    if cached is not None:
+        # the same settings and seed files were initialised before on this host: their result is copied
+        found_at = time.monotonic()
+        copy_tree(cached, data)
+        os.chmod(data, 0o700)
+        (data / PENDING).unlink()
+        info(
+            f"initialised {data} in {time.monotonic() - started:.2f} s (a copy of {cached}, found in "
+            f"{found_at - started:.2f} s, copied in {time.monotonic() - found_at:.2f} s)"
+        )
+        return
     template = ensure_template(bindir, major)
     made_at = time.monotonic()
     template_note = f"template made in {made_at - started:.2f} s" if template.made else "template reused"
@@ -516,6 +594,8 @@ def initialise(bindir: Path, major: str, s: Settings) -> None:
         if grants:
             _psql(psql, sockets, s.port, s.database, grants)
         sql_at = time.monotonic()
+    if cache is not None:
+        _keep_copy(cache, key, data)
     (data / PENDING).unlink()
     info(
         f"initialised {data} in {time.monotonic() - started:.2f} s ({template_note} at {template.path}, "
