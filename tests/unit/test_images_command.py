@@ -29,7 +29,7 @@ def test_images_lists_remedlab_app_images_with_their_tags() -> None:
     assert "remedlab/online-boutique-frontend:0.10.1" in lines
     assert "remedlab/social-network-microservices:1.0" in lines
     assert "remedlab/social-network-nginx-thrift:1.0" in lines
-    assert len(lines) == len(set(lines)) == 62  # 14, Social Network's 2, Train-Ticket's 46
+    assert len(lines) == len(set(lines)) == 63  # 14, Social Network's 2, Train-Ticket's 46, Flower's 1
     assert all(line.startswith("remedlab/") and ":" in line for line in lines)
     assert not [line for line in lines if line.split(":")[0] in StoreImages.load().stores]
 

@@ -1,6 +1,7 @@
 """round-exporter: the ServerApp pod's exporter (port 9100). It follows the round records the digits
 ServerApp appends to ``ROUND_LOG`` (a volume the pod's containers share), serves them as Prometheus
-series on ``/metrics`` and sends a span per round (``flower.round``) to the collector."""
+series on ``/metrics``, logs each on its stdout and sends a span per round (``flower.round``) to the
+collector."""
 
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ async def follow(path: Path, series: RoundSeries) -> None:
             for line in lines:
                 record = parse_round(line)
                 if record is not None:
+                    print(line, flush=True)
                     series.add(record)
                     round_span(record)
         await asyncio.sleep(POLL_SECONDS)
