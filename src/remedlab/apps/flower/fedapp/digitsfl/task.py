@@ -8,12 +8,13 @@ a shape error."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.datasets import load_digits
 
 NUM_CLASSES = 10
 SEED = 42
@@ -41,10 +42,19 @@ def model_config() -> ModelConfig:
     return ModelConfig(input_size=int(os.environ.get("MODEL_INPUT_SIZE", "64")))
 
 
+def digits_file() -> Path:
+    """scikit-learn's bundled copy of the digits (what ``load_digits`` reads), found without importing
+    scikit-learn: a ClientApp process starts every round, and the import would cost it a second."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("scikit-learn is not installed: the digits come with it")
+    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+
+
 def _shuffled() -> tuple[Split, Split]:
-    digits = load_digits()
-    x = np.asarray(digits.data, dtype=np.float64) / 16.0
-    y = np.asarray(digits.target, dtype=np.int64)
+    table = np.loadtxt(digits_file(), delimiter=",")
+    x = table[:, :-1] / 16.0
+    y = table[:, -1].astype(np.int64)
     order = np.random.default_rng(SEED).permutation(len(y))
     x, y = x[order], y[order]
     cut = int(len(y) * (1 - TEST_FRACTION))
