@@ -9,9 +9,9 @@ DEBIAN_LISTS := packages/debian-apps.txt packages/debian-stores.txt packages/deb
 APT_PACKAGES := $(shell sed -e 's/\#.*//' $(DEBIAN_LISTS))
 POD_USER := remedlab-pod
 
-.PHONY: setup system-packages pod-user venv bytecode demo test lint typecheck unit integration bench clean
+.PHONY: setup system-packages pod-user venv flower-env bytecode demo test lint typecheck unit integration bench clean
 
-setup: system-packages pod-user venv bytecode
+setup: system-packages pod-user venv flower-env bytecode
 
 # System packages (Debian/Ubuntu). Skipped when all are present or apt is missing.
 system-packages:
@@ -36,6 +36,17 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# The Flower app's environment (pyproject's `flower` dependency group): Flower pins other versions of the
+# web stack than remedlab, so its programs run from an environment of their own, as from their image.
+FLOWER_ENV := $(VENV)/flower
+$(FLOWER_ENV)/.installed: pyproject.toml
+	@test -x $(FLOWER_ENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(FLOWER_ENV)
+	@$(FLOWER_ENV)/bin/python -m pip install -q --upgrade pip >/dev/null
+	@cd $(CURDIR) && $(FLOWER_ENV)/bin/python -m pip install -q --group pyproject.toml:flower
+	@touch $@
+
+flower-env: $(FLOWER_ENV)/.installed
 
 # Compiled modules for the pods: they run as another user with PYTHONDONTWRITEBYTECODE set and
 # cannot write them, so without this every service start compiles remedlab's sources again.
