@@ -1,0 +1,149 @@
+"""`remedlab run --executor ray` on a local Ray cluster of two nodes (one lane each): episodes run on
+both nodes with the plan's verdicts; a killed driver resumes losing and duplicating nothing; a lane
+whose worker is killed mid-episode has that episode queued again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from remedlab.bench.ray_executor import LANE_RESOURCE, REQUEUE_FILE
+from remedlab.bench.results import RESULTS_FILE, RUN_FILE
+from tests.integration.server_harness import free_port
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.integration
+
+NS = "simple-micro"
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+def _node_args() -> list[str]:
+    return [
+        "--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--resources", json.dumps({LANE_RESOURCE: 1}),
+        "--node-manager-port", str(free_port()), "--object-manager-port", str(free_port()),
+        "--metrics-export-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
+        "--dashboard-agent-grpc-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
+        "--disable-usage-stats",
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    temp = tempfile.mkdtemp(prefix="rl-ray-")
+    port = free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    head = [
+        RAY, "start", "--head", "--port", str(port), "--temp-dir", temp, "--include-dashboard", "false",
+        *_node_args(),
+    ]  # fmt: skip
+    try:
+        started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
+        assert started.returncode == 0, started.stderr[-2000:]
+        address = f"127.0.0.1:{port}"
+        second = [RAY, "start", "--address", address, *_node_args()]
+        started = subprocess.run(second, env=env, capture_output=True, text=True, timeout=90, check=False)
+        assert started.returncode == 0, started.stderr[-2000:]
+        yield address
+    finally:
+        _kill_cluster(temp)  # `ray stop` would stop every Ray cluster on the host, not only this one
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _kill_cluster(temp: str) -> None:
+    """Every process of this cluster (its session lives under ``temp``), whatever `ray stop` left."""
+    for proc in psutil.process_iter(["cmdline"]):
+        if any(temp in part for part in proc.info["cmdline"] or []):
+            for child in [*proc.children(recursive=True), proc]:
+                try:
+                    child.kill()
+                except psutil.Error:
+                    continue
+
+
+def _results(folder: Path) -> list[dict[str, Any]]:
+    path = folder / RESULTS_FILE
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _lane_players() -> list[psutil.Process]:
+    """The lane workers of this test's driver that are playing an episode now."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if cmdline.startswith("ray::LaneWorker.play"):
+            found.append(proc)
+    return found
+
+
+def _wait(what: str, check: Any, deadline: float, driver: subprocess.Popen[bytes] | None = None) -> Any:
+    while not (value := check()):
+        if driver is not None and driver.poll() is not None:
+            raise AssertionError(f"the driver exited before {what}: {driver.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return value
+
+
+def test_a_run_on_two_ray_nodes_survives_a_killed_driver_and_a_killed_lane(cluster: str, tmp_path: Path) -> None:
+    suite = tmp_path / "suite.txt"
+    suite.write_text("pod-fail\ncpu-stress\npod-fail\ncpu-stress\n")
+    out = tmp_path / "run"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "COLUMNS": "200", "REMEDLAB_HOME": str(home), "RAY_ADDRESS": cluster}
+    base = [sys.executable, "-m", "remedlab.cli.main", "run"]
+    command = [
+        *base, "--env", NS, "--suite", str(suite), "--method", "baseline", "--seed", "3", "--out", str(out),
+        "--settle", "3", "--grade-timeout", "60", "--quiet-seconds", "2",
+        "--executor", "ray", "--ray-address", cluster, "--parallel", "2",
+    ]  # fmt: skip
+    deadline = time.monotonic() + 120
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        # a lane's worker killed mid-episode: that episode is queued again, on a restarted lane
+        victim = _wait("an episode playing", _lane_players, deadline, first)[0]
+        time.sleep(2)
+        victim.send_signal(signal.SIGKILL)
+        _wait("the episode queued again", lambda: (out / REQUEUE_FILE).exists(), deadline, first)
+        # then the driver killed once an episode is in
+        _wait("a first result", lambda: _results(out), deadline, first)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    before = _results(out)
+    assert 1 <= len(before) < 4
+    resumed = subprocess.run(
+        [*base, "--resume", str(out), "--executor", "ray", "--ray-address", cluster],
+        env=env, capture_output=True, text=True, timeout=150, check=False,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    records = _results(out)
+    assert sorted(r["index"] for r in records) == [0, 1, 2, 3]  # each exactly once
+    run = json.loads((out / RUN_FILE).read_text())
+    assert run["executor"] == "ray" and run["parallel"] == 2
+    planned = {e["index"]: e for e in run["plan"]}
+    for record in records:
+        entry = planned[record["index"]]
+        assert (record["fault"], record["target"]) == (entry["fault"], entry["target"])
+        assert record["status"] == "success", record
+        assert record["timeline"] is None or (out / record["timeline"]).exists()
+    assert len({r["node_id"] for r in records}) == 2, "the episodes ran on one node only"
+    assert "requeued" in (out / REQUEUE_FILE).read_text()
+    assert any(r["requeued"] >= 1 for r in records) or len(before) == 1
+    assert "success rate" in resumed.stdout
