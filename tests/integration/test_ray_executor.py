@@ -4,10 +4,12 @@ whose worker is killed mid-episode has that episode queued again."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,39 +23,52 @@ import pytest
 
 from remedlab.bench.ray_executor import LANE_RESOURCE, REQUEUE_FILE
 from remedlab.bench.results import RESULTS_FILE, RUN_FILE
-from tests.integration.server_harness import free_port
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.integration
 
 NS = "simple-micro"
 RAY = str(Path(sys.executable).parent / "ray")
+# one authentication mode on every node and the driver (a local `ray.init` may have left a token behind)
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
 
 
-def _node_args() -> list[str]:
-    return [
-        "--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--resources", json.dumps({LANE_RESOURCE: 1}),
-        "--node-manager-port", str(free_port()), "--object-manager-port", str(free_port()),
-        "--metrics-export-port", str(free_port()), "--dashboard-agent-listen-port", str(free_port()),
-        "--dashboard-agent-grpc-port", str(free_port()), "--runtime-env-agent-port", str(free_port()),
-        "--disable-usage-stats",
-    ]  # fmt: skip
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports (held open together while chosen, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+
+
+PORT_FLAGS = (
+    "--node-manager-port", "--object-manager-port", "--metrics-export-port", "--dashboard-agent-listen-port",
+    "--dashboard-agent-grpc-port", "--runtime-env-agent-port",
+)  # fmt: skip
+
+
+def _node_args(ports: list[int]) -> list[str]:
+    args = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--resources", json.dumps({LANE_RESOURCE: 1})]
+    for flag, port in zip(PORT_FLAGS, ports, strict=True):
+        args += [flag, str(port)]
+    return [*args, "--disable-usage-stats"]
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     temp = tempfile.mkdtemp(prefix="rl-ray-")
-    port = free_port()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    port, *ports = _free_ports(1 + 2 * len(PORT_FLAGS))
+    env = {**os.environ, **RAY_ENV}
     head = [
         RAY, "start", "--head", "--port", str(port), "--temp-dir", temp, "--include-dashboard", "false",
-        *_node_args(),
+        *_node_args(ports[: len(PORT_FLAGS)]),
     ]  # fmt: skip
     try:
         started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
         assert started.returncode == 0, started.stderr[-2000:]
         address = f"127.0.0.1:{port}"
-        second = [RAY, "start", "--address", address, *_node_args()]
+        second = [RAY, "start", "--address", address, *_node_args(ports[len(PORT_FLAGS) :])]
         started = subprocess.run(second, env=env, capture_output=True, text=True, timeout=90, check=False)
         assert started.returncode == 0, started.stderr[-2000:]
         yield address
@@ -103,7 +118,7 @@ def test_a_run_on_two_ray_nodes_survives_a_killed_driver_and_a_killed_lane(clust
     out = tmp_path / "run"
     home = tmp_path / "home"
     home.mkdir()
-    env = {**os.environ, "COLUMNS": "200", "REMEDLAB_HOME": str(home), "RAY_ADDRESS": cluster}
+    env = {**os.environ, **RAY_ENV, "COLUMNS": "200", "REMEDLAB_HOME": str(home), "RAY_ADDRESS": cluster}
     base = [sys.executable, "-m", "remedlab.cli.main", "run"]
     command = [
         *base, "--env", NS, "--suite", str(suite), "--method", "baseline", "--seed", "3", "--out", str(out),
@@ -129,7 +144,7 @@ def test_a_run_on_two_ray_nodes_survives_a_killed_driver_and_a_killed_lane(clust
     before = _results(out)
     assert 1 <= len(before) < 4
     resumed = subprocess.run(
-        [*base, "--resume", str(out), "--executor", "ray", "--ray-address", cluster],
+        [*base, "--resume", str(out), "--ray-address", cluster],  # the run's own executor: ray
         env=env, capture_output=True, text=True, timeout=150, check=False,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -36,6 +36,10 @@ class RayUnavailable(RuntimeError):
     """Ray is not installed, or no cluster could be reached; the message says what to do."""
 
 
+class LaneError(RuntimeError):
+    """An episode failed on its lane, or every lane is gone; the run stops (``--resume`` continues it)."""
+
+
 @dataclass(frozen=True)
 class EpisodeOutcome:
     """What a lane sends back: the result record and the episode folder's files (path from the run's
@@ -111,9 +115,14 @@ class RayLanes:
         ray = self.ray = _ray()
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-            else:
+                try:
+                    ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    raise RayUnavailable(f"cannot reach the Ray cluster at {address}: {first}") from None
+            else:  # a new local instance, never another cluster found on this host
                 ray.init(
+                    address="local",
                     resources={LANE_RESOURCE: lanes},
                     logging_level="WARNING",
                     log_to_driver=False,
@@ -183,7 +192,7 @@ def run_plan_on_ray(
                 on_episode(EpisodeSpec.from_dict(entry, task), None)
             running[actor.play.remote(run, entry)] = (actor, entry)
         if not running:
-            raise RuntimeError("every Ray lane died: the run stops; continue it later with --resume")
+            raise LaneError("every Ray lane died: the run stops; continue it later with --resume")
         (ref,), _ = ray.wait(list(running), num_returns=1)
         actor, entry = running.pop(ref)
         index = int(entry["index"])
@@ -196,6 +205,10 @@ def run_plan_on_ray(
             if _lane_alive(ray, actor):
                 idle.append(actor)
             continue
+        except ray.exceptions.RayTaskError as exc:
+            cause = exc.cause if exc.cause is not None else exc
+            first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            raise LaneError(f"episode {index} failed on its lane: {type(cause).__name__}: {first}") from None
         record = {**outcome.record, "requeued": requeued.get(index, 0)}
         write_outcome(out, EpisodeOutcome(record, outcome.files))
         if on_episode is not None:

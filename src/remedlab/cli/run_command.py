@@ -26,7 +26,7 @@ from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.aiopslab_plan import is_aiopslab_suite
 from remedlab.bench.episode import EpisodeSettings
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError, read_suite
-from remedlab.bench.ray_executor import RayLanes, RayUnavailable, require_ray, run_plan_on_ray
+from remedlab.bench.ray_executor import LaneError, RayLanes, RayUnavailable, require_ray, run_plan_on_ray
 from remedlab.bench.report import figures, skip_lines, summary_table, task_table
 from remedlab.bench.report_html import write_html
 from remedlab.bench.report_model import LoadedRun, build_report, load_run
@@ -227,24 +227,29 @@ def register(app: typer.Typer) -> None:
             None, "--agent-command", help="The mcp method's agent: a program and its arguments, run per episode."
         ),
         agent_timeout: float = typer.Option(600.0, "--agent-timeout", min=1, help="Seconds the mcp agent may take."),
-        executor: str = typer.Option(
-            "local", "--executor", help="local (this process, one server), or ray (a lane per Ray actor)."
+        executor: str | None = typer.Option(
+            None,
+            "--executor",
+            help="local (this process, one server; the default), or ray (a lane per Ray actor). "
+            "--resume uses the run's own unless told.",
         ),
         ray_address: str | None = typer.Option(
             None, "--ray-address", help="The Ray cluster (default: a local one with --parallel lanes)."
         ),
     ) -> None:
         """Run a suite of fault episodes against a method; print the results and write the HTML report."""
-        if executor not in EXECUTORS:
-            raise fail(f"unknown --executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
         lanes: RayLanes | None = None
         try:
-            if executor == "ray":
+            recorded = read_run(resume) if resume is not None else {}
+            chosen = executor or str(recorded.get("executor", "local"))
+            if chosen not in EXECUTORS:
+                raise fail(f"unknown --executor {chosen!r}: choose one of {', '.join(EXECUTORS)}")
+            if chosen == "ray":
                 require_ray()
             if resume is not None:
                 folder = resume
-                planned_lanes = int(read_run(folder).get("parallel", 1))
-                if executor == "ray":
+                planned_lanes = int(recorded.get("parallel", 1))
+                if chosen == "ray":
                     lanes = RayLanes(parallel if parallel > 1 else planned_lanes, ray_address)
                 else:
                     admin, agent_api = _server_apis(server_url)
@@ -303,7 +308,7 @@ def register(app: typer.Typer) -> None:
                     task=task,
                     controls=controls,
                 )
-                if executor == "ray":
+                if chosen == "ray":
                     lanes = RayLanes(parallel, ray_address)
                     planned = plan_on_lanes(lanes, folder, request, settings)
                 else:
@@ -316,7 +321,7 @@ def register(app: typer.Typer) -> None:
                 play_run(folder, lambda on_episode: run_plan_on_ray(lanes, folder, on_episode))
             else:
                 play(admin, agent_api, folder)
-        except RayUnavailable as exc:
+        except (RayUnavailable, LaneError) as exc:
             raise fail(str(exc)) from None
         except (UnknownMethod, ModelOptionsError, UnknownProvider, PriceTableError, SuiteError, RunDirError) as exc:
             raise fail(str(exc)) from None
