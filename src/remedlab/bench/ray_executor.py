@@ -182,7 +182,7 @@ def run_plan_on_ray(
     task = run.get("task", "mitigation")
     done = {int(r["index"]) for r in read_results(out)}
     queue = deque(e for e in run["plan"] if int(e["index"]) not in done)
-    requeued: dict[int, int] = {}
+    requeued = requeue_counts(out)
     idle = list(lanes.actors)
     running: dict[Any, tuple[Any, dict[str, Any]]] = {}
     while queue or running:
@@ -217,10 +217,28 @@ def run_plan_on_ray(
     return sorted(read_results(out), key=lambda r: int(r["index"]))
 
 
-def _lane_alive(ray: Any, actor: Any) -> bool:
+def requeue_counts(out: Path) -> dict[int, int]:
+    """How often each episode was queued again, from the run's requeue log (earlier drivers' too)."""
+    counts: dict[int, int] = {}
+    path = out / REQUEUE_FILE
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words = line.split()
+            if len(words) >= 3 and words[1] == "episode" and words[2].isdigit():
+                counts[int(words[2])] = counts.get(int(words[2]), 0) + 1
+    return counts
+
+
+def _lane_alive(ray: Any, actor: Any, timeout: float = 180.0) -> bool:
     """True when the actor answers again (restarted after its worker died), False when it is gone."""
-    try:
-        ray.get(actor.pid.remote(), timeout=120)
-    except Exception:
-        return False
-    return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.pid.remote(), timeout=60)
+        except ray.exceptions.ActorUnavailableError:  # restarting: ask again
+            time.sleep(1)
+            continue
+        except Exception:  # a lane that cannot answer is dropped
+            return False
+        return True
+    return False
