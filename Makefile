@@ -32,7 +32,7 @@ pod-user:
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(SYSTEM_PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip >/dev/null
-	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q -e '.[dev,ray]'
 	@touch $@
 
 venv: $(VENV)/.installed

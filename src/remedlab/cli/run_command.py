@@ -7,6 +7,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,12 @@ from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.aiopslab_plan import is_aiopslab_suite
 from remedlab.bench.episode import EpisodeSettings
 from remedlab.bench.plan import NO_FAULT, EpisodeSpec, SuiteError, read_suite
+from remedlab.bench.ray_executor import LaneError, RayLanes, RayUnavailable, require_ray, run_plan_on_ray
 from remedlab.bench.report import figures, skip_lines, summary_table, task_table
 from remedlab.bench.report_html import write_html
 from remedlab.bench.report_model import LoadedRun, build_report, load_run
 from remedlab.bench.report_text import json_summary, markdown_report
-from remedlab.bench.results import RunDirError, read_results, read_run
+from remedlab.bench.results import RunDirError, read_results, read_run, write_run
 from remedlab.bench.runner import RunRequest, run_plan, start_run
 from remedlab.chaos.catalog import load_catalog
 from remedlab.cli.agents_command import agent_command_words, require_agent_command
@@ -38,6 +41,7 @@ from remedlab.cli.server_client import ServerClient, ServerError, ensure_server
 REPORT_FILE = "report.html"
 COMPARISON_FILE = "comparison.html"
 FORMATS = ("table", "md", "json")
+EXECUTORS = ("local", "ray")
 
 
 def print_tables(runs: list[LoadedRun]) -> None:
@@ -81,7 +85,15 @@ def print_report(out: Path) -> None:
     console.print(f"results: {out / 'results.jsonl'}   report: {target}")
 
 
+Player = Callable[[Callable[[EpisodeSpec, dict[str, Any] | None], None]], object]
+
+
 def play(admin: AdminApi, agent_api: AgentApi, folder: Path) -> None:
+    """Play a planned run's remaining episodes on one server, in this process."""
+    play_run(folder, lambda on_episode: run_plan(admin, agent_api, folder, on_episode))
+
+
+def play_run(folder: Path, player: Player) -> None:
     """Play a planned run's remaining episodes with a progress bar and a line per episode."""
     plan = read_run(folder)["plan"]
     done = len(read_results(folder))
@@ -105,7 +117,17 @@ def play(admin: AdminApi, agent_api: AgentApi, folder: Path) -> None:
             )
             progress.advance(task)
 
-        run_plan(admin, agent_api, folder, on_episode)
+        player(on_episode)
+
+
+def plan_on_lanes(lanes: RayLanes, folder: Path, request: RunRequest, settings: EpisodeSettings) -> dict[str, Any]:
+    """Plan through a lane's server: every lane runs the app in its own namespace (one app instance per
+    server), so the plan has one namespace and records the lanes as its parallelism."""
+    run = lanes.plan(replace(request, parallel=1), settings)
+    run["parallel"] = request.parallel
+    run["executor"] = "ray"
+    write_run(folder, run)
+    return run
 
 
 def _episode_name(spec: EpisodeSpec) -> str:
@@ -205,13 +227,32 @@ def register(app: typer.Typer) -> None:
             None, "--agent-command", help="The mcp method's agent: a program and its arguments, run per episode."
         ),
         agent_timeout: float = typer.Option(600.0, "--agent-timeout", min=1, help="Seconds the mcp agent may take."),
+        executor: str | None = typer.Option(
+            None,
+            "--executor",
+            help="local (this process, one server; the default), or ray (a lane per Ray actor). "
+            "--resume uses the run's own unless told.",
+        ),
+        ray_address: str | None = typer.Option(
+            None, "--ray-address", help="The Ray cluster (default: a local one with --parallel lanes)."
+        ),
     ) -> None:
         """Run a suite of fault episodes against a method; print the results and write the HTML report."""
+        lanes: RayLanes | None = None
         try:
+            recorded = read_run(resume) if resume is not None else {}
+            chosen = executor or str(recorded.get("executor", "local"))
+            if chosen not in EXECUTORS:
+                raise fail(f"unknown --executor {chosen!r}: choose one of {', '.join(EXECUTORS)}")
+            if chosen == "ray":
+                require_ray()
             if resume is not None:
                 folder = resume
-                read_run(folder)
-                admin, agent_api = _server_apis(server_url)
+                planned_lanes = int(recorded.get("parallel", 1))
+                if chosen == "ray":
+                    lanes = RayLanes(parallel if parallel > 1 else planned_lanes, ray_address)
+                else:
+                    admin, agent_api = _server_apis(server_url)
             else:
                 if env is None or suite is None:
                     raise fail("say what to run: --env APP --suite SUITE (or --resume DIR)")
@@ -267,18 +308,30 @@ def register(app: typer.Typer) -> None:
                     task=task,
                     controls=controls,
                 )
-                admin, agent_api = _server_apis(server_url)
-                planned = start_run(admin, folder, request, settings)
+                if chosen == "ray":
+                    lanes = RayLanes(parallel, ray_address)
+                    planned = plan_on_lanes(lanes, folder, request, settings)
+                else:
+                    admin, agent_api = _server_apis(server_url)
+                    planned = start_run(admin, folder, request, settings)
                 console.print(f"planned {len(planned['plan'])} episodes in {folder}", highlight=False)
                 for line in skip_lines(planned):
                     console.print(line, highlight=False, soft_wrap=True)
-            play(admin, agent_api, folder)
+            if lanes is not None:
+                play_run(folder, lambda on_episode: run_plan_on_ray(lanes, folder, on_episode))
+            else:
+                play(admin, agent_api, folder)
+        except (RayUnavailable, LaneError) as exc:
+            raise fail(str(exc)) from None
         except (UnknownMethod, ModelOptionsError, UnknownProvider, PriceTableError, SuiteError, RunDirError) as exc:
             raise fail(str(exc)) from None
         except ValueError as exc:
             raise fail(str(exc)) from None
         except AgentApiError as exc:
             raise fail(f"{exc} (is `remedlab serve` running? resume with --resume)") from None
+        finally:
+            if lanes is not None:
+                lanes.close()
         print_report(folder)
 
     @app.command("report")
