@@ -179,6 +179,45 @@ def test_a_slow_service_blames_the_store_it_waits_on() -> None:
     assert (finding.deployment, finding.action) == ("db", RESTART) and "waiting on db" in finding.evidence
 
 
+def _three_services() -> Snapshot:
+    """gateway calls hello and time; hello calls time and db."""
+    names = ("gateway", "hello", "time", "db")
+    snap = snapshot(
+        deployments=[deployment(n) for n in names],
+        replicasets=[replicaset(n, 1, 1) for n in names],
+        services=[service(n) for n in names],
+        pods=[pod(f"{n}-a", n) for n in names],
+    )
+    snap.service_samples["gateway"] = samples(p95Ms=30.0, upstreamErrors={})
+    return snap
+
+
+def _edge(caller: str, callee: str, mean_ms: float) -> dict[str, Any]:
+    return {"from": caller, "to": callee, "protocol": "http", "calls": 20, "errors": 0, "meanMs": mean_ms}
+
+
+def test_a_slow_caller_follows_its_slow_call_down_to_the_delayed_service() -> None:
+    # a delay on time's network: its own p95 is fine (it answers at once, late), its callers wait on it
+    snap = _three_services()
+    snap.service_samples["gateway"] = samples(p95Ms=2100.0, upstreamErrors={})
+    snap.service_samples["hello"] = samples(p95Ms=2050.0, upstreamErrors={})
+    snap.calls = [_edge("gateway", "hello", 2000.0), _edge("gateway", "db", 3.0), _edge("hello", "time", 1990.0)]
+    snap.calls.append(_edge("hello", "db", 4.0))
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert finding.deployment == "time" and "waiting on time" in finding.evidence, finding
+
+
+def test_a_service_whose_every_call_is_slow_is_the_delayed_one() -> None:
+    # a delay on hello's network delays every answer hello gets: hello is the one, not what it calls
+    snap = _three_services()
+    snap.service_samples["gateway"] = samples(p95Ms=4100.0, upstreamErrors={})
+    snap.service_samples["hello"] = samples(p95Ms=4000.0, upstreamErrors={})
+    snap.calls = [_edge("gateway", "hello", 4000.0), _edge("gateway", "db", 3.0), _edge("hello", "time", 1000.0)]
+    snap.calls.append(_edge("hello", "db", 1000.0))
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert finding.deployment == "hello" and "waiting on hello" in finding.evidence, finding
+
+
 def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store() -> None:
     snap = snapshot(
         deployments=[deployment("hello"), deployment("time"), deployment("db")],

@@ -257,15 +257,26 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
             continue
         blamed.add(deployment)
         findings.append(_replace(snap, deployment, evidence))
+    slow: dict[str, float] = {}
     for service in sorted(snap.service_samples):
-        deployment = snap.deployment_for_service(service)
-        if deployment is None or deployment in blamed:
-            continue
         samples = [s for s in snap.recent_service_samples(service, window, since) if s.get("p95Ms") is not None]
         if len(samples) < 2 or any(_calls(snap, service, c, window, since) for c in failing):
             continue
         p95 = sorted(float(s["p95Ms"]) for s in samples)[len(samples) // 2]
-        if p95 < limits["slow_p95_ms"]:
+        if p95 >= limits["slow_p95_ms"]:
+            slow[service] = p95
+    for service, p95 in slow.items():
+        suspect, mean = _slowest_below(snap, service, limits)
+        if suspect != service:
+            # it waits on another service: follow the slow calls down to the one that is slow itself
+            culprit = snap.deployment_for_service(suspect)
+            if culprit is not None and culprit not in blamed:
+                blamed.add(culprit)
+                evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {suspect} ({mean:.0f} ms per call)"
+                findings.append(_replace(snap, culprit, evidence))
+            continue
+        deployment = snap.deployment_for_service(service)
+        if deployment is None or deployment in blamed:
             continue
         store = _slow_store(snap, service, limits)
         if store is not None:
@@ -309,6 +320,26 @@ def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple
         return None
     slowest = max(edges, key=lambda c: float(c.get("meanMs") or 0))
     return str(slowest["to"]), float(slowest["meanMs"])
+
+
+def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float]:
+    """Where a slow service's time goes, from the traces' call edges between services: down the slowest
+    call while some of a service's calls are slow and others are not. A service whose calls are all slow
+    is the one (its own network delays every answer it gets); so is one that calls nothing slow."""
+    current, mean, seen = service, 0.0, {service}
+    at_least = limits["slow_store_fraction"] * limits["slow_p95_ms"]
+    while True:
+        edges = [c for c in snap.calls if c.get("from") == current and c.get("protocol") == "http"]
+        edges = [c for c in edges if c.get("to") != current]
+        slow = [c for c in edges if float(c.get("meanMs") or 0) >= at_least]
+        if not slow or len(slow) == len(edges):
+            return current, mean
+        slowest = max(slow, key=lambda c: float(c.get("meanMs") or 0))
+        callee = str(slowest["to"])
+        if callee in seen:
+            return current, mean
+        seen.add(callee)
+        current, mean = callee, float(slowest.get("meanMs") or 0)
 
 
 def _calls(snap: Snapshot, caller: str, callee: str, window: float, since: float) -> bool:
