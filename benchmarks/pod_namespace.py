@@ -28,7 +28,8 @@ from remedlab.cluster.node.isolation.mount_namespace import SWITCH_ENV, namespac
 from remedlab.cluster.node.isolation.pod_filesystem import PodFilesystem, VolumeMount
 from remedlab.cluster.node.pod_dns import write_pod_dns_files
 from remedlab.cluster.node.pod_namespace import PodNamespace
-from remedlab.cluster.node.volume_mounts import share, unmount_all
+from remedlab.cluster.node.volume_mounts import share
+from remedlab.mounts import unmount_all
 
 GOAL_MS = 20.0
 

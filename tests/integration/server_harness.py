@@ -25,7 +25,7 @@ import psutil
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
-from remedlab.cluster.node.volume_mounts import mounts_under, unmount_all
+from remedlab.mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
 

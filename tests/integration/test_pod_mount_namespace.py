@@ -18,7 +18,7 @@ import pytest
 
 from remedlab.cluster.node.io_fault_fs import RELOAD_INTERVAL
 from remedlab.cluster.node.pod_namespace import HOLDER_NAME
-from remedlab.cluster.node.volume_mounts import mounts_under
+from remedlab.mounts import mounts_under
 from tests.integration.kubectl_harness import Kubectl
 from tests.integration.server_harness import ServerProcess, running_server
 

@@ -19,7 +19,7 @@ from remedlab.cluster.node.isolation.pod_filesystem import PodFilesystem, Volume
 from remedlab.cluster.node.isolation.pod_user import POD_USER
 from remedlab.cluster.node.pod_namespace import PodNamespace, PodNamespaceError
 from remedlab.cluster.node.pod_volumes import PodVolumes
-from remedlab.cluster.node.volume_mounts import mounts_under
+from remedlab.mounts import mounts_under
 
 needs_namespaces = pytest.mark.skipif(
     namespaces_unavailable() is not None, reason=f"no mount namespaces here: {namespaces_unavailable()}"

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from remedlab.cluster.node.volume_mounts import unmount_all
+from remedlab.mounts import unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
 PR_SET_PDEATHSIG = 1

@@ -14,7 +14,8 @@ from remedlab.cluster.apiserver.store import Store
 from remedlab.cluster.controllers.volume_controller import claim_dir
 from remedlab.cluster.node.container_env import ConfigError
 from remedlab.cluster.node.isolation.pod_filesystem import VolumeMount
-from remedlab.cluster.node.volume_mounts import bind_mount, mounts_under, share
+from remedlab.cluster.node.volume_mounts import bind_mount, share
+from remedlab.mounts import mounts_under
 
 READ_ONLY_SOURCES = ("configMap", "secret")
 """Volumes Kubernetes always mounts read-only."""

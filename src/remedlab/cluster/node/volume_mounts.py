@@ -10,40 +10,16 @@ propagates to the pod's namespace, whose copies are its slaves.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from remedlab.cluster.node.isolation.linux_calls import MS_BIND, MS_SHARED, mount
-
-MOUNTINFO = Path("/proc/self/mountinfo")
+from remedlab.mounts import mounts_under, unmount_all
 
 
 def bind_mounts_available() -> bool:
     return os.geteuid() == 0 and shutil.which("mount") is not None and shutil.which("umount") is not None
-
-
-def _unescape(field: str) -> str:
-    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-
-
-def mounts_under(root: Path) -> list[Path]:
-    """Mount points at or below `root`, deepest first."""
-    try:
-        text = MOUNTINFO.read_text()
-    except OSError:
-        return []
-    base = str(root.resolve()).rstrip("/")
-    found = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) > 4:
-            point = _unescape(parts[4])
-            if point == base or point.startswith(base + "/"):
-                found.append(Path(point))
-    return sorted(set(found), key=lambda p: len(p.parts), reverse=True)
 
 
 def bind_mount(source: Path, target: Path) -> None:
@@ -62,24 +38,6 @@ def share(directory: Path, source: Path | None = None) -> None:
         mount(None, str(directory), None, MS_SHARED)
     except OSError as exc:
         raise OSError(f"cannot share the mount at {directory}: {exc.strerror}") from None
-
-
-def unmount_all(root: Path, rounds: int = 16) -> bool:
-    """Unmount everything at or below `root` (lazily when busy); True when nothing is left mounted.
-
-    Mounts may be stacked on one mount point (an IO fault over a volume's bind
-    mount): each round takes off the topmost ones.
-    """
-    for _ in range(rounds):
-        points = mounts_under(root)
-        if not points:
-            return True
-        for point in points:
-            with contextlib.suppress(OSError):
-                done = subprocess.run(["umount", str(point)], capture_output=True, check=False)
-                if done.returncode != 0:
-                    subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
-    return not mounts_under(root)
 
 
 def remove_pod_dir(directory: Path) -> bool:
