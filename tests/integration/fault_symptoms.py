@@ -37,13 +37,14 @@ class Symptom:
     service: str
     overrides: tuple[str, ...] = ()
     min_extra_ms: float = 5.0
+    rate: float = 30.0  # the background load, req/s: an app whose requests cross many services takes less
 
 
 def shows_and_clears(server: ServerProcess, url: str, namespace: str, symptom: Symptom) -> None:
-    """Inject ``symptom.fault`` under a background load of 30 req/s; it must slow ``symptom.kind`` at the
+    """Inject ``symptom.fault`` under a background load (``symptom.rate``); it must slow ``symptom.kind`` at the
     front end and raise ``symptom.service``'s p95, then both must come back near the baseline once it stops."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    with BackgroundLoad(host, int(port), namespace, rate=30) as load:
+    with BackgroundLoad(host, int(port), namespace, rate=symptom.rate) as load:
         time.sleep(4)
         base_front = front_end_mean(load, symptom.kind, 4)
         base_sample = server.wait_for(lambda: service_sample(server, namespace, symptom.service), timeout=10)

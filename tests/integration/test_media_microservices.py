@@ -194,10 +194,11 @@ def test_network_delay_on_the_movie_review_redis_slows_page_reads_until_stopped(
         "movie-review-service",
         overrides=("delay.latency=150ms",),
         min_extra_ms=100.0,
+        rate=10.0,
     )
     shows_and_clears(media.server, media.url, NS, symptom)
 
 
 def test_cpu_stress_on_page_service_slows_page_reads_until_stopped(media: Media) -> None:
-    symptom = Symptom("cpu-stress", "page-service", "read-page", "page-service")
+    symptom = Symptom("cpu-stress", "page-service", "read-page", "page-service", rate=10.0)
     shows_and_clears(media.server, media.url, NS, symptom)
