@@ -37,7 +37,7 @@ AUTH_ERRORS = re.compile(
 """What a service's log says when its database refuses it (no rights, no such user)."""
 RESOURCE_SIGNS = ("CPU at", "memory at", "OOMKilled")
 SLOW_SIGNS = ("answers slowly", "is slow", "waits on", "waits longest")
-LOG_LINES = 60
+LOG_LINES = 300  # a service under load logs a line per request: the refusal must not scroll away
 
 VIRTUALIZATION, APPLICATION = "Virtualization", "Application"
 
