@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.client import ServiceClient, UpstreamError
 from remedlab.apps.kit.database import Database
-from remedlab.apps.kit.health import ReadyCheck
-from remedlab.apps.kit.rpc import BadRequest, Method, use_client
+from remedlab.apps.kit.health import ReadyCheck, all_of, latched
+from remedlab.apps.kit.rpc import BadRequest, Method, service_app, use_cache, use_client, use_database
 from remedlab.apps.kit.structured_log import Logger
 
 CALL_TIMEOUT = 3.0
@@ -111,6 +112,17 @@ def tables_readable(database: Database, *tables: str) -> ReadyCheck:
         return True
 
     return check
+
+
+def stored_service_app(log: Logger, handlers: Mapping[str, Method], table: str) -> web.Application:
+    """A service with its database and its cache, Ready once its role can read ``table`` and the cache
+    answers (the check latches: later failures show in the service's answers, not its readiness)."""
+    database, cache = Database.from_env(), Cache.from_env()
+    ready = latched(all_of(tables_readable(database, table), cache.check))
+    app = service_app(log, handlers, ready_check=ready)
+    use_database(app, database)
+    use_cache(app, cache)
+    return app
 
 
 def unique(values: Sequence[T]) -> list[T]:

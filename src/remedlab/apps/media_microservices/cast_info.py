@@ -16,10 +16,9 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import id_field, id_list_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, RpcError, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, RpcError, serve
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import methods, tables_readable, unique
+from remedlab.apps.kit.thrift_rpc import methods, stored_service_app, unique
 from remedlab.apps.media_microservices.movie import CastInfo
 from remedlab.apps.media_microservices.rpc import CAST_INFO, PORT
 
@@ -75,12 +74,8 @@ async def read_cast_info(app: web.Application, body: dict[str, Any]) -> dict[str
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"WriteCastInfo": write_cast_info, "ReadCastInfo": read_cast_info}
-    ready = latched(all_of(tables_readable(database, "cast_info"), cache.check))
-    app = service_app(log, methods(CAST_INFO, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(CAST_INFO, table), "cast_info")
     return app
 
 

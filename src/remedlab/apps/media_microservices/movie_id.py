@@ -17,7 +17,6 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, text_field
-from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.rpc import (
     CACHE,
     CLIENT,
@@ -25,12 +24,9 @@ from remedlab.apps.kit.rpc import (
     NotFound,
     RpcError,
     serve,
-    service_app,
-    use_cache,
-    use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import call, methods, tables_readable, use_client_pool
+from remedlab.apps.kit.thrift_rpc import call, methods, stored_service_app, use_client_pool
 from remedlab.apps.media_microservices.cache_keys import cache_key
 from remedlab.apps.media_microservices.review import rating_value
 from remedlab.apps.media_microservices.rpc import COMPOSE_REVIEW, MOVIE_ID, PORT, RATING
@@ -79,12 +75,8 @@ async def register_movie_id(app: web.Application, body: dict[str, Any]) -> dict[
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"UploadMovieId": upload_movie_id, "RegisterMovieId": register_movie_id}
-    ready = latched(all_of(tables_readable(database, "movie_id"), cache.check))
-    app = service_app(log, methods(MOVIE_ID, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(MOVIE_ID, table), "movie_id")
     use_client_pool(app, log)
     return app
 

@@ -15,12 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
-from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, text_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, serve
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import methods, tables_readable
+from remedlab.apps.kit.thrift_rpc import methods, stored_service_app
 from remedlab.apps.media_microservices.cache_keys import cache_key
 from remedlab.apps.media_microservices.movie import MovieInfo
 from remedlab.apps.media_microservices.rpc import MOVIE_INFO, PORT
@@ -81,12 +79,8 @@ async def read_movie_info(app: web.Application, body: dict[str, Any]) -> dict[st
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"WriteMovieInfo": write_movie_info, "ReadMovieInfo": read_movie_info}
-    ready = latched(all_of(tables_readable(database, "movie_info"), cache.check))
-    app = service_app(log, methods(MOVIE_INFO, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(MOVIE_INFO, table), "movie_info")
     return app
 
 

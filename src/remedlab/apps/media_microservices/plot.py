@@ -12,12 +12,10 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
-from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_TEXT, id_field, text_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, serve
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import methods, tables_readable
+from remedlab.apps.kit.thrift_rpc import methods, stored_service_app
 from remedlab.apps.media_microservices.rpc import PLOT, PORT
 
 SERVICE = PLOT.service
@@ -54,11 +52,7 @@ async def read_plot(app: web.Application, body: dict[str, Any]) -> dict[str, Any
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
-    ready = latched(all_of(tables_readable(database, "plot"), cache.check))
-    app = service_app(log, methods(PLOT, {"WritePlot": write_plot, "ReadPlot": read_plot}), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(PLOT, {"WritePlot": write_plot, "ReadPlot": read_plot}), "plot")
     return app
 
 

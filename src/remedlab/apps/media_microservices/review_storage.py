@@ -17,10 +17,9 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import id_field, id_list_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, RpcError, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, RpcError, serve
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import methods, tables_readable, unique
+from remedlab.apps.kit.thrift_rpc import methods, stored_service_app, unique
 from remedlab.apps.media_microservices.review import Review
 from remedlab.apps.media_microservices.rpc import PORT, REVIEW_STORAGE
 
@@ -80,12 +79,8 @@ async def read_reviews_method(app: web.Application, body: dict[str, Any]) -> dic
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"StoreReview": store_review, "ReadReviews": read_reviews_method}
-    ready = latched(all_of(tables_readable(database, "review"), cache.check))
-    app = service_app(log, methods(REVIEW_STORAGE, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(REVIEW_STORAGE, table), "review")
     return app
 
 

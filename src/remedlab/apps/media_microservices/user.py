@@ -17,7 +17,6 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.ids import IdMaker
 from remedlab.apps.kit.passwords import new_salt, password_hash
 from remedlab.apps.kit.rpc import (
@@ -27,12 +26,9 @@ from remedlab.apps.kit.rpc import (
     NotFound,
     RpcError,
     serve,
-    service_app,
-    use_cache,
-    use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
-from remedlab.apps.kit.thrift_rpc import call, methods, tables_readable, use_client_pool
+from remedlab.apps.kit.thrift_rpc import call, methods, stored_service_app, use_client_pool
 from remedlab.apps.media_microservices.cache_keys import cache_key
 from remedlab.apps.media_microservices.rpc import COMPOSE_REVIEW, PORT, USER
 
@@ -92,17 +88,13 @@ async def upload_user_with_username(app: web.Application, body: dict[str, Any]) 
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {
         "RegisterUser": register_user,
         "RegisterUserWithId": register_user_with_id,
         "UploadUserWithUsername": upload_user_with_username,
     }
-    ready = latched(all_of(tables_readable(database, "users"), cache.check))
-    app = service_app(log, methods(USER, table), ready_check=ready)
+    app = stored_service_app(log, methods(USER, table), "users")
     app[IDS] = IdMaker()
-    use_database(app, database)
-    use_cache(app, cache)
     use_client_pool(app, log)
     return app
 

@@ -20,11 +20,11 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import id_field, id_list_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, RpcError, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, NotFound, RpcError, serve
 from remedlab.apps.kit.structured_log import get_logger
+from remedlab.apps.kit.thrift_rpc import stored_service_app
 from remedlab.apps.social_network.post import Creator, Media, Post, PostType, Url, UserMention
-from remedlab.apps.social_network.rpc import PORT, POST_STORAGE, methods, tables_readable, unique
+from remedlab.apps.social_network.rpc import PORT, POST_STORAGE, methods, unique
 
 SERVICE = POST_STORAGE.service
 COLUMNS = "post_id, creator_id, creator_username, req_id, text, user_mentions, media, urls, timestamp, post_type"
@@ -113,12 +113,8 @@ async def read_posts_method(app: web.Application, body: dict[str, Any]) -> dict[
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"StorePost": store_post, "ReadPost": read_post, "ReadPosts": read_posts_method}
-    ready = latched(all_of(tables_readable(database, "post"), cache.check))
-    app = service_app(log, methods(POST_STORAGE, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(POST_STORAGE, table), "post")
     return app
 
 

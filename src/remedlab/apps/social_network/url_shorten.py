@@ -17,13 +17,12 @@ from typing import Any
 from aiohttp import web
 
 from remedlab.apps.kit.cache import Cache
-from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_TEXT, id_field, text_list_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, serve
 from remedlab.apps.kit.structured_log import get_logger
+from remedlab.apps.kit.thrift_rpc import stored_service_app
 from remedlab.apps.social_network.post import Url
-from remedlab.apps.social_network.rpc import PORT, URL_SHORTEN, methods, tables_readable, unique
+from remedlab.apps.social_network.rpc import PORT, URL_SHORTEN, methods, unique
 
 SERVICE = URL_SHORTEN.service
 HOSTNAME = "http://short-url/"
@@ -70,12 +69,8 @@ async def get_extended_urls(app: web.Application, body: dict[str, Any]) -> dict[
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
     table = {"ComposeUrls": compose_urls, "GetExtendedUrls": get_extended_urls}
-    ready = latched(all_of(tables_readable(database, "url_shorten"), cache.check))
-    app = service_app(log, methods(URL_SHORTEN, table), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(URL_SHORTEN, table), "url_shorten")
     return app
 
 

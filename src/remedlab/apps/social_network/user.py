@@ -30,7 +30,6 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_field
-from remedlab.apps.kit.health import all_of, latched
 from remedlab.apps.kit.ids import IdMaker
 from remedlab.apps.kit.passwords import new_salt, password_hash
 from remedlab.apps.kit.rpc import (
@@ -41,13 +40,11 @@ from remedlab.apps.kit.rpc import (
     NotFound,
     RpcError,
     serve,
-    service_app,
-    use_cache,
-    use_database,
 )
 from remedlab.apps.kit.structured_log import get_logger
+from remedlab.apps.kit.thrift_rpc import stored_service_app
 from remedlab.apps.social_network.post import Creator
-from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, tables_readable, use_client_pool
+from remedlab.apps.social_network.rpc import PORT, SOCIAL_GRAPH, USER, call, methods, use_client_pool
 from remedlab.apps.social_network.user_cache import login_key, user_id_key
 
 SERVICE = USER.service
@@ -175,7 +172,6 @@ def create_app() -> web.Application:
     secret = os.environ.get("JWT_SECRET", "")
     if not secret:
         raise ConfigError("JWT_SECRET is not set: the secret that signs login tokens")
-    database, cache = Database.from_env(), Cache.from_env()
     table = {
         "RegisterUser": register_user,
         "RegisterUserWithId": register_user_with_id,
@@ -184,12 +180,9 @@ def create_app() -> web.Application:
         "ComposeCreatorWithUsername": compose_creator_with_username,
         "GetUserId": get_user_id,
     }
-    ready = latched(all_of(tables_readable(database, "users"), cache.check))
-    app = service_app(log, methods(USER, table), ready_check=ready)
+    app = stored_service_app(log, methods(USER, table), "users")
     app[SECRET] = secret.encode()
     app[IDS] = IdMaker()
-    use_database(app, database)
-    use_cache(app, cache)
     use_client_pool(app, log)
     return app
 

@@ -15,11 +15,11 @@ from aiohttp import web
 from remedlab.apps.kit.cache import Cache
 from remedlab.apps.kit.database import Database
 from remedlab.apps.kit.fields import MAX_NAME, id_field, id_value, text_list_field
-from remedlab.apps.kit.health import all_of, latched
-from remedlab.apps.kit.rpc import CACHE, DATABASE, serve, service_app, use_cache, use_database
+from remedlab.apps.kit.rpc import CACHE, DATABASE, serve
 from remedlab.apps.kit.structured_log import get_logger
+from remedlab.apps.kit.thrift_rpc import stored_service_app
 from remedlab.apps.social_network.post import UserMention
-from remedlab.apps.social_network.rpc import PORT, USER_MENTION, methods, tables_readable, unique
+from remedlab.apps.social_network.rpc import PORT, USER_MENTION, methods, unique
 from remedlab.apps.social_network.user_cache import user_id_key
 
 SERVICE = USER_MENTION.service
@@ -53,11 +53,7 @@ async def compose_user_mentions(app: web.Application, body: dict[str, Any]) -> d
 
 
 def create_app() -> web.Application:
-    database, cache = Database.from_env(), Cache.from_env()
-    ready = latched(all_of(tables_readable(database, "users"), cache.check))
-    app = service_app(log, methods(USER_MENTION, {"ComposeUserMentions": compose_user_mentions}), ready_check=ready)
-    use_database(app, database)
-    use_cache(app, cache)
+    app = stored_service_app(log, methods(USER_MENTION, {"ComposeUserMentions": compose_user_mentions}), "users")
     return app
 
 
