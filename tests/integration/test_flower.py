@@ -1,21 +1,30 @@
-"""Flower federated learning, live: the flower app gets Ready and its first FedAvg round finishes; each of
-AIOpsLab's two Flower faults shows within a round in the logs and the round metrics, and the fix a person
-makes with the real kubectl clears it (a rollout undo for the misconfigured ClientApp, the stopped
-SuperNode's pod deleted so that it is recreated)."""
+"""Flower federated learning, live: the flower app gets Ready and its first FedAvg round finishes, and
+the server follows its rounds as the workload; each of AIOpsLab's two Flower faults shows within a round
+in the logs and the round metrics, the oracle fails a no-op, and passes the fix a person makes with the
+real kubectl (a rollout undo for the misconfigured ClientApp, the stopped SuperNode's pod deleted so that
+it is recreated). `remedlab run` plays Flower: a scripted ReAct agent answers a detection problem and
+its no-fault control, and the baseline runbook mitigates a misconfigured ClientApp."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from remedlab.apps.flower.rounds import RoundRecord, parse_round
+from remedlab.bench.results import RESULTS_FILE
 from tests.integration.kubectl_harness import Kubectl
 from tests.integration.server_harness import ServerProcess
+from tests.scripted_llm import Reply, scripted_llm
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +85,9 @@ def lab() -> Iterator[Lab]:
         assert deployed["ready"], deployed
         ready = time.monotonic() - started
         wait(lambda: metrics(server).get("flower_rounds_total", 0) >= 1, 60, "a first round")
-        yield Lab(server, ready, time.monotonic() - started)
+        first_round = time.monotonic() - started
+        server.ok("POST", "/v1/workloads", {"namespace": NS})  # the server follows the rounds
+        yield Lab(server, ready, first_round)
     finally:
         server.cleanup()
 
@@ -95,6 +106,34 @@ def test_ready_and_rounds_learn(lab: Lab) -> None:
     assert run[-1].accuracy > run[0].accuracy and run[-1].loss < run[0].loss
     series = metrics(lab.server)
     assert series["flower_round_clients"] == 2 and 0 < series["flower_round_accuracy"] <= 1
+    # the workload is the rounds: a window is read over 20 s at least, each round one request
+    wait(lambda: workload(lab.server)["window"]["requests"] >= 2, 3 * ROUND_SECONDS, "two rounds in the workload")
+    seen = workload(lab.server)
+    assert seen["seconds"] == 20 and set(seen["byKind"]) == {"round"}
+    assert seen["window"]["success_rate"] == 1.0 and seen["window"]["p95_ms"] > 0
+
+
+def workload(server: ServerProcess, seconds: float = 5) -> dict[str, Any]:
+    return dict(server.ok("GET", f"/v1/workloads/{NS}?seconds={seconds}"))
+
+
+def baseline(server: ServerProcess) -> dict[str, Any]:
+    """The workload's window once it is clean again (the last test's fault may still show in it)."""
+
+    def clean() -> bool:
+        window = workload(server)["window"]
+        return bool(window["requests"] >= 1 and window["success_rate"] == 1.0)
+
+    wait(clean, 3 * ROUND_SECONDS, "a clean window of rounds")
+    window = workload(server)["window"]
+    return {"successRate": window["success_rate"], "p95Ms": window["p95_ms"]}
+
+
+def grade(server: ServerProcess, target: str, chaos: str, base: dict[str, Any], timeout: float) -> dict[str, Any]:
+    body = {"namespace": NS, "target": target, "chaos": chaos, "baseline": base, "timeoutSeconds": timeout}
+    verdict = dict(server.ok("POST", "/v1/grade", body, timeout=timeout + 60))
+    print(f"verdict on {target}: {verdict}")
+    return verdict
 
 
 def inject(server: ServerProcess, fault: str, target: str) -> str:
@@ -108,6 +147,7 @@ def clean_round_since(server: ServerProcess, moment: float) -> bool:
 
 def test_model_misconfig_fails_rounds_and_rollout_undo_clears_it(lab: Lab, kubectl: Kubectl) -> None:
     server = lab.server
+    base = baseline(server)
     name = inject(server, "flower-model-misconfig", "clientapp-1")
     try:
         injected = time.time()
@@ -118,15 +158,19 @@ def test_model_misconfig_fails_rounds_and_rollout_undo_clears_it(lab: Lab, kubec
         )
         assert "parameter shape mismatch" in log(server, "serverapp", "round-exporter")
         assert metrics(server)["flower_rounds_degraded_total"] >= 1
+        no_op = grade(server, "clientapp-1", name, base, timeout=10)
+        assert not no_op["passed"], no_op
         kubectl.ok("rollout", "undo", "deployment/clientapp-1", "-n", NS)
-        fixed = time.time()
-        wait(lambda: clean_round_since(server, fixed), 2 * ROUND_SECONDS, "a clean round after the rollout undo")
+        fixed = grade(server, "clientapp-1", name, base, timeout=3 * ROUND_SECONDS)
+        assert fixed["passed"] and fixed["window"]["requests"] >= 1, fixed
+        assert clean_round_since(server, injected)
     finally:
         server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)
 
 
 def test_node_stop_loses_a_client_and_recreating_the_pod_clears_it(lab: Lab, kubectl: Kubectl) -> None:
     server = lab.server
+    base = baseline(server)
     name = inject(server, "flower-node-stop", "supernode-1")
     try:
         injected = time.time()
@@ -136,8 +180,62 @@ def test_node_stop_loses_a_client_and_recreating_the_pod_clears_it(lab: Lab, kub
             "a round without the stopped node's client",
         )
         assert metrics(server)["flower_round_clients"] < 2 or metrics(server)["flower_round_failures"] >= 1
+        no_op = grade(server, "supernode-1", name, base, timeout=10)
+        assert not no_op["passed"], no_op
         kubectl.ok("delete", "pod", "-n", NS, "-l", "app=supernode-1")
-        fixed = time.time()
-        wait(lambda: clean_round_since(server, fixed), 3 * ROUND_SECONDS, "a clean round after the pod's recreation")
+        fixed = grade(server, "supernode-1", name, base, timeout=4 * ROUND_SECONDS)
+        assert fixed["passed"] and fixed["window"]["requests"] >= 1, fixed
     finally:
         server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)
+
+
+def _run(server: ServerProcess, out: Path, *args: str, timeout: float = 420) -> dict[str, dict[str, Any]]:
+    """`remedlab run --env flower` against the lab's server; each finished episode by its problem id
+    (``control-N`` for a no-fault control, ``N`` for an episode of a suite)."""
+    command = [sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--seed", "3", "--out", str(out), *args]
+    env = {**server.env, "COLUMNS": "200"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    print(done.stdout[-3000:])
+    assert done.returncode == 0, done.stderr
+    found = {}
+    for line in (out / RESULTS_FILE).read_text().splitlines():
+        record = json.loads(line)
+        key = record["problem"] or (f"control-{record['index']}" if record["fault"] == "none" else record["index"])
+        found[str(key)] = record
+    return found
+
+
+def _detect(request: dict[str, Any]) -> dict[str, Any]:
+    """A scripted ReAct turn: list the pods, then answer "Yes" if one is not Ready."""
+    messages = request["messages"]
+    if len(messages) <= 2:
+        return {"content": f'Thought: look.\n```\nexec_shell("kubectl get pods -n {NS}")\n```'}
+    answer = '"Yes"' if "0/1" in str(messages[-1]["content"]) else '"No"'
+    return {"content": f"Thought: done.\n```\nsubmit({answer})\n```"}
+
+
+def test_a_react_agent_detects_a_stopped_node_and_its_control(lab: Lab, tmp_path: Path) -> None:
+    replies: list[Reply] = [_detect] * 6
+    with scripted_llm(replies) as (_, url):
+        records = _run(
+            lab.server, tmp_path / "detect", "--suite", "aiopslab:flower_node_stop-detection", "--method", "ReAct",
+            "--model", "gpt-4o-mini", "--base-url", url, "--max-steps", "4",
+        )  # fmt: skip
+    problem = records.pop("flower_node_stop-detection")
+    ((_, control),) = records.items()
+    assert problem["verdict"]["answer"] == "Yes" and problem["status"] == "success", problem["verdict"]
+    assert control["verdict"]["answer"] == "No" and control["status"] == "success", control["verdict"]
+    for record in (problem, control):
+        assert record["quiet"]["clean"] and record["cleanup"]["healthy"], record
+        assert record["baseline"]["requests"] >= 1 and record["baseline"]["success_rate"] == 1.0
+
+
+def test_the_baseline_rolls_back_a_misconfigured_clientapp(lab: Lab, tmp_path: Path) -> None:
+    records = _run(lab.server, tmp_path / "baseline", "--suite", "flower-model-misconfig", "--experiments", "1")
+    ((_, episode),) = records.items()
+    print(json.dumps({k: episode[k] for k in ("status", "verdict", "agent", "phases")}, indent=1)[:3000])
+    assert episode["status"] == "success", episode["verdict"]
+    assert episode["verdict"]["oracle"] == "remedlab" and episode["verdict"]["window"]["requests"] >= 1
+    ((action,),) = [episode["agent"]["actions"]]
+    assert action["ok"] and action["why"].startswith("erring-change on clientapp-"), action
+    assert "shape mismatch" in action["why"], action

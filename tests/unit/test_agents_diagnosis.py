@@ -408,3 +408,23 @@ def test_no_finding_without_the_script_in_the_database_pod() -> None:
     line = "not ready: StoreError: db: permission denied for table points"
     findings = diagnose(snapshot(**parts, logs={"time-a": logged(2, line)}), LIMITS, {})
     assert [f.action for f in findings] == [DELETE_POD]  # only what any pod rule sees
+
+
+def test_a_new_image_whose_ready_pods_log_errors_is_rolled_back() -> None:
+    sets = [replicaset("hello", 1, 1), replicaset("time", 1, 0, replicas=0), replicaset("time", 2, 1)]
+    for revision, image in ((1, "fl/client:1.0"), (2, "fl/client:1.1")):
+        sets[revision]["spec"]["template"] = {"spec": {"containers": [{"name": "c", "image": image}]}}
+    pods = [pod("hello-a", "hello"), pod("time-b", "time", revision=2, age=30, since=stamp(25))]
+    error = "ValueError: parameter shape mismatch: received [(80, 10)], the model's layers are [(64, 10)]"
+    logs = {"time-b": logged(20, "Traceback (most recent call last):") + logged(20, error)}
+    (finding,) = diagnose(snapshot(replicasets=sets, pods=pods, logs=logs), LIMITS, {})
+    assert (finding.rule, finding.deployment, finding.action) == ("erring-change", "time", UNDO)
+    assert finding.evidence.startswith("revision 2 (its image fl/client:1.1 replaced fl/client:1.0) logs errors")
+    assert finding.evidence.endswith(error)
+    # errors logged before the pod became Ready, a change that kept the program, or no error: nothing
+    assert diagnose(snapshot(replicasets=sets, pods=pods, logs={"time-b": logged(28, error)}), LIMITS, {}) == []
+    restarted = [sets[0], sets[1], replicaset("time", 2, 1)]
+    restarted[2]["spec"]["template"] = sets[1]["spec"]["template"]
+    assert diagnose(snapshot(replicasets=restarted, pods=pods, logs=logs), LIMITS, {}) == []
+    assert diagnose(snapshot(replicasets=sets, pods=pods, logs={"time-b": logged(5, "INFO ok")}), LIMITS, {}) == []
+    assert diagnose(snapshot(replicasets=sets, pods=pods, logs=logs), LIMITS, {"time": NOW - 5}) == []  # undone

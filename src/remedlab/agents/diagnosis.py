@@ -11,7 +11,8 @@ order of precedence:
    there; the trouble of the services using it follows from it;
 1. a deployment whose newest revision's pods are not available while an older revision exists (still
    running, or scaled down by a rollout that never finished): the last change broke it (a new image,
-   command or setting) → roll it back;
+   command or setting) → roll it back; so too when the last change replaced the image, command or
+   arguments and the new pods, Ready, log errors (``error_log_patterns``);
 2. a pod not Ready for a while, failing its probes, near its CPU or memory limit, or OOMKilled:
    that instance is sick → replace the pod;
 3. a service its callers fail to reach, or slow itself while everything it calls is fine → replace
@@ -36,7 +37,7 @@ from remedlab.agents.findings import (
     UNDO,
     Finding,
 )
-from remedlab.agents.log_rules import database_findings, load_log_rules
+from remedlab.agents.log_rules import database_findings, error_since_ready, load_error_patterns, load_log_rules
 from remedlab.agents.object_rules import object_findings
 from remedlab.agents.signals import (
     Snapshot,
@@ -72,6 +73,11 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) 
         state = _rollout_state(snap, name, deployment, limits)
         if state == "regressed" and name not in acted and name not in rolling:
             findings.append(_regression(snap, name, deployment))
+        elif state == "settled" and name not in acted and name not in rolling:
+            erring = _erring_change(snap, name)
+            if erring is not None:
+                findings.append(erring)
+                rolling.add(name)
         if state in ("regressed", "rolling"):
             rolling.add(name)
     for pod in snap.pods:
@@ -182,6 +188,33 @@ def _regression(snap: Snapshot, name: str, deployment: dict[str, Any]) -> Findin
         UNDO,
         precedence=0,
     )
+
+
+def _program(replicaset: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """What a revision runs: each container's image, command and arguments."""
+    containers = (((replicaset.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    return [(str(c.get("image")), c.get("command"), c.get("args")) for c in containers]
+
+
+def _erring_change(snap: Snapshot, name: str) -> Finding | None:
+    """The deployment's last change replaced what it runs, and its new pods, Ready, log errors since."""
+    sets, pods = _newest_pods(snap, name)
+    if len(sets) < 2 or not pods or _program(sets[-1]) == _program(sets[-2]):
+        return None
+    for pod in pods:
+        line = error_since_ready(snap, pod, load_error_patterns())
+        if line is None:
+            continue
+        new, old = _images(sets[-1]), _images(sets[-2])
+        change = f"its image {', '.join(new)} replaced {', '.join(old)}" if new != old else "its program changed"
+        return Finding(
+            "erring-change",
+            name,
+            f"revision {revision_of(sets[-1])} ({change}) logs errors since it rolled out: pod {name_of(pod)}: {line}",
+            UNDO,
+            precedence=0,
+        )
+    return None
 
 
 def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: dict[str, float]) -> list[Finding]:

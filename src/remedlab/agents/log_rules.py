@@ -44,6 +44,26 @@ def load_log_rules() -> tuple[LogRule, ...]:
     return tuple(LogRule(str(e["rule"]), re.compile(str(e["pattern"])), str(e["script"])) for e in entries)
 
 
+@functools.cache
+def load_error_patterns() -> tuple[re.Pattern[str], ...]:
+    """Lines that say a program fails at its work (``error_log_patterns`` in diagnosis.yaml)."""
+    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
+    return tuple(re.compile(str(p)) for p in (yaml.safe_load(text) or {}).get("error_log_patterns") or [])
+
+
+def error_since_ready(snap: Snapshot, pod: Obj, patterns: tuple[re.Pattern[str], ...]) -> str | None:
+    """The pod's last log line matching one of ``patterns`` written since it became Ready, if any."""
+    text = snap.logs.get(name_of(pod))
+    if not text or not is_ready(pod):
+        return None
+    since = ready_changed_at(pod) or 0.0
+    for pattern in patterns:
+        line = _matching(text, pattern, since)
+        if line is not None:
+            return line[:EVIDENCE_CHARS]
+    return None
+
+
 def scripts_of(snap: Snapshot, deployment: str) -> set[str]:
     """The scripts the deployment's pods find at /scripts: the keys of the ConfigMap mounted there."""
     found = next((d for d in snap.deployments if name_of(d) == deployment), None)

@@ -1,6 +1,6 @@
 """Suites and episode plans. A suite is a file in MicroRemed's format (one fault type per line, `#`
-comments and blank lines ignored): easy, medium and hard ship with remedlab, a fault type names a
-15-case suite of that type, and any other value is a path. The target of each line is drawn from the
+comments and blank lines ignored): easy, medium, hard, demo and flower ship with remedlab, a fault type
+names a 15-case suite of that type, and any other value is a path. The target of each line is drawn from the
 app's fault targets with the run's seed, so the same seed gives the same plan."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-BUILT_IN = ("easy", "medium", "hard", "demo")
+BUILT_IN = ("easy", "medium", "hard", "demo", "flower")
 MICROREMED_FAULTS = (
     "cpu-stress",
     "memory-stress",

@@ -165,14 +165,13 @@ def _server_apis(server_url: str | None) -> tuple[AdminApi, AgentApi]:
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run(
-        env: str | None = typer.Option(
-            None, "--env", help="The app: simple-micro, hotel-reservation, online-boutique, social-network."
-        ),
+        env: str | None = typer.Option(None, "--env", help="The app (see `remedlab apps`)."),
         suite: str | None = typer.Option(
             None,
             "--suite",
             "--experiment-path",
-            help="easy, medium, hard, demo, a fault type, a suite file, or aiopslab[:TASK|:PROBLEM-ID|:GLOB,...].",
+            help="easy, medium, hard, demo, flower, a fault type, a suite file, "
+            "or aiopslab[:TASK|:PROBLEM-ID|:GLOB,...].",
         ),
         method: str = typer.Option("baseline", "--method", "--remediate-method", help="See `remedlab agents`."),
         model: str | None = typer.Option(None, "--model", help="The model, for LLM methods."),

@@ -15,10 +15,12 @@ A fix still in back-off is therefore not failed by one snapshot (the window may 
 to the grading timeout), and a flapping system is not passed by one (any lapse restarts it). A
 no-op agent never passes: the fault-specific check fails while the fault is in place.
 
-The settle window is the longest the checks must hold. With a workload and its baseline, the
-verdict passes sooner, once the checks have held ``min_hold_seconds`` and the requests sent since
-they started to hold decide it (a sequential test, ``sequential.py``: a degraded system passes
-with probability at most ``false_pass``). The verdict records what decided it and the evidence.
+The verdict passes once the checks have held for the settle window and the workload completed a
+request in it (a round of training, for an app whose workload is its rounds, can outlast the window).
+With a workload and its baseline, the verdict passes sooner, once the checks have held
+``min_hold_seconds`` and the requests sent since they started to hold decide it (a sequential test,
+``sequential.py``: a degraded system passes with probability at most ``false_pass``). The verdict
+records what decided it and the evidence.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from remedlab.api.client import Backend
 from remedlab.api.errors import NotFound
 from remedlab.chaos.confirm import confirm, pod_ready
-from remedlab.observe.workload.generator import WorkloadRunner
+from remedlab.observe.workload.running import Workload
 from remedlab.observe.workload.stats import Summary
 from remedlab.oracle.sequential import Evidence, SequentialTest
 from remedlab.oracle.service_reach import service_reach_problems
@@ -194,7 +196,7 @@ async def judge(
     namespace: str,
     target: str,
     chaos: Obj | None,
-    workload: WorkloadRunner | None,
+    workload: Workload | None,
     baseline: Baseline | None,
     settings: GradeSettings,
     fetch_chaos: Callable[[], Obj | None] | None = None,
@@ -219,7 +221,7 @@ async def judge(
         current = fetch_chaos() if fetch_chaos is not None else chaos
         problems, restarts = pod_problems(backend, namespace, target)
         problems += fault_problems(backend, current)
-        second = workload.generator.complete_seconds() if workload is not None else 0
+        second = workload.complete_seconds() if workload is not None else 0
         if streak_since is not None and any(restarts.get(p, n) != n for p, n in streak_restarts.items()):
             problems.append("a target pod restarted")
         if not problems and streak_since is not None and workload is not None and baseline is not None:
@@ -235,9 +237,11 @@ async def judge(
             streak_since, evidence = None, None
         elif streak_since is None:
             streak_since, streak_second, streak_restarts = now, second, restarts
-        elif now - streak_since >= settings.settle_seconds:
+        elif now - streak_since >= settings.settle_seconds and (baseline is None or window.get("requests")):
             seen = evidence.to_dict() if evidence is not None else {}
             return Verdict(True, [], now - started, now - streak_since, window, "window", seen)
+        elif now - streak_since >= settings.settle_seconds:
+            reasons = ["no workload request completed while the checks held"]  # rounds of training can be slow
         elif evidence is not None and evidence.healthy and now - streak_since >= settings.min_hold_seconds:
             return Verdict(True, [], now - started, now - streak_since, window, "sequential", evidence.to_dict())
         if now - started >= settings.timeout_seconds:

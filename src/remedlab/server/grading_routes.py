@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 from remedlab.api.errors import BadRequest, NotFound
 from remedlab.apps.catalog import get_app
 from remedlab.observe.workload.generator import LoadProfile, Target, TargetRefused, WorkloadRunner
-from remedlab.observe.workload.mix import MixError, load_app_mix
+from remedlab.observe.workload.mix import MixError, app_workload_file, load_app_mix
+from remedlab.observe.workload.rounds import ROUNDS_KIND, RoundsSpecError, RoundWorkload, parse_rounds_spec
+from remedlab.observe.workload.running import Workload
 from remedlab.oracle.judge import Baseline, GradeSettings, judge, target_deployment
 from remedlab.server.app_routes import app_of_namespace
 from remedlab.server.chaos_routes import find_chaos
@@ -56,20 +58,20 @@ class GradeRequest(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-def workloads_of(request: Request) -> dict[str, WorkloadRunner]:
+def workloads_of(request: Request) -> dict[str, Workload]:
     return workloads_of_app(request.app)
 
 
-def workloads_of_app(app: Any) -> dict[str, WorkloadRunner]:
+def workloads_of_app(app: Any) -> dict[str, Workload]:
     """The workloads the server runs, by namespace."""
     state = app.state
     if not hasattr(state, "workloads"):
         state.workloads = {}
-    workloads: dict[str, WorkloadRunner] = state.workloads
+    workloads: dict[str, Workload] = state.workloads
     return workloads
 
 
-async def stop_workloads(workloads: dict[str, WorkloadRunner]) -> None:
+async def stop_workloads(workloads: dict[str, Workload]) -> None:
     for runner in list(workloads.values()):
         with contextlib.suppress(Exception):
             await runner.stop(drain=False)
@@ -78,31 +80,37 @@ async def stop_workloads(workloads: dict[str, WorkloadRunner]) -> None:
 
 @router.post("/workloads", status_code=201)
 async def start_workload(request: Request, body: WorkloadRequest) -> dict[str, Any]:
+    """Start the app's workload in the namespace: requests to its entry at ``rate``, or, for an app whose
+    workload is its rounds of training, following them (``rate`` does not apply)."""
     backend = backend_of(request)
     app = get_app(app_of_namespace(backend, body.namespace))
+    runner: Workload
     try:
-        mix = load_app_mix(app)
-    except MixError as exc:
-        raise BadRequest(str(exc)) from None
-    if mix.service is None or mix.port is None:
-        raise BadRequest(f"the workload of {app.name} names no entry service")
-    host, port = await backend.service_address(body.namespace, mix.service, mix.port)
-    try:
-        target = Target(host, port)
-        profile = LoadProfile(rate=body.rate, duration=body.duration_seconds, poisson=False, seed=body.seed)
-    except (TargetRefused, ValueError) as exc:
+        data = app_workload_file(app)
+        if data is not None and data.get("kind") == ROUNDS_KIND:
+            spec = parse_rounds_spec(data, f"{app.name}'s workload")
+            host, port = await backend.service_address(body.namespace, spec.service, spec.port)
+            runner, service, rate = RoundWorkload(Target(host, port), spec), spec.service, None
+        else:
+            mix = load_app_mix(app)
+            if mix.service is None or mix.port is None:
+                raise BadRequest(f"the workload of {app.name} names no entry service")
+            host, port = await backend.service_address(body.namespace, mix.service, mix.port)
+            profile = LoadProfile(rate=body.rate, duration=body.duration_seconds, poisson=False, seed=body.seed)
+            runner, service, rate = WorkloadRunner(Target(host, port), mix, profile), mix.service, body.rate
+    except (MixError, RoundsSpecError, TargetRefused, ValueError) as exc:
         raise BadRequest(str(exc)) from None
     workloads = workloads_of(request)
     old = workloads.pop(body.namespace, None)
     if old is not None:
         await old.stop(drain=False)
-    runner = WorkloadRunner(target, mix, profile)
     await runner.start()
     workloads[body.namespace] = runner
-    return {"namespace": body.namespace, "app": app.name, "service": mix.service, "rate": body.rate}
+    kind = ROUNDS_KIND if isinstance(runner, RoundWorkload) else "requests"
+    return {"namespace": body.namespace, "app": app.name, "service": service, "rate": rate, "kind": kind}
 
 
-def _runner(request: Request, namespace: str) -> WorkloadRunner:
+def _runner(request: Request, namespace: str) -> Workload:
     runner = workloads_of(request).get(namespace)
     if runner is None:
         raise NotFound(f"no workload runs in namespace {namespace}: start one with POST /v1/workloads")
@@ -114,9 +122,11 @@ async def workload_window(request: Request, namespace: str, seconds: float = 10.
     runner = _runner(request, namespace)
     if not 0 < seconds <= 24 * 3600:
         raise BadRequest("seconds must be between 0 and 86400")
+    seconds = max(seconds, runner.min_window_seconds)  # a window of rounds of training holds a few of them
     return {
         "namespace": namespace,
-        "runSeconds": runner.generator.complete_seconds(),
+        "seconds": seconds,
+        "runSeconds": runner.complete_seconds(),
         "window": asdict(runner.window(seconds)),
         "byKind": {k: asdict(v) for k, v in runner.window_by_kind(seconds).items()},
     }
@@ -157,7 +167,7 @@ async def grade(request: Request, body: GradeRequest) -> dict[str, Any]:
         timeout_seconds=body.timeout_seconds,
         success_tolerance=body.success_tolerance,
         latency_factor=body.latency_factor,
-        latency_slack_ms=body.latency_slack_ms,
+        latency_slack_ms=body.latency_slack_ms + (workload.latency_slack_ms if workload is not None else 0.0),
         sequential=body.sequential,
         false_pass=body.false_pass,
         false_fail=body.false_fail,

@@ -1,7 +1,7 @@
 """round-exporter: the ServerApp pod's exporter (port 9100). It follows the round records the digits
 ServerApp appends to ``ROUND_LOG`` (a volume the pod's containers share), serves them as Prometheus
-series on ``/metrics``, logs each on its stdout and sends a span per round (``flower.round``) to the
-collector."""
+series on ``/metrics`` and as JSON on ``/rounds?after=N``, logs each on its stdout and sends a span per
+round (``flower.round``) to the collector."""
 
 from __future__ import annotations
 
@@ -81,6 +81,19 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=request.app[SERIES].exposition().encode(), headers={"Content-Type": CONTENT_TYPE})
 
 
+async def rounds(request: web.Request) -> web.Response:
+    """The round records after the first ``after`` (JSON): ``{"last": N, "rounds": [...]}``, N the
+    number of the last record seen, which a reader passes as ``after`` next time."""
+    series = request.app[SERIES]
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        raise web.HTTPBadRequest(text="after must be a whole number") from None
+    records = series.since(after)
+    body = {"last": series.rounds, "rounds": [r.model_dump() for r in records]}
+    return web.json_response(body)
+
+
 def create_app(path: Path) -> web.Application:
     app = web.Application()
     app[SERIES] = RoundSeries()
@@ -92,6 +105,7 @@ def create_app(path: Path) -> web.Application:
 
     app.cleanup_ctx.append(following)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/rounds", rounds)
     add_health_routes(app)
     return app
 

@@ -3,6 +3,8 @@ Prometheus series they make."""
 
 from __future__ import annotations
 
+from collections import deque
+
 from pydantic import BaseModel, ConfigDict
 
 from remedlab.apps.kit.metrics import format_value
@@ -42,10 +44,16 @@ def parse_round(line: str) -> RoundRecord | None:
         return None
 
 
+KEPT_ROUNDS = 2000
+"""How many of the latest round records the exporter keeps for ``/rounds``."""
+
+
 class RoundSeries:
-    """Counters over every round seen and gauges of the last one, as Prometheus text."""
+    """Counters over every round seen and gauges of the last one, as Prometheus text; the latest records,
+    numbered from 1 in the order seen, for readers that follow them (``since``)."""
 
     def __init__(self) -> None:
+        self.kept: deque[RoundRecord] = deque(maxlen=KEPT_ROUNDS)
         self.rounds = 0
         self.degraded = 0
         self.failed_clients = 0
@@ -53,11 +61,16 @@ class RoundSeries:
         self.last: RoundRecord | None = None
 
     def add(self, record: RoundRecord) -> None:
+        self.kept.append(record)
         self.rounds += 1
         self.degraded += 1 if record.failures else 0
         self.failed_clients += record.failures
         self.duration_sum += record.duration_seconds
         self.last = record
+
+    def since(self, seen: int) -> list[RoundRecord]:
+        """The kept records after the first ``seen`` ones (``rounds`` is the number of the last)."""
+        return list(self.kept)[max(0, len(self.kept) - (self.rounds - seen)) :] if seen < self.rounds else []
 
     def samples(self) -> list[tuple[str, str, str, float]]:
         """(name, type, help, value) of every series."""

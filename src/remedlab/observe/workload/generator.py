@@ -29,6 +29,7 @@ import aiohttp
 from yarl import URL
 
 from remedlab.observe.workload.mix import Mix, RenderedRequest
+from remedlab.observe.workload.running import Workload
 from remedlab.observe.workload.stats import Summary, WorkloadStats
 
 __all__ = [
@@ -303,7 +304,7 @@ class OpenLoopGenerator:
         self.stats.record_result(offset, loop.time() - began, outcome, request.name)
 
 
-class WorkloadRunner:
+class WorkloadRunner(Workload):
     """One run of load in the background of the running event loop.
 
     runner = WorkloadRunner(Target(cluster_ip, 5000), mix, LoadProfile(rate=20, duration=300))
@@ -353,30 +354,8 @@ class WorkloadRunner:
         await self._task
         return self.summary()
 
-    def window(self, seconds: float) -> Summary:
-        """The last `seconds` whole seconds that have been sent (all of them once the run ended)."""
-        end = self.generator.complete_seconds()
-        return self.stats.summarize(max(0, end - math.ceil(seconds)), end)
-
-    def summarize(self, from_t: float, to_t: float) -> Summary:
-        """Requests sent in seconds [from_t, to_t) of the run."""
-        return self.stats.summarize(from_t, to_t)
-
-    def summary(self) -> Summary:
-        """The whole run so far."""
-        return self.stats.summarize(0, max(self.generator.complete_seconds(), self.stats.seconds))
-
-    def window_by_kind(self, seconds: float) -> dict[str, Summary]:
-        """:meth:`window`, for each kind of request of the mix."""
-        end = self.generator.complete_seconds()
-        return self.stats.summarize_kinds(max(0, end - math.ceil(seconds)), end)
-
-    def summary_by_kind(self) -> dict[str, Summary]:
-        """:meth:`summary`, for each kind of request of the mix."""
-        return self.stats.summarize_kinds(0, max(self.generator.complete_seconds(), self.stats.seconds))
-
-    def per_second(self) -> list[Summary]:
-        return self.stats.per_second()
+    def complete_seconds(self) -> int:
+        return self.generator.complete_seconds()
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-ready: the target, the profile, the elapsed time and every per-second bucket."""

@@ -49,12 +49,14 @@ __all__ = [
     "RenderedRequest",
     "RequestSpec",
     "TemplateError",
+    "app_workload_file",
     "load_app_mix",
     "load_mix_file",
     "parse_mix",
 ]
 
 WORKLOAD_FILE = "workload.yaml"
+REQUESTS_KIND = "requests"
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MAX_FLOAT_DECIMALS = 12
 
@@ -451,16 +453,29 @@ def load_mix_file(path: Path) -> Mix:
     return parse_mix(data, str(path))
 
 
-def load_app_mix(app: AppInfo) -> Mix:
-    """The app's workload.yaml, or else a single GET of the catalog's entry path."""
+def app_workload_file(app: AppInfo) -> Mapping[str, Any] | None:
+    """The parsed workload.yaml the app ships, or None when it ships none."""
     folder = resources.files("remedlab.apps").joinpath(app.manifests.split("/")[0])
     workload = folder.joinpath(WORKLOAD_FILE)
-    if workload.is_file():
-        try:
-            data = yaml.safe_load(workload.read_text())
-        except yaml.YAMLError as exc:
-            raise MixError(f"cannot parse the workload of {app.name}: {exc}") from None
-        mix = parse_mix(data, f"{app.name}/{WORKLOAD_FILE}")
+    if not workload.is_file():
+        return None
+    try:
+        data = yaml.safe_load(workload.read_text())
+    except yaml.YAMLError as exc:
+        raise MixError(f"cannot parse the workload of {app.name}: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise MixError(f"{app.name}/{WORKLOAD_FILE}: expected a mapping")
+    return data
+
+
+def load_app_mix(app: AppInfo) -> Mix:
+    """The app's workload.yaml, or else a single GET of the catalog's entry path."""
+    data = app_workload_file(app)
+    if data is not None:
+        kind = data.get("kind", REQUESTS_KIND)
+        if kind != REQUESTS_KIND:
+            raise MixError(f"{app.name}'s workload is its {kind}, followed by the server, not requests to send")
+        mix = parse_mix({k: v for k, v in data.items() if k != "kind"}, f"{app.name}/{WORKLOAD_FILE}")
         if mix.service is None or mix.port is None:
             entry = app.entry
             mix = Mix(
