@@ -26,6 +26,13 @@ WORKDIR /usr/src/remedlab
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore .
+# the Flower app's programs run from an environment of their own beside Python's (sys.prefix/flower), as
+# `make setup` makes it: Flower pins other versions of the web stack than remedlab
+RUN python -m venv /usr/local/flower \
+    && /usr/local/flower/bin/pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
+         "pip>=25.1" \
+    && /usr/local/flower/bin/pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore \
+         --group pyproject.toml:flower
 
 USER 10001:10001
 WORKDIR /home/remedlab

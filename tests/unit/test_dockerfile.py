@@ -109,3 +109,12 @@ def test_pip_install_dot_installs_every_data_file() -> None:
         and not any(fnmatch.fnmatch(path.name, pattern) for pattern in patterns)
     ]
     assert not left_out, f"not installed by pip install . (add them to package-data in pyproject.toml): {left_out}"
+
+
+def test_the_flower_environment_is_where_the_launcher_looks_for_it() -> None:
+    """The Flower app's programs start from ``sys.prefix/flower/bin`` (apps/flower/launch.py): the
+    image's Python lives under /usr/local, and the environment gets pyproject's flower group."""
+    runs = [arg for op, arg in _instructions() if op == "RUN" and "flower" in arg]
+    assert len(runs) == 1 and "python -m venv /usr/local/flower" in runs[0], runs
+    assert "/usr/local/flower/bin/pip install" in runs[0] and "--group pyproject.toml:flower" in runs[0]
+    assert "flower" in tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
