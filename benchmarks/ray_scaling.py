@@ -75,6 +75,12 @@ def main() -> None:
             f"{name:<11} {lanes:>5} {count:>8} {passed:>6} {wall:>8.1f} {per:>9.1f} {overhead:>13.1f} "
             f"{local_wall / wall:>7.2f}x"
         )
+    # the same seed plays the same plan: each episode's fault, target and verdict, in-process and on Ray
+    verdicts = [{r["index"]: (r["fault"], r["target"], r["status"]) for r in _records(o)} for o in (local_out, ray_out)]
+    differ = [i for i in sorted(verdicts[0]) if verdicts[0][i] != verdicts[1].get(i)]
+    print(f"same seed, in-process and on Ray: {len(verdicts[0]) - len(differ)} of {len(verdicts[0])} episodes alike")
+    for index in differ:
+        print(f"  #{index}: in-process {verdicts[0][index]}, ray {verdicts[1].get(index)}")
 
 
 if __name__ == "__main__":

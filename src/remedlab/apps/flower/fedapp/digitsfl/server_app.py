@@ -2,9 +2,10 @@
 
 Each round sends the global model to every node, averages the replies weighted by their number of
 examples and evaluates the result on the held-out test set. A node whose ClientApp fails (an error
-reply) or does not answer within ``round-timeout`` seconds is left out of that round. Each round ends
-with one JSON line on stdout, ``{"event": "round", ...}``, and the same line appended to the file
-``ROUND_LOG`` names, where the pod's exporter reads it."""
+reply) or does not answer within ``round-timeout`` seconds is left out of that round; a message lives
+as long as its round, so a node that was away (its ClientApp's pod replaced) does not work through
+stale rounds when it is back. Each round ends with one JSON line on stdout, ``{"event": "round", ...}``,
+and the same line appended to the file ``ROUND_LOG`` names, where the pod's exporter reads it."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ def main(grid: Grid, context: Context) -> None:
                 dst_node_id=node,
                 message_type="train",
                 group_id=str(server_round),
+                ttl=timeout,  # of no use once the round is over: a node that was away skips it
             )
             for node in nodes
         ]
