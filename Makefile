@@ -71,7 +71,7 @@ integration: setup
 	$(VENV)/bin/pytest -q tests/integration
 
 test: setup lint typecheck
-	$(VENV)/bin/pytest -q -n 4 --dist loadfile
+	$(VENV)/bin/pytest -q -n 3 --dist loadfile
 
 bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

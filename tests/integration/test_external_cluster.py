@@ -127,6 +127,7 @@ def test_a_seeded_run_through_b_reaches_the_verdicts_it_reaches_on_a(
             sys.executable, "-m", "remedlab.cli.main", "run", "--env", NS, "--suite", str(suite),
             "--method", "baseline", "--seed", "3", "--out", str(out), "--server-url", server.url,
             "--namespace", namespace, "--settle", "3", "--grade-timeout", "60", "--quiet-seconds", "3",
+            "--injection-timeout", "60",  # two runs at once on a busy host: a stressor may take a while to show
         ]  # fmt: skip
         done = subprocess.run(command, env=server.env, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stderr[-2000:]
