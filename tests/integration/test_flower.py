@@ -176,7 +176,7 @@ def test_model_misconfig_fails_rounds_and_rollout_undo_clears_it(lab: Lab, kubec
         )
         assert "parameter shape mismatch" in log(server, "serverapp", "round-exporter")
         assert metrics(server)["flower_rounds_degraded_total"] >= 1
-        no_op = grade(server, "clientapp-1", name, base, timeout=10)
+        no_op = grade(server, "clientapp-1", name, base, timeout=5)
         assert not no_op["passed"], no_op
         kubectl.ok("rollout", "undo", "deployment/clientapp-1", "-n", NS)
         fixed = grade(server, "clientapp-1", name, base, timeout=3 * ROUND_SECONDS)
@@ -198,7 +198,7 @@ def test_node_stop_loses_a_client_and_recreating_the_pod_clears_it(lab: Lab, kub
             "a round without the stopped node's client",
         )
         assert metrics(server)["flower_round_clients"] < 2 or metrics(server)["flower_round_failures"] >= 1
-        no_op = grade(server, "supernode-1", name, base, timeout=10)
+        no_op = grade(server, "supernode-1", name, base, timeout=5)
         assert not no_op["passed"], no_op
         kubectl.ok("delete", "pod", "-n", NS, "-l", "app=supernode-1")
         fixed = grade(server, "supernode-1", name, base, timeout=4 * ROUND_SECONDS)
