@@ -70,7 +70,8 @@ def clean_window(server: ServerProcess, namespace: str) -> dict[str, Any]:
 
 def fix(server: ServerProcess, namespace: str, fault: str, target: str) -> None:
     """The documented human fix: roll back a bad configuration, else replace the target's pods."""
-    env = {"KUBECONFIG": str(server.home / "kubeconfig"), "PATH": "/usr/bin:/bin"}
+    # HOME: kubectl keeps its discovery cache under it (without one, in the working directory)
+    env = {"KUBECONFIG": str(server.home / "kubeconfig"), "PATH": "/usr/bin:/bin", "HOME": str(server.home)}
     if fault == "pod-config-error":
         command = [real_kubectl(), "rollout", "undo", f"deployment/{target}", "-n", namespace]
     else:
