@@ -29,8 +29,9 @@ pytestmark = pytest.mark.integration
 
 NS = "simple-micro"
 RAY = str(Path(sys.executable).parent / "ray")
-# one authentication mode on every node and the driver (a local `ray.init` may have left a token behind)
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+# one authentication mode on every node and the driver (a local `ray.init` may have left a token behind),
+# and time for a raylet's own start on a host busy with the rest of the suite
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "180"}
 
 
 def _free_ports(count: int) -> list[int]:
@@ -66,6 +67,9 @@ def cluster() -> Iterator[str]:
     ]  # fmt: skip
     try:
         started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
+        if started.returncode != 0:  # Ray waits 30 s (fixed) for its raylet: a host busy with the suite may need more
+            _kill_cluster(temp)
+            started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
         assert started.returncode == 0, started.stderr[-2000:]
         address = f"127.0.0.1:{port}"
         second = [RAY, "start", "--address", address, *_node_args(ports[len(PORT_FLAGS) :])]
