@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,17 +31,27 @@ pytestmark = pytest.mark.integration
 NS = "simple-micro"
 RAY = str(Path(sys.executable).parent / "ray")
 # one authentication mode on every node and the driver (a local `ray.init` may have left a token behind),
-# and time for a raylet's own start on a host busy with the rest of the suite
-RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "180"}
+# and time for a raylet's own start on a host busy with the rest of the suite (Ray's default: 30 s)
+RAY_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled", "RAY_raylet_start_wait_time_s": "60"}
 
 
 def _free_ports(count: int) -> list[int]:
-    """``count`` distinct free loopback ports (held open together while chosen, so none repeats)."""
+    """``count`` distinct free loopback ports below the kernel's ephemeral range (32768 up), held open together
+    while chosen. A port from that range may be taken by any outgoing connection of the rest of the suite before
+    Ray binds it, and a raylet that cannot bind its port dies while `ray start` waits for it."""
+    chooser = random.Random()
     with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in sockets]
+        ports: list[int] = []
+        while len(ports) < count:
+            candidate = chooser.randrange(20000, 32000)  # Ray's workers take 10002-19999
+            s = stack.enter_context(socket.socket())
+            try:
+                s.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            if candidate not in ports:
+                ports.append(candidate)
+        return ports
 
 
 PORT_FLAGS = (
@@ -56,25 +67,37 @@ def _node_args(ports: list[int]) -> list[str]:
     return [*args, "--disable-usage-stats"]
 
 
+def _start_node(command: list[str], temp: str) -> int:
+    """Start one node and return its GCS port (the head's). A start that fails (a port taken after all, a raylet
+    too slow) is tried again on new ports."""
+    env = {**os.environ, **RAY_ENV}
+    failures = []
+    for _ in range(3):
+        ports = _free_ports(1 + len(PORT_FLAGS))
+        gcs = ["--port", str(ports[0])] if "--head" in command else []
+        try:
+            started = subprocess.run(
+                [*command, *gcs, *_node_args(ports[1:])], env=env, capture_output=True, text=True, timeout=90,
+                check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as timeout:
+            failures.append(f"timed out: {timeout.output!r}"[-1000:])
+        else:
+            if started.returncode == 0:
+                return ports[0]
+            failures.append(started.stderr[-1000:])
+        if "--head" in command:
+            _kill_cluster(temp)
+    raise AssertionError("a Ray node did not start: " + "\n---\n".join(failures))
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     temp = tempfile.mkdtemp(prefix="rl-ray-")
-    port, *ports = _free_ports(1 + 2 * len(PORT_FLAGS))
-    env = {**os.environ, **RAY_ENV}
-    head = [
-        RAY, "start", "--head", "--port", str(port), "--temp-dir", temp, "--include-dashboard", "false",
-        *_node_args(ports[: len(PORT_FLAGS)]),
-    ]  # fmt: skip
     try:
-        started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
-        if started.returncode != 0:  # Ray waits 30 s (fixed) for its raylet: a host busy with the suite may need more
-            _kill_cluster(temp)
-            started = subprocess.run(head, env=env, capture_output=True, text=True, timeout=90, check=False)
-        assert started.returncode == 0, started.stderr[-2000:]
+        port = _start_node([RAY, "start", "--head", "--temp-dir", temp, "--include-dashboard", "false"], temp)
         address = f"127.0.0.1:{port}"
-        second = [RAY, "start", "--address", address, *_node_args(ports[len(PORT_FLAGS) :])]
-        started = subprocess.run(second, env=env, capture_output=True, text=True, timeout=90, check=False)
-        assert started.returncode == 0, started.stderr[-2000:]
+        _start_node([RAY, "start", "--address", address], temp)
         yield address
     finally:
         _kill_cluster(temp)  # `ray stop` would stop every Ray cluster on the host, not only this one
