@@ -25,6 +25,7 @@ import psutil
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
+from remedlab.cluster.node.volume_storage import claims_root, remove_claims
 from remedlab.mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
@@ -286,8 +287,10 @@ class ServerProcess:
         for proc in self.pod_processes():
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        left = mounts_under(self.home)
-        if unmount_all(self.home):
+        claims = claims_root(self.home)  # in memory, outside the state directory (see volume_storage)
+        left = sorted({*mounts_under(self.home), *mounts_under(claims)})
+        if unmount_all(claims) and unmount_all(self.home):
+            remove_claims(self.home)
             shutil.rmtree(self.home, ignore_errors=True)
         assert not left, f"the server left mounts behind: {left}"
 

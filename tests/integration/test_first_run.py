@@ -12,6 +12,7 @@ import time
 import psutil
 import pytest
 
+from remedlab.cluster.node.volume_storage import remove_claims
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -95,4 +96,5 @@ def test_up_succeeds_at_the_first_try_from_an_empty_home() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and lab.pod_processes():
             time.sleep(0.2)
+        remove_claims(home)  # outside the scratch directory
         lab.cleanup()

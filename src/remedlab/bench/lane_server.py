@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from remedlab.cluster.node.volume_storage import claims_root, remove_claims
 from remedlab.mounts import unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
@@ -92,8 +93,10 @@ class LaneServer:
 
 
 def remove_home(home: Path) -> None:
-    """A lane's state directory, its pods' volume mounts taken off first."""
+    """A lane's state directory and its claims' data, their pods' volume mounts taken off first."""
+    unmount_all(claims_root(home))
     unmount_all(home)
+    remove_claims(home)
     shutil.rmtree(home, ignore_errors=True)
 
 

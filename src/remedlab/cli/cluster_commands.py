@@ -152,6 +152,7 @@ def register(app: typer.Typer) -> None:
             from remedlab.cluster.node.isolation.sandbox import Isolation
             from remedlab.cluster.node.time_shift import build_shim
             from remedlab.cluster.node.volume_mounts import bind_mounts_available
+            from remedlab.cluster.node.volume_storage import storage_check
 
             home = paths.ensure_home()
             shim, note = build_shim(home)
@@ -159,7 +160,7 @@ def register(app: typer.Typer) -> None:
             namespaces = mount_namespace_check(namespaces_unavailable())
             mode = "mount-namespace" if namespaces.level == "full" else "shim" if shim is not None else "unavailable"
             dns = cluster_dns_check(mode, None, note)
-            checks = host_checks(isolation, bind_mounts_available(), shim, note, dns, namespaces)
+            checks = host_checks(isolation, bind_mounts_available(), shim, note, dns, namespaces, storage_check(home))
             source = "this host (no server running)"
         table = Table(title=f"remedlab doctor: {source}")
         table.add_column("MECHANISM")

@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,7 @@ from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler
 from remedlab.cluster.node.pod_dns import ClusterDns
 from remedlab.cluster.node.pod_sync import PodSync
+from remedlab.cluster.node.volume_storage import forget_orphans, place_claims
 
 SAFETY_RESYNC_SECONDS = 60.0
 """Every cached object is handed to the controllers again this often, as informers' resync does: a
@@ -84,6 +86,8 @@ class EmbeddedCluster:
         self.config = config
         self.home = config.home
         self.home.mkdir(parents=True, exist_ok=True)
+        place_claims(self.home)
+        threading.Thread(target=forget_orphans, name="forget-orphan-volumes", daemon=True).start()
         self.store = Store(self.home / "cluster.db")
         cluster_id = self.store.get_meta("cluster_id")
         if cluster_id is None:

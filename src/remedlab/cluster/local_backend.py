@@ -22,6 +22,7 @@ from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
 from remedlab.cluster.node.isolation.fidelity import cluster_dns_check, fuse_check, network_fault_check
 from remedlab.cluster.node.isolation.sandbox import Isolation
+from remedlab.cluster.node.volume_storage import storage_check
 
 Obj = dict[str, Any]
 
@@ -206,6 +207,7 @@ class LocalBackend(ObjectApiBackend):
             kubelet.clock_shim_note,
             cluster_dns_check(kubelet.dns_mode.value, dns.address if dns else None, note),
             kubelet.mount_namespace_check(),
+            storage_check(self.cluster.home),
         )
 
     async def wait_namespace_ready(self, namespace: str, timeout: float) -> bool:
@@ -229,9 +231,12 @@ def host_checks(
     clock_shim_note: str,
     cluster_dns: FidelityCheck,
     mount_namespace: FidelityCheck,
+    volume_storage: FidelityCheck,
 ) -> list[dict[str, str]]:
     """Every mechanism the embedded cluster relies on, with the fidelity this host gives it."""
-    checks = [*isolation.report(), mount_namespace, fuse_check(), network_fault_check(), cluster_dns]
+    checks = [
+        *isolation.report(), mount_namespace, fuse_check(), network_fault_check(), cluster_dns, volume_storage,
+    ]  # fmt: skip
     out = [c.as_dict() for c in checks]
     out.append(
         {"mechanism": "io fault scope", "level": "full", "detail": "per-pod bind mounts: an IO fault binds to a pod"}

@@ -24,6 +24,7 @@ from remedlab.cluster.controllers.change_feed import clone
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of
 from remedlab.cluster.controllers.queue_controller import QueueController
+from remedlab.cluster.node.volume_storage import claims_root
 from remedlab.mounts import mounts_under
 
 PROTECTION = "kubernetes.io/pvc-protection"
@@ -33,8 +34,8 @@ MOUNT_RECHECK_SECONDS = 0.2
 
 
 def claim_dir(home: Path, namespace: str, claim: str) -> Path:
-    """Where a claim's data lives on the host."""
-    return home / "volumes" / namespace / claim
+    """Where a claim's data lives on the host (see volume_storage)."""
+    return claims_root(home) / namespace / claim
 
 
 def _claims_of(pod: Obj) -> list[str]:

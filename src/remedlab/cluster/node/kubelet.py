@@ -51,6 +51,7 @@ from remedlab.cluster.node.pod_ports import PodPortDialer
 from remedlab.cluster.node.pod_worker import PodWorker
 from remedlab.cluster.node.time_shift import build_shim, create_offset_file
 from remedlab.cluster.node.volume_mounts import bind_mounts_available
+from remedlab.cluster.node.volume_storage import claims_root
 from remedlab.mounts import unmount_all
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
@@ -154,6 +155,8 @@ class Kubelet:
             self.isolation.cleanup_cluster()
         with contextlib.suppress(Exception):
             cleanup_stale(self.home)
+        with contextlib.suppress(Exception):
+            cleanup_stale(claims_root(self.home))
         unmount_all(self.home / "pods")
         for pod in self.store.list_objects("Pod"):
             ip = pod.get("status", {}).get("podIP")
