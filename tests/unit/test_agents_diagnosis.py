@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from remedlab.agents.diagnosis import diagnose, load_thresholds
+from remedlab.agents.diagnosis import diagnose
+from remedlab.agents.diagnosis_config import load_thresholds
 from remedlab.agents.findings import (
     DELETE_POD,
     DROP_NODE_SELECTOR,

@@ -25,11 +25,9 @@ uses them to check its own fix.
 from __future__ import annotations
 
 import statistics
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from remedlab.agents.diagnosis_config import diagnosis_config
 from remedlab.agents.findings import (
     DELETE_POD,
     RESTART,
@@ -37,7 +35,7 @@ from remedlab.agents.findings import (
     UNDO,
     Finding,
 )
-from remedlab.agents.log_rules import database_findings, error_since_ready, load_error_patterns, load_log_rules
+from remedlab.agents.log_rules import database_findings, error_since_ready
 from remedlab.agents.object_rules import object_findings
 from remedlab.agents.signals import (
     Snapshot,
@@ -53,19 +51,13 @@ from remedlab.agents.signals import (
 )
 
 
-def load_thresholds() -> dict[str, float]:
-    """The numbers of diagnosis.yaml (its rules apart)."""
-    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
-    return {str(k): float(v) for k, v in (yaml.safe_load(text) or {}).items() if isinstance(v, int | float)}
-
-
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
     """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
     when the runbook last acted on it: service metrics older than the last action (plus time for
     calls in flight to end) are not evidence any more."""
     findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
     rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
-    databases, victims = database_findings(snap, load_log_rules(), limits["log_recent_seconds"])
+    databases, victims = database_findings(snap, diagnosis_config().log_rules, limits["log_recent_seconds"])
     findings += [f for f in databases if f.deployment not in acted]
     rolling |= {f.deployment for f in databases} | victims
     for deployment in snap.deployments:
@@ -202,7 +194,7 @@ def _erring_change(snap: Snapshot, name: str) -> Finding | None:
     if len(sets) < 2 or not pods or _program(sets[-1]) == _program(sets[-2]):
         return None
     for pod in pods:
-        line = error_since_ready(snap, pod, load_error_patterns())
+        line = error_since_ready(snap, pod, diagnosis_config().error_patterns)
         if line is None:
             continue
         new, old = _images(sets[-1]), _images(sets[-2])

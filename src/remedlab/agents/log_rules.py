@@ -13,42 +13,17 @@ is recent (``log_recent_seconds``): such errors repeat as long as clients try.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
+from remedlab.agents.diagnosis_config import LogRule
 from remedlab.agents.findings import RUN_SCRIPT, Finding
 from remedlab.agents.signals import Snapshot, is_ready, is_terminating, log_line_time, name_of, ready_changed_at
 
 Obj = dict[str, Any]
 SCRIPTS_PATH = "/scripts"
 EVIDENCE_CHARS = 160
-
-
-@dataclass(frozen=True)
-class LogRule:
-    rule: str
-    pattern: re.Pattern[str]
-    script: str
-
-
-@functools.cache
-def load_log_rules() -> tuple[LogRule, ...]:
-    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
-    entries = (yaml.safe_load(text) or {}).get("database_log_rules") or []
-    return tuple(LogRule(str(e["rule"]), re.compile(str(e["pattern"])), str(e["script"])) for e in entries)
-
-
-@functools.cache
-def load_error_patterns() -> tuple[re.Pattern[str], ...]:
-    """Lines that say a program fails at its work (``error_log_patterns`` in diagnosis.yaml)."""
-    text = resources.files("remedlab.agents").joinpath("diagnosis.yaml").read_text()
-    return tuple(re.compile(str(p)) for p in (yaml.safe_load(text) or {}).get("error_log_patterns") or [])
 
 
 def error_since_ready(snap: Snapshot, pod: Obj, patterns: tuple[re.Pattern[str], ...]) -> str | None:

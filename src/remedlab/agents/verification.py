@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 
-from remedlab.agents.diagnosis import diagnose, load_thresholds
+from remedlab.agents.diagnosis import diagnose
+from remedlab.agents.diagnosis_config import load_thresholds
 from remedlab.agents.server_api import AgentApi
 from remedlab.agents.signals import is_ready, name_of, observe
 

@@ -106,8 +106,7 @@ async def start_workload(request: Request, body: WorkloadRequest) -> dict[str, A
         await old.stop(drain=False)
     await runner.start()
     workloads[body.namespace] = runner
-    kind = ROUNDS_KIND if isinstance(runner, RoundWorkload) else "requests"
-    return {"namespace": body.namespace, "app": app.name, "service": service, "rate": rate, "kind": kind}
+    return {"namespace": body.namespace, "app": app.name, "service": service, "rate": rate, "kind": runner.kind}
 
 
 def _runner(request: Request, namespace: str) -> Workload:

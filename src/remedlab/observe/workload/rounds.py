@@ -89,6 +89,8 @@ class RoundRecordView(BaseModel):
 class RoundWorkload(Workload):
     """Follows an app's finished rounds into per-second workload statistics (see the module's text)."""
 
+    kind = ROUNDS_KIND
+
     def __init__(self, target: Target, spec: RoundsSpec, poll_seconds: float = POLL_SECONDS) -> None:
         self.target = target
         self.spec = spec

@@ -11,6 +11,9 @@ from remedlab.observe.workload.stats import Summary, WorkloadStats
 
 
 class Workload(ABC):
+    kind: str = "requests"
+    """What counts as one request: an HTTP request, or a round of training ("rounds")."""
+
     latency_slack_ms: float = 0.0
     """How much slower than the baseline's p95 a healthy system's latency may be, on top of the oracle's
     own slack: 0 for requests; rounds of training vary by seconds."""

@@ -13,7 +13,8 @@ import time
 
 import yaml
 
-from remedlab.agents.diagnosis import diagnose, load_thresholds
+from remedlab.agents.diagnosis import diagnose
+from remedlab.agents.diagnosis_config import load_thresholds
 from remedlab.agents.episode import DONE, NO_ACTION, REFUSED, UNVERIFIED, AgentContext, AgentResult
 from remedlab.agents.findings import (
     DROP_NODE_SELECTOR,
