@@ -163,48 +163,66 @@ def clean_round_since(server: ServerProcess, moment: float) -> bool:
     return any(r.clients == 2 and r.failures == 0 for r in rounds_after(server, moment))
 
 
-def test_model_misconfig_fails_rounds_and_rollout_undo_clears_it(lab: Lab, kubectl: Kubectl) -> None:
+def play_fault(
+    lab: Lab,
+    kubectl: Kubectl,
+    fault: str,
+    target: str,
+    symptom: tuple[str, Callable[[list[RoundRecord]], bool]],
+    seen: Callable[[], bool],
+    fix: tuple[str, ...],
+    fix_rounds: int,
+) -> float:
+    """Inject ``fault`` on ``target``; wait for the ``symptom`` (what, and a check of the rounds since) and
+    check what else shows (``seen``); a no-op fails; ``kubectl fix`` then passes within ``fix_rounds`` rounds.
+    The time of the injection."""
     server = lab.server
     base = baseline(server)
-    name = inject(server, "flower-model-misconfig", "clientapp-1")
+    name = inject(server, fault, target)
     try:
         injected = time.time()
-        wait(
-            lambda: any(r.failures and "shape" in " ".join(r.errors) for r in rounds_after(server, injected)),
-            2 * ROUND_SECONDS,
-            "a round failing with a shape error",
-        )
-        assert "parameter shape mismatch" in log(server, "serverapp", "round-exporter")
-        assert metrics(server)["flower_rounds_degraded_total"] >= 1
-        no_op = grade(server, "clientapp-1", name, base, timeout=5)
+        what, check = symptom
+        wait(lambda: check(rounds_after(server, injected)), 2 * ROUND_SECONDS, what)
+        assert seen()
+        no_op = grade(server, target, name, base, timeout=5)
         assert not no_op["passed"], no_op
-        kubectl.ok("rollout", "undo", "deployment/clientapp-1", "-n", NS)
-        fixed = grade(server, "clientapp-1", name, base, timeout=3 * ROUND_SECONDS)
+        kubectl.ok(*fix)
+        fixed = grade(server, target, name, base, timeout=fix_rounds * ROUND_SECONDS)
         assert fixed["passed"] and fixed["window"]["requests"] >= 1, fixed
-        assert clean_round_since(server, injected)
+        return injected
     finally:
         server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)
+
+
+def test_model_misconfig_fails_rounds_and_rollout_undo_clears_it(lab: Lab, kubectl: Kubectl) -> None:
+    server = lab.server
+
+    def seen() -> bool:
+        exported = log(server, "serverapp", "round-exporter")
+        return "parameter shape mismatch" in exported and metrics(server)["flower_rounds_degraded_total"] >= 1
+
+    def shape_error(new: list[RoundRecord]) -> bool:
+        return any(r.failures and "shape" in " ".join(r.errors) for r in new)
+
+    injected = play_fault(
+        lab, kubectl, "flower-model-misconfig", "clientapp-1", ("a round failing with a shape error", shape_error),
+        seen, ("rollout", "undo", "deployment/clientapp-1", "-n", NS), fix_rounds=3,
+    )  # fmt: skip
+    assert clean_round_since(server, injected)
 
 
 def test_node_stop_loses_a_client_and_recreating_the_pod_clears_it(lab: Lab, kubectl: Kubectl) -> None:
     server = lab.server
-    base = baseline(server)
-    name = inject(server, "flower-node-stop", "supernode-1")
-    try:
-        injected = time.time()
-        wait(
-            lambda: any(r.clients < 2 for r in rounds_after(server, injected)),
-            2 * ROUND_SECONDS,
-            "a round without the stopped node's client",
-        )
-        assert metrics(server)["flower_round_clients"] < 2 or metrics(server)["flower_round_failures"] >= 1
-        no_op = grade(server, "supernode-1", name, base, timeout=5)
-        assert not no_op["passed"], no_op
-        kubectl.ok("delete", "pod", "-n", NS, "-l", "app=supernode-1")
-        fixed = grade(server, "supernode-1", name, base, timeout=4 * ROUND_SECONDS)
-        assert fixed["passed"] and fixed["window"]["requests"] >= 1, fixed
-    finally:
-        server.ok("DELETE", f"/v1/chaos/{NS}/{name}?wait=true", timeout=90)
+
+    def seen() -> bool:
+        now = metrics(server)
+        return now["flower_round_clients"] < 2 or now["flower_round_failures"] >= 1
+
+    play_fault(
+        lab, kubectl, "flower-node-stop", "supernode-1",
+        ("a round without the stopped node's client", lambda new: any(r.clients < 2 for r in new)),
+        seen, ("delete", "pod", "-n", NS, "-l", "app=supernode-1"), fix_rounds=4,
+    )  # fmt: skip
 
 
 def _run(server: ServerProcess, out: Path, *args: str, timeout: float = 420) -> dict[str, dict[str, Any]]:
