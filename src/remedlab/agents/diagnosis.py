@@ -291,30 +291,31 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
         if p95 >= limits["slow_p95_ms"]:
             slow[service] = p95
     for service, p95 in slow.items():
-        suspect, mean = _slowest_below(snap, service, limits)
-        if suspect != service:
-            # it waits on another service: follow the slow calls down to the one that is slow itself
-            culprit = snap.deployment_for_service(suspect)
-            if culprit is not None and culprit not in blamed:
-                blamed.add(culprit)
-                evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {suspect} ({mean:.0f} ms per call)"
-                findings.append(_replace(snap, culprit, evidence))
-            continue
-        deployment = snap.deployment_for_service(service)
-        if deployment is None or deployment in blamed:
-            continue
-        store = _slow_store(snap, service, limits)
-        if store is not None:
-            name, mean = store
+        waited = _waits_on(snap, service, limits)
+        if waited is not None:
+            # it waits on another service (the slow calls followed down) or on its database or cache
+            name, mean = waited
             culprit = snap.deployment_for_service(name)
             if culprit is not None and culprit not in blamed:
                 blamed.add(culprit)
                 evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {name} ({mean:.0f} ms per call)"
                 findings.append(_replace(snap, culprit, evidence))
             continue
+        deployment = snap.deployment_for_service(service)
+        if deployment is None or deployment in blamed:
+            continue
         blamed.add(deployment)
         findings.append(_replace(snap, deployment, f"{service} answers slowly (p95 {p95:.0f} ms) on its own"))
     return findings
+
+
+def _waits_on(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float] | None:
+    """What a slow service waits on, with the mean of its calls there: the service its slow calls lead
+    down to, else a sick database or cache; None when it is slow on its own."""
+    suspect, mean = _slowest_below(snap, service, limits)
+    if suspect != service:
+        return suspect, mean
+    return _slow_store(snap, service, limits)
 
 
 def _blame_store_behind(snap: Snapshot, finding: Finding, limits: dict[str, float]) -> Finding:
