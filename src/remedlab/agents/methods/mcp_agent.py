@@ -32,12 +32,6 @@ OUTPUT_FILE = "mcp-agent-output.txt"
 DEFAULT_TIMEOUT = 600.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class McpAgent:
     name = NAME
     needs_model = False
@@ -47,9 +41,11 @@ class McpAgent:
             return ctx.finish(NAME, BAD_OUTPUT, "no agent command: give --agent-command 'PROGRAM ARGS'")
         submission = Submission()
         app = episode_server(ctx, submission).streamable_http_app()
-        port = _free_port()
+        listener = socket.socket()  # bound here and handed over: no other program can take the port meanwhile
+        listener.bind(("127.0.0.1", 0))
+        port = int(listener.getsockname()[1])
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="mcp-episode", daemon=True)
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, name="mcp-episode", daemon=True)
         thread.start()
         deadline = time.monotonic() + 10
         while not server.started and thread.is_alive() and time.monotonic() < deadline:
@@ -62,6 +58,7 @@ class McpAgent:
         finally:
             server.should_exit = True
             thread.join(timeout=10)
+            listener.close()
             usage_file.unlink(missing_ok=True)
 
     def _play(self, ctx: AgentContext, submission: Submission, url: str, usage_file: Path) -> AgentResult:
