@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.integration.kubectl_harness import real_kubectl
 from tests.integration.server_harness import ServerProcess, running_server
 
-from remedlab.apps.catalog import get_app
+from remedlab.apps.catalog import AppInfo, get_app
 from remedlab.bench.intervals import wilson
 from remedlab.bench.plan import MICROREMED_FAULTS
 
@@ -106,6 +106,29 @@ def play(server: ServerProcess, namespace: str, fault: str, target: str, case: s
         server.ok("DELETE", f"/v1/chaos/{namespace}/{name}?wait=true", timeout=120)
 
 
+def play_repetition(
+    server: ServerProcess, app: AppInfo, rep: int, args: argparse.Namespace, tallies: dict[tuple[str, str, str], Tally]
+) -> None:
+    """One repetition: for every fault, a no-op and a correct fix on a target drawn in turn, and a control."""
+    for fault in MICROREMED_FAULTS:
+        target = sorted(app.targets_for(fault))[rep % len(app.targets_for(fault))]
+        for case in CASES:
+            if case == "control" and fault != MICROREMED_FAULTS[0]:
+                continue  # controls have no fault: one set per repetition
+            label = "-" if case == "control" else fault
+            sequential, fixed = play(server, app.namespace, fault, target, case, args.timeout)
+            for oracle, verdict in (("sequential", sequential), ("fixed", fixed)):
+                tally = tallies.setdefault((label, case, oracle), Tally())
+                tally.verdicts.append(bool(verdict["passed"]))
+                tally.seconds.append(float(verdict["seconds"]))
+            print(
+                f"rep {rep + 1}/{args.reps} {case:<7} {label:<17} sequential "
+                f"{'pass' if sequential['passed'] else 'fail'} in {sequential['seconds']:.1f}s, fixed "
+                f"{'pass' if fixed['passed'] else 'fail'} in {fixed['seconds']:.1f}s",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--app", default="simple-micro")
@@ -115,28 +138,17 @@ def main() -> None:
     app = get_app(args.app)
     tallies: dict[tuple[str, str, str], Tally] = {}
     started = time.monotonic()
-    with running_server(args.app) as server:
-        server.ok("POST", "/v1/workloads", {"namespace": app.namespace, "rate": 10})
-        time.sleep(3)
-        for rep in range(args.reps):
-            for fault in MICROREMED_FAULTS:
-                target = sorted(app.targets_for(fault))[rep % len(app.targets_for(fault))]
-                for case in CASES:
-                    if case == "control" and fault != MICROREMED_FAULTS[0]:
-                        continue  # controls have no fault: one set per repetition
-                    label = "-" if case == "control" else fault
-                    sequential, fixed = play(server, app.namespace, fault, target, case, args.timeout)
-                    for oracle, verdict in (("sequential", sequential), ("fixed", fixed)):
-                        tally = tallies.setdefault((label, case, oracle), Tally())
-                        tally.verdicts.append(bool(verdict["passed"]))
-                        tally.seconds.append(float(verdict["seconds"]))
-                    print(
-                        f"rep {rep + 1}/{args.reps} {case:<7} {label:<17} sequential "
-                        f"{'pass' if sequential['passed'] else 'fail'} in {sequential['seconds']:.1f}s, fixed "
-                        f"{'pass' if fixed['passed'] else 'fail'} in {fixed['seconds']:.1f}s",
-                        flush=True,
-                    )
-    print(f"\n{args.app}: {args.reps} repetitions, {time.monotonic() - started:.0f}s in all")
+    done = 0
+    try:
+        with running_server(args.app) as server:
+            server.ok("POST", "/v1/workloads", {"namespace": app.namespace, "rate": 10})
+            time.sleep(3)
+            for rep in range(args.reps):
+                play_repetition(server, app, rep, args, tallies)
+                done = rep + 1
+    except KeyboardInterrupt:  # the table of the repetitions played so far
+        print(f"\ninterrupted during repetition {done + 1}: the table counts every case graded until then")
+    print(f"\n{args.app}: {done} of {args.reps} repetitions, {time.monotonic() - started:.0f}s in all")
     print(ROW.format("fault", "case", "oracle", "n", "wrong", "rate (95% CI)", "mean s", "p95 s"))
     for case in CASES:
         for oracle in ("sequential", "fixed"):
