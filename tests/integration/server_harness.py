@@ -8,7 +8,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
 from remedlab.cluster.node.volume_storage import claims_root, remove_claims
+from remedlab.free_port import free_port
 from remedlab.mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
@@ -52,12 +52,6 @@ def as_user(user: str, *paths: Path) -> Callable[[], None]:
         os.setuid(entry.pw_uid)
 
     return preexec
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ServerProcess:

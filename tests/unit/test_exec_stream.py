@@ -18,7 +18,6 @@ import os
 import pty
 import select
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -54,6 +53,7 @@ from remedlab.cluster.apiserver.responses import error_response, json_response
 from remedlab.cluster.node.container_logs import ContainerLog
 from remedlab.cluster.node.exec_session import ExecSession
 from remedlab.cluster.node.log_follow import follow_log_file
+from remedlab.free_port import free_port
 
 NS, POD = "shop", "web"
 EXEC = f"/api/v1/namespaces/{NS}/pods/{POD}/exec"
@@ -223,18 +223,12 @@ class Served:
         return connect(f"ws{self.url[4:]}{EXEC}?{query}", subprotocols=subprotocols, open_timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     log = ContainerLog(tmp_path / "logs" / "app")
     log.rotate()
     node = FakeNode(tmp_path, log)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(_app(node), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

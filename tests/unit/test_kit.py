@@ -44,6 +44,7 @@ from remedlab.apps.kit.tracing import (
     new_trace,
     parse_traceparent,
 )
+from remedlab.free_port import free_port
 
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -501,13 +502,6 @@ app = web.Application()
 app.router.add_get("/slow", slow)
 run_service(app, service="slow-service", port=int(sys.argv[1]), shutdown_timeout=float(sys.argv[2]))
 """
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_listening(proc: subprocess.Popen[str], host: str, port: int, timeout: float = 5.0) -> None:

@@ -30,15 +30,9 @@ from remedlab.apps.kit.redis_store import RedisStore
 from remedlab.apps.kit.store_calls import StoreAddress, StoreError
 from remedlab.apps.kit.tracing import SpanKind, StatusCode, span
 from remedlab.cluster.node.time_shift import build_shim
+from remedlab.free_port import free_port
 from tests.unit.test_kit import serving
 from tests.unit.test_kit_tracing import Collect, loopback
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_port(host: str, port: int, timeout: float = 5.0) -> None:

@@ -59,6 +59,7 @@ from remedlab.cluster.apiserver.spdy_frames import (
     SynReply,
     SynStream,
 )
+from remedlab.free_port import free_port
 from remedlab.server.websocket_protocol import KubernetesWebSocketProtocol
 
 NS, POD, UID = "shop", "web", "0c1e6b8e-5d1f-4c35-9b7e-2f5a3a7c9d10"
@@ -174,19 +175,13 @@ class Served:
         return create_connection(f"ws{self.url[4:]}{path}?{query}", timeout=10, subprotocols=subprotocols)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served() -> Iterator[Served]:
     echo = _EchoServer(("127.0.0.1", 0), _Echo)
     echo_thread = threading.Thread(target=echo.serve_forever, name="portforward-test-echo", daemon=True)
     echo_thread.start()
     ports = FakePorts(echo.server_address[:2])  # type: ignore[arg-type]
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         _app(ports), host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws=KubernetesWebSocketProtocol
     )

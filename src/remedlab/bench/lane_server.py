@@ -8,7 +8,6 @@ import ctypes
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,18 +16,13 @@ import urllib.request
 from pathlib import Path
 
 from remedlab.cluster.node.volume_storage import claims_root, remove_claims
+from remedlab.free_port import free_port
 from remedlab.mounts import unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
 
 PR_SET_PDEATHSIG = 1
 HOME_PREFIX = "remedlab-lane-"
 OWNER_FILE = "owner.pid"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def die_with_parent() -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import FrameType
 
 from remedlab.apps.stores.store_binaries import MissingBinary, env_int, fail, find_binary, host_path, listen_address
+from remedlab.free_port import free_port
 
 PREFIX = "remedlab-rabbitmq"
 PACKAGE = "rabbitmq-server"
@@ -35,12 +35,6 @@ DATA_DIR = "/var/lib/rabbitmq"
 SERVER_SCRIPT = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 CTL_SCRIPT = Path("/usr/lib/rabbitmq/bin/rabbitmqctl")
 NODE_NAME = "rabbit@localhost"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def config_text(env: Mapping[str, str]) -> str:
