@@ -24,10 +24,10 @@ import psutil
 from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
-from remedlab.cluster.node.volume_storage import claims_root, remove_claims
 from remedlab.free_port import free_port
 from remedlab.mounts import mounts_under, unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
+from remedlab.volume_storage import claims_root, remove_claims
 
 
 def scratch_dir() -> str | None:

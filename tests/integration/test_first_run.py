@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 
-from remedlab.cluster.node.volume_storage import remove_claims
+from remedlab.volume_storage import remove_claims
 from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration

@@ -242,6 +242,11 @@ def test_the_workload_mix_loads_and_its_token_is_valid() -> None:
     assert preserve.headers is not None
     claims = tokens.verify(preserve.headers["Authorization"].removeprefix("Bearer "))
     assert claims.user_id == seed.generated_user_id(0)
+    # the services behind paying, cancelling and the admin's views get traffic too
+    assert {"refund-quote", "accounts", "payments", "travel-plans", "admin-routes"} <= names
+    admin = next(r for r in mix.requests if r.name == "admin-routes")
+    assert admin.headers is not None
+    assert "ROLE_ADMIN" in tokens.verify(admin.headers["Authorization"].removeprefix("Bearer ")).roles
 
 
 def test_mariadb_init_sql_sets_root_and_makes_the_database() -> None:

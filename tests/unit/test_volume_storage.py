@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from remedlab.cluster.node import volume_storage
-from remedlab.cluster.node.volume_storage import (
+from remedlab import volume_storage
+from remedlab.volume_storage import (
     ENV,
     VOLUMES,
     claims_root,

@@ -218,12 +218,15 @@ def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: 
     changed = ready_changed_at(pod)
     if not is_ready(pod) and changed is not None and snap.taken - changed >= limits["not_ready_seconds"]:
         found.append(f"not Ready for {snap.taken - changed:.0f}s")
-    failures = sum(
-        int(e.get("count", 1))
+    unhealthy = [
+        e
         for e in snap.pod_events(pod, ("Unhealthy",), limits["probe_window_seconds"])
         if (_first_seen(e) or 0) - born >= limits["startup_grace_seconds"]
-    )
-    if failures >= limits["probe_failures"]:
+    ]
+    failures = sum(int(e.get("count", 1)) for e in unhealthy)
+    last = max((parse_time(e.get("lastTimestamp")) or 0.0 for e in unhealthy), default=0.0)
+    current = not is_ready(pod) or snap.taken - last <= limits["probe_recent_seconds"]
+    if failures >= limits["probe_failures"] and current:
         found.append(f"{failures} failed probes in the last {limits['probe_window_seconds']:.0f}s")
     samples = snap.recent_pod_samples(pod, limits["cpu_window_seconds"])
     cpu_limit = cpu_limit_millicores(pod)

@@ -69,8 +69,11 @@ class EpisodeSettings:
 
 
 def _pods_ready(api: AgentApi, namespace: str) -> bool:
+    """Every pod Ready (a finished Job's pod counts), and none going."""
     pods = api.objects("pods", namespace)
-    return bool(pods) and all(not is_terminating(p) and is_ready(p) for p in pods)
+    return bool(pods) and all(
+        not is_terminating(p) and (is_ready(p) or (p.get("status") or {}).get("phase") == "Succeeded") for p in pods
+    )
 
 
 def wait_ready(api: AgentApi, namespace: str, timeout: float) -> bool:
@@ -98,11 +101,13 @@ def health_gate(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -
 
 def wait_quiet(admin: AdminApi, spec: EpisodeSpec, settings: EpisodeSettings) -> dict[str, Any]:
     """Wait (``QUIET_TIMEOUT`` at most) until users' requests have all but all succeeded for
-    ``quiet_seconds``: the last episode's fault no longer shows in what an agent looks at."""
+    ``quiet_seconds`` and every pod of the namespace is Ready: the last episode's fault no longer shows
+    in what an agent looks at, also on a service the users' requests do not reach."""
     started = time.monotonic()
     while True:
         window = admin.workload(spec.namespace, settings.quiet_seconds)["window"]
         clean = bool(window.get("requests")) and float(window.get("success_rate") or 0.0) >= QUIET_SUCCESS
+        clean = clean and _pods_ready(admin, spec.namespace)
         waited = time.monotonic() - started
         if clean or waited >= QUIET_TIMEOUT:
             return {"clean": clean, "seconds": round(waited, 3)}

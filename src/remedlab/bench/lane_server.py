@@ -15,10 +15,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from remedlab.cluster.node.volume_storage import claims_root, remove_claims
 from remedlab.free_port import free_port
 from remedlab.mounts import unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
+from remedlab.volume_storage import claims_root, remove_claims
 
 PR_SET_PDEATHSIG = 1
 HOME_PREFIX = "remedlab-lane-"

@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
             from remedlab.cluster.node.isolation.sandbox import Isolation
             from remedlab.cluster.node.time_shift import build_shim
             from remedlab.cluster.node.volume_mounts import bind_mounts_available
-            from remedlab.cluster.node.volume_storage import storage_check
+            from remedlab.volume_storage import storage_check
 
             home = paths.ensure_home()
             shim, note = build_shim(home)

@@ -58,7 +58,7 @@ from remedlab.cluster.node.kubelet import Kubelet, KubeletConfig
 from remedlab.cluster.node.metrics_sampler import MetricsSampler
 from remedlab.cluster.node.pod_dns import ClusterDns
 from remedlab.cluster.node.pod_sync import PodSync
-from remedlab.cluster.node.volume_storage import forget_orphans, place_claims
+from remedlab.volume_storage import forget_orphans, place_claims
 
 SAFETY_RESYNC_SECONDS = 60.0
 """Every cached object is handed to the controllers again this often, as informers' resync does: a

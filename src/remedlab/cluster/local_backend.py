@@ -22,7 +22,7 @@ from remedlab.cluster.embedded import ClusterConfig, EmbeddedCluster
 from remedlab.cluster.fault_runtime import LocalFaultRuntime, stress_argv
 from remedlab.cluster.node.isolation.fidelity import cluster_dns_check, fuse_check, network_fault_check
 from remedlab.cluster.node.isolation.sandbox import Isolation
-from remedlab.cluster.node.volume_storage import storage_check
+from remedlab.volume_storage import storage_check
 
 Obj = dict[str, Any]
 

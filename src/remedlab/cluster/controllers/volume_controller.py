@@ -24,8 +24,8 @@ from remedlab.cluster.controllers.change_feed import clone
 from remedlab.cluster.controllers.event_recorder import EventRecorder
 from remedlab.cluster.controllers.informer import EventHandler, InformerFactory, key_of
 from remedlab.cluster.controllers.queue_controller import QueueController
-from remedlab.cluster.node.volume_storage import claims_root
 from remedlab.mounts import mounts_under
+from remedlab.volume_storage import claims_root
 
 PROTECTION = "kubernetes.io/pvc-protection"
 PROVISIONER = "remedlab.io/local-path"

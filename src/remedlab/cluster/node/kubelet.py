@@ -51,8 +51,8 @@ from remedlab.cluster.node.pod_ports import PodPortDialer
 from remedlab.cluster.node.pod_worker import PodWorker
 from remedlab.cluster.node.time_shift import build_shim, create_offset_file
 from remedlab.cluster.node.volume_mounts import bind_mounts_available
-from remedlab.cluster.node.volume_storage import claims_root
 from remedlab.mounts import unmount_all
+from remedlab.volume_storage import claims_root
 
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
