@@ -2,8 +2,9 @@
 time (health gate and baseline, injection and its confirmation, grading, stopping the fault and
 restoring the manifests), per phase, over a few episodes of the easy suite with the baseline agent.
 
-Grading includes the oracle's settle window (15 s by default; --settle), which a fix must hold
-to pass: the table shows the overhead with and without it.
+Grading includes the oracle's time to a verdict: the sequential oracle decides as soon as the
+evidence does, within the settle window (15 s by default; --settle) at most. Target: a median harness
+time of 8 s per episode, verdict included.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.episode import EpisodeSettings
 from remedlab.bench.results import read_results
 from remedlab.bench.runner import RunRequest, run_plan, start_run
+
+TARGET_S = 8.0
 
 
 def main() -> None:
@@ -49,10 +52,11 @@ def main() -> None:
         name = f"#{r['index']} {r['fault']} on {r['target']}"
         print(f"{name:<34} {r['status']:<10} {r['remediation_seconds']:>8.1f} {r['harness_seconds']:>10.1f} {cells}")
     harness = [float(r["harness_seconds"]) for r in records]
-    without_settle = [h - args.settle for h in harness]
+    grading = [float(r["phases"].get("grade", 0.0)) for r in records]
+    median = statistics.median(harness)
     print(
-        f"median harness time per episode: {statistics.median(harness):.1f}s "
-        f"({statistics.median(without_settle):.1f}s without the {args.settle:g}s settle window; target 10s)"
+        f"median harness time per episode: {median:.1f}s, of which grading {statistics.median(grading):.1f}s "
+        f"(target 8s: {'ok' if median <= TARGET_S else 'MISSED'})"
     )
 
 

@@ -172,6 +172,24 @@ def test_callers_failing_blame_the_callee_not_the_caller() -> None:
     assert diagnose(snap, LIMITS, {"time": NOW - 3}) == []
 
 
+def test_a_service_failing_its_calls_to_several_healthy_ones_is_blamed_itself() -> None:
+    names = ("hello", "time", "db")
+    snap = snapshot(
+        deployments=[deployment(n) for n in names],
+        replicasets=[replicaset(n, 1, 1) for n in names],
+        services=[service(n) for n in names],
+        pods=[pod(f"{n}-a", n) for n in names],
+    )
+    # time's network loses packets: its calls to hello and db fail, and so do its callers' calls to it
+    snap.service_samples["time"] = samples(p95Ms=40.0, upstreamErrors={"hello": {"error": 1}, "db": {"error": 1}})
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert finding.deployment == "time" and "time fails its calls to db, hello" in finding.evidence
+    # one that fails its calls to a single service blames that service, as before
+    snap.service_samples["time"] = samples(p95Ms=40.0, upstreamErrors={"db": {"error": 2}})
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert finding.deployment == "db"
+
+
 def test_a_slow_service_blames_the_store_it_waits_on() -> None:
     snap = snapshot(
         deployments=[deployment("hello"), deployment("time"), deployment("db", replicas=2)],

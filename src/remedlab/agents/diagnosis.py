@@ -259,14 +259,30 @@ def _first_seen(event: dict[str, Any]) -> float | None:
 def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, already: set[str]) -> list[Finding]:
     """Callers failing to reach a service, or a service slow on its own, from samples newer than ``since``."""
     window = limits["service_window_seconds"]
-    failed_calls: dict[str, int] = {}
+    failed: dict[str, dict[str, int]] = {}  # caller -> callee -> failed calls
     for service in snap.service_samples:
         for sample in snap.recent_service_samples(service, window, since):
             for callee, outcomes in (sample.get("upstreamErrors") or {}).items():
-                failed_calls[callee] = failed_calls.get(callee, 0) + sum(int(n) for n in outcomes.values())
-    failing = {callee for callee, count in failed_calls.items() if count >= limits["upstream_errors"]}
+                calls = failed.setdefault(service, {})
+                calls[callee] = calls.get(callee, 0) + sum(int(n) for n in outcomes.values())
     findings: list[Finding] = []
     blamed = set(already)
+    # a service failing its calls to several others that fail no call of their own: its own network fails
+    for caller, callees in sorted(failed.items()):
+        deployment = snap.deployment_for_service(caller)
+        total = sum(callees.values())
+        if len(callees) < 2 or total < limits["upstream_errors"] or any(c in failed for c in callees):
+            continue
+        if deployment is not None and deployment not in blamed:
+            blamed.add(deployment)
+            evidence = f"{caller} fails its calls to {', '.join(sorted(callees))} ({total} calls)"
+            findings.append(_replace(snap, deployment, evidence))
+        del failed[caller]  # what its callees seem to suffer is explained
+    failed_calls: dict[str, int] = {}
+    for callees in failed.values():
+        for callee, count in callees.items():
+            failed_calls[callee] = failed_calls.get(callee, 0) + count
+    failing = {callee for callee, count in failed_calls.items() if count >= limits["upstream_errors"]}
     for callee in sorted(failing):
         deployment = snap.deployment_for_service(callee)
         if deployment is None or deployment in blamed:
