@@ -168,8 +168,9 @@ def test_callers_failing_blame_the_callee_not_the_caller() -> None:
     snap.service_samples["hello"] = samples(p95Ms=2500.0, upstreamErrors={"time": {"timeout": 2}})
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.action) == ("time", DELETE_POD) and "6 calls to time" in finding.evidence
-    # evidence from before the last action (plus settling) does not count
+    # evidence from before the last action (plus settling) does not count, nor from before the incident
     assert diagnose(snap, LIMITS, {"time": NOW - 3}) == []
+    assert diagnose(snap, LIMITS, {}, since=NOW + 1) == []
 
 
 def test_a_service_failing_its_calls_to_several_healthy_ones_is_blamed_itself() -> None:

@@ -51,10 +51,11 @@ from remedlab.agents.signals import (
 )
 
 
-def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) -> list[Finding]:
+def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], since: float = 0.0) -> list[Finding]:
     """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
     when the runbook last acted on it: service metrics older than the last action (plus time for
-    calls in flight to end) are not evidence any more."""
+    calls in flight to end) are not evidence any more, nor are those older than ``since`` (when the
+    agent took the incident: what came before belongs to something else)."""
     findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
     rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
     databases, victims = database_findings(snap, diagnosis_config().log_rules, limits["log_recent_seconds"])
@@ -78,7 +79,8 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float]) 
             continue
         findings.extend(_pod_findings(snap, owner, pod, limits))
     findings = [_blame_store_behind(snap, f, limits) for f in findings]
-    since = max(acted.values(), default=0.0) + limits["settle_seconds"] if acted else 0.0
+    if acted:
+        since = max(since, max(acted.values()) + limits["settle_seconds"])
     findings.extend(_service_findings(snap, limits, since, {f.deployment for f in findings} | rolling))
     findings = _unique([_look_deeper(snap, f, acted) for f in findings])
     return sorted(findings, key=lambda f: f.precedence)

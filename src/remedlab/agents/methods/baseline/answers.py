@@ -46,12 +46,13 @@ def answer_question(ctx: AgentContext, name: str, limits: dict[str, float]) -> A
     """Look until a finding holds or time is up, then submit the task's answer."""
     task = ctx.incident.task
     namespace = ctx.incident.namespace
-    deadline = time.time() + limits["observe_seconds"]
+    started = time.time()
+    deadline = started + limits["observe_seconds"]
     suspected: set[str] = set()
     while True:
         ctx.steps += 1
         snap = observe(ctx.api, namespace, seconds=int(max(limits["service_window_seconds"], 20)))
-        findings = diagnose(snap, limits, {})
+        findings = diagnose(snap, limits, {}, since=started)
         ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
         held = [f for f in findings if f.rule != SICK_SERVICE or f.deployment in suspected]
         suspected = {f.deployment for f in findings if f.rule == SICK_SERVICE}

@@ -100,7 +100,8 @@ class Baseline:
         acted: dict[str, float] = {}
         clean = 0
         suspected: set[str] = set()
-        deadline = time.time() + limits["observe_seconds"]
+        started = time.time()
+        deadline = started + limits["observe_seconds"]
         while True:
             ctx.steps += 1
             snap = observe(
@@ -109,7 +110,7 @@ class Baseline:
                 seconds=int(max(limits["service_window_seconds"], 20)),
                 log_seconds=int(limits["log_window_seconds"]),
             )
-            findings = diagnose(snap, limits, acted)
+            findings = diagnose(snap, limits, acted, since=started)
             ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
             # evidence from other services (callers' failures, latency) must hold for two looks in a row, so
             # that the traces and metrics of the real cause have time to show; a pod's own state is enough
