@@ -26,6 +26,9 @@ from remedlab.server.serve import server_record_path
 # and the server's start with the app's deployment and warm-up
 EPISODE_ESTIMATE_S = 35
 SETUP_ESTIMATE_S = 30
+# a repair holds within the oracle's settle window (15 s) or not at all: a failed episode waits this long
+# for the verdict instead of `run`'s 120 s, so that one failure does not double the demo's time
+GRADE_TIMEOUT_S = 60.0
 
 
 def register(app: typer.Typer) -> None:
@@ -65,7 +68,7 @@ def register(app: typer.Typer) -> None:
         agent_api = AgentApi.from_env(client.url)
         try:
             begin = time.monotonic()
-            settings = EpisodeSettings(method=method, seed=seed)
+            settings = EpisodeSettings(method=method, seed=seed, grade_timeout=GRADE_TIMEOUT_S)
             request = RunRequest(app=app_name, suite=suite, method=method, seed=seed, experiments=experiments)
             start_run(admin, folder, request, settings)
             play(admin, agent_api, folder)
