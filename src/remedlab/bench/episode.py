@@ -69,10 +69,11 @@ class EpisodeSettings:
 
 
 def _pods_ready(api: AgentApi, namespace: str) -> bool:
-    """Every pod Ready (a finished Job's pod counts), and none going."""
+    """Every pod Ready or finished (a Job's), and none going."""
     pods = api.objects("pods", namespace)
     return bool(pods) and all(
-        not is_terminating(p) and (is_ready(p) or (p.get("status") or {}).get("phase") == "Succeeded") for p in pods
+        not is_terminating(p) and (is_ready(p) or (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"))
+        for p in pods
     )
 
 
