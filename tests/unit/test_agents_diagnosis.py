@@ -140,12 +140,10 @@ def test_probe_failures_count_only_recent_events_after_startup() -> None:
     assert diagnose(snapshot(events=[unhealthy(5, 15, 2)]), LIMITS, {})[0].pod == "time-a"
     assert diagnose(snapshot(events=[unhealthy(5, 300, 200)]), LIMITS, {}) == []  # long ago
     assert diagnose(snapshot(events=[unhealthy(2, 15, 2)]), LIMITS, {}) == []  # too few
-    # a Ready pod whose probes stopped failing a while ago (a fault gone before the incident) is healthy
-    assert diagnose(snapshot(events=[unhealthy(6, 19, 9)]), LIMITS, {}) == []
-    just_unready = pod("time-a", "time", ready=False, since=stamp(2))  # too briefly for the not-Ready rule
-    stale = snapshot(pods=[pod("hello-a", "hello"), just_unready], events=[unhealthy(6, 19, 9)])
-    (finding,) = diagnose(stale, LIMITS, {})
-    assert finding.pod == "time-a" and "6 failed probes" in finding.evidence  # not Ready: they count
+    # probes that stopped failing before the incident (a fault gone before it) are history
+    assert diagnose(snapshot(events=[unhealthy(6, 19, 9)]), LIMITS, {}, since=NOW - 5) == []
+    (finding,) = diagnose(snapshot(events=[unhealthy(6, 19, 4)]), LIMITS, {}, since=NOW - 5)
+    assert finding.pod == "time-a" and "6 failed probes" in finding.evidence  # failing still
 
 
 def test_a_broken_new_revision_is_rolled_back_once_past_its_grace() -> None:

@@ -77,7 +77,7 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], 
         owner = snap.deployment_of(pod)
         if owner is None or owner in rolling or pod["metadata"].get("deletionTimestamp"):
             continue
-        findings.extend(_pod_findings(snap, owner, pod, limits))
+        findings.extend(_pod_findings(snap, owner, pod, limits, since))
     findings = [_blame_store_behind(snap, f, limits) for f in findings]
     if acted:
         since = max(since, max(acted.values()) + limits["settle_seconds"])
@@ -211,7 +211,9 @@ def _erring_change(snap: Snapshot, name: str) -> Finding | None:
     return None
 
 
-def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: dict[str, float]) -> list[Finding]:
+def _pod_findings(
+    snap: Snapshot, deployment: str, pod: dict[str, Any], limits: dict[str, float], since: float
+) -> list[Finding]:
     name = name_of(pod)
     born = created_at(pod) or snap.taken
     if snap.taken - born < limits["startup_grace_seconds"]:
@@ -220,15 +222,13 @@ def _pod_findings(snap: Snapshot, deployment: str, pod: dict[str, Any], limits: 
     changed = ready_changed_at(pod)
     if not is_ready(pod) and changed is not None and snap.taken - changed >= limits["not_ready_seconds"]:
         found.append(f"not Ready for {snap.taken - changed:.0f}s")
-    unhealthy = [
-        e
+    failures = sum(
+        int(e.get("count", 1))
         for e in snap.pod_events(pod, ("Unhealthy",), limits["probe_window_seconds"])
         if (_first_seen(e) or 0) - born >= limits["startup_grace_seconds"]
-    ]
-    failures = sum(int(e.get("count", 1)) for e in unhealthy)
-    last = max((parse_time(e.get("lastTimestamp")) or 0.0 for e in unhealthy), default=0.0)
-    current = not is_ready(pod) or snap.taken - last <= limits["probe_recent_seconds"]
-    if failures >= limits["probe_failures"] and current:
+        and (parse_time(e.get("lastTimestamp")) or 0.0) >= since  # still failing since the incident
+    )
+    if failures >= limits["probe_failures"]:
         found.append(f"{failures} failed probes in the last {limits['probe_window_seconds']:.0f}s")
     samples = snap.recent_pod_samples(pod, limits["cpu_window_seconds"])
     cpu_limit = cpu_limit_millicores(pod)
