@@ -23,11 +23,12 @@ from remedlab.agents.episode import DONE, Incident
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi
 from remedlab.bench.results import RESULTS_FILE
+from remedlab.free_port import free_port
 from remedlab.kube.kube_backend import KubeBackend
 from tests.integration.agent_episodes import FaultLab
 from tests.integration.kubectl_harness import real_kubectl
 from tests.integration.load_harness import BackgroundLoad
-from tests.integration.server_harness import ServerProcess, free_port, running_server
+from tests.integration.server_harness import ServerProcess, running_server
 
 pytestmark = pytest.mark.integration
 

@@ -24,8 +24,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.stream import portforward
 
+from remedlab.free_port import free_port
 from tests.integration.kubectl_harness import Kubectl, real_kubectl
-from tests.integration.server_harness import ServerProcess, free_port
+from tests.integration.server_harness import ServerProcess
 
 pytestmark = pytest.mark.integration
 
