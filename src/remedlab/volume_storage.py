@@ -76,10 +76,10 @@ def storage_check(home: Path) -> FidelityCheck:
     return FidelityCheck("volume storage", "full", f"claims' data on disk at {claims_root(home)}")
 
 
-def forget_orphans(uid: int | None = None) -> list[Path]:
+def forget_orphans() -> list[Path]:
     """Remove the memory directories of this user whose state directory is gone or no longer links to
     them (after unmounting anything left on them); the directories removed."""
-    base = _base(os.geteuid() if uid is None else uid)
+    base = _base(os.geteuid())
     removed: list[Path] = []
     if not _safe_base(base):
         return removed
@@ -98,6 +98,16 @@ def remove_claims(home: Path) -> None:
     root = claims_root(home)
     if root.is_dir() and not mounts_under(root):
         shutil.rmtree(root, ignore_errors=True)
+
+
+def remove_state_directory(home: Path) -> bool:
+    """A state directory and its claims' data, wherever they are, the mounts on them taken off first;
+    False (nothing removed) when a mount would not come off."""
+    if not (unmount_all(claims_root(home)) and unmount_all(home)):
+        return False
+    remove_claims(home)
+    shutil.rmtree(home, ignore_errors=True)
+    return True
 
 
 def _base(uid: int) -> Path:

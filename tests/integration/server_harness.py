@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,9 +24,9 @@ from remedlab.api.kinds import BY_KIND, BY_PLURAL, api_path
 from remedlab.cluster.node.isolation.mount_namespace import namespaces_unavailable, runtime_paths
 from remedlab.cluster.node.isolation.pod_filesystem import runtime_view_entry
 from remedlab.free_port import free_port
-from remedlab.mounts import mounts_under, unmount_all
+from remedlab.mounts import mounts_under
 from remedlab.tokens import default_token_file, token_for_scope
-from remedlab.volume_storage import claims_root, remove_claims
+from remedlab.volume_storage import claims_root, remove_state_directory
 
 
 def scratch_dir() -> str | None:
@@ -283,9 +282,7 @@ class ServerProcess:
                 proc.kill()
         claims = claims_root(self.home)  # in memory, outside the state directory (see volume_storage)
         left = sorted({*mounts_under(self.home), *mounts_under(claims)})
-        if unmount_all(claims) and unmount_all(self.home):
-            remove_claims(self.home)
-            shutil.rmtree(self.home, ignore_errors=True)
+        remove_state_directory(self.home)
         assert not left, f"the server left mounts behind: {left}"
 
 

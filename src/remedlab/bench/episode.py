@@ -19,6 +19,7 @@ from remedlab.agents.llm.session import Budget
 from remedlab.agents.run import run_agent
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from remedlab.agents.signals import is_ready, is_terminating
+from remedlab.api.conditions import is_active
 from remedlab.bench.admin_api import AdminApi
 from remedlab.bench.answers import ANSWER_TASKS, grade_answer
 from remedlab.bench.metrics import episode_metrics
@@ -71,10 +72,7 @@ class EpisodeSettings:
 def _pods_ready(api: AgentApi, namespace: str) -> bool:
     """Every pod Ready or finished (a Job's), and none going."""
     pods = api.objects("pods", namespace)
-    return bool(pods) and all(
-        not is_terminating(p) and (is_ready(p) or (p.get("status") or {}).get("phase") in ("Succeeded", "Failed"))
-        for p in pods
-    )
+    return bool(pods) and all(not is_terminating(p) and (is_ready(p) or not is_active(p)) for p in pods)
 
 
 def wait_ready(api: AgentApi, namespace: str, timeout: float) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,9 +15,8 @@ import urllib.request
 from pathlib import Path
 
 from remedlab.free_port import free_port
-from remedlab.mounts import unmount_all
 from remedlab.tokens import default_token_file, token_for_scope
-from remedlab.volume_storage import claims_root, remove_claims
+from remedlab.volume_storage import remove_state_directory
 
 PR_SET_PDEATHSIG = 1
 HOME_PREFIX = "remedlab-lane-"
@@ -88,10 +86,7 @@ class LaneServer:
 
 def remove_home(home: Path) -> None:
     """A lane's state directory and its claims' data, their pods' volume mounts taken off first."""
-    unmount_all(claims_root(home))
-    unmount_all(home)
-    remove_claims(home)
-    shutil.rmtree(home, ignore_errors=True)
+    remove_state_directory(home)
 
 
 def sweep_dead_homes() -> None:
