@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 import time
 import urllib.error
 import urllib.parse
@@ -96,15 +95,6 @@ def trace_of(server: ServerProcess, trace_id: str, spans: int) -> dict[str, Any]
     if status == 200 and len(body["spans"]) >= spans:
         return dict(body)
     return None
-
-
-def mean_seconds(url: str, count: int, **options: Any) -> tuple[float, list[Answer]]:
-    """The mean time of `count` sequential requests, and the answers.
-
-    The mean, not the median: a CPU quota throttles a pod for part of each period,
-    so half the requests may pass untouched while the others wait tens of ms."""
-    answers = [fetch(url, **options) for _ in range(count)]
-    return statistics.fmean(a.seconds for a in answers), answers
 
 
 def trace_with_servers(

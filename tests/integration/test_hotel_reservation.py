@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.http_probe import Answer, deployed_app, fetch, mean_seconds, new_traceparent, trace_with_servers
+from tests.integration.fault_symptoms import Symptom, shows_and_clears
+from tests.integration.http_probe import Answer, deployed_app, fetch, new_traceparent, trace_with_servers
 from tests.integration.load_harness import check_mix_answered
 from tests.integration.server_harness import ServerProcess
 
@@ -189,36 +190,6 @@ def test_killing_the_geo_database_fails_searches_visibly_then_recovers(hotel: Ho
     _searches_until(hotel, ok=True, timeout=45)
 
 
-def _search_mean(hotel: Hotel, count: int = 25) -> float:
-    seconds, answers = mean_seconds(hotel.url + SEARCH, count)
-    assert sum(a.status == 200 for a in answers) >= count - 1, [a.status for a in answers]
-    return seconds
-
-
 def test_cpu_stress_on_rate_raises_search_latency_until_stopped(hotel: Hotel) -> None:
     _searches_until(hotel, ok=True, timeout=30)
-    baseline = _search_mean(hotel)
-    status, chaos = hotel.server.request(
-        "POST", "/v1/chaos", {"fault": "cpu-stress", "target": "rate", "namespace": NS}
-    )
-    assert status == 201 and chaos["confirm"]["injected"], chaos
-    name = chaos["metadata"]["name"]
-    samples: list[float] = []
-
-    def slower() -> float | bool:
-        samples.append(_search_mean(hotel))
-        return samples[-1] >= 1.5 * baseline and samples[-1] - baseline >= 0.005 and samples[-1]
-
-    try:
-        time.sleep(1.0)
-        # a host busy with other work blurs one sample; the symptom must show within a few samples
-        stressed = hotel.server.wait_for(slower, timeout=15, what=f"searches slower than {baseline:.4f} s")
-    finally:
-        hotel.server.ok("DELETE", f"/v1/chaos/{NS}/{name}")
-    print(f"search mean: {baseline * 1000:.1f} ms, with rate under cpu stress {stressed * 1000:.1f} ms")
-    recovered = hotel.server.wait_for(
-        lambda: (m := _search_mean(hotel, 15)) <= max(1.5 * baseline, baseline + 0.010) and m,
-        timeout=30,
-        what="search latency back to its baseline",
-    )
-    print(f"search mean after the stress stopped: {recovered * 1000:.1f} ms")
+    shows_and_clears(hotel.server, hotel.url, NS, Symptom("cpu-stress", "rate", "search", "rate", rate=20.0))
