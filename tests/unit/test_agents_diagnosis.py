@@ -426,6 +426,21 @@ def test_log_lines_from_before_a_service_became_ready_are_history() -> None:
     assert finding.script == "restore-grants.sh"  # its requests fail since
 
 
+def test_a_pod_turned_unready_is_not_blamed_on_what_it_said_while_it_started() -> None:
+    parts = with_database(scripts=("restore-data.sh",))
+    unready = pod("time-a", "time", age=600, ready=False, since=stamp(2))  # Ready for long, then a busy CPU
+    unready["spec"]["containers"][0]["readinessProbe"] = {"periodSeconds": 1, "failureThreshold": 3}
+    parts["pods"][1] = unready
+    started = logged(590, "not ready: NoData: table points in database geo holds no rows")
+    assert [f.rule for f in diagnose(snapshot(**parts, logs={"time-a": started}), LIMITS, {})] != [
+        "database-data-missing"
+    ]
+    # the line that says why comes with the first failed probe, before the pod turns
+    turning = logged(5, "not ready: NoData: table points in database geo holds no rows")
+    (finding, *_) = diagnose(snapshot(**parts, logs={"time-a": started + turning}), LIMITS, {})
+    assert (finding.rule, finding.deployment) == ("database-data-missing", "db")
+
+
 def test_no_finding_without_the_script_in_the_database_pod() -> None:
     parts = with_database(scripts=("allow-non-tls.sh",))
     parts["pods"][1] = pod("time-a", "time", age=12, ready=False, since=stamp(11))

@@ -6,9 +6,12 @@ with such a script: a recent line of a service's log matching it blames the data
 environment names (``DATABASE_ADDR=postgres-geo:5432``), a line of a database's own log that database;
 the finding asks for the script to be run in that database's pod, when the pod has it.
 
-What a log says is history unless it is current: a service's line counts while its pod is not Ready,
-or when it came after the pod became Ready (its requests fail); a database's own line counts when it
-is recent (``log_recent_seconds``): such errors repeat as long as clients try.
+What a log says is history unless it is current: a service's line counts when it came after the pod
+became Ready (its requests fail), or, while the pod is not Ready, when it came after the pod turned so
+(less the failed probes that turned it: a line that says why comes with the first); a database's own
+line counts when it is recent (``log_recent_seconds``): such errors repeat as long as clients try.
+A pod that was Ready before and is not now (a busy CPU fails its probes) is therefore not blamed on
+what it said while it started.
 """
 
 from __future__ import annotations
@@ -95,6 +98,23 @@ def _matching(text: str, pattern: re.Pattern[str], since: float) -> str | None:
     return None
 
 
+def _current_since(pod: Obj) -> float:
+    """Since when a service pod's lines tell its current state: when it became Ready, or when it turned not
+    Ready less the time its readiness probe takes to turn it (failureThreshold failed periods)."""
+    changed = ready_changed_at(pod) or 0.0
+    if is_ready(pod):
+        return changed
+    probes = [c["readinessProbe"] for c in pod["spec"].get("containers") or [] if c.get("readinessProbe")]
+    turning = max(
+        (
+            float(p.get("failureThreshold", 3)) * float(p.get("periodSeconds", 10)) + float(p.get("timeoutSeconds", 1))
+            for p in probes
+        ),
+        default=0.0,
+    )
+    return changed - turning
+
+
 def database_findings(
     snap: Snapshot, rules: tuple[LogRule, ...], recent_seconds: float
 ) -> tuple[list[Finding], set[str]]:
@@ -106,8 +126,8 @@ def database_findings(
         text = snap.logs.get(name_of(pod))
         if owner is None or not text or is_terminating(pod):
             continue
-        # a service's lines count while it is not Ready, or since it became Ready; a database's when recent
-        current_since = (ready_changed_at(pod) or 0.0) if is_ready(pod) else 0.0
+        # a service's lines count since its readiness last changed; a database's when recent
+        current_since = _current_since(pod)
         for rule in rules:
             own = rule.script in scripts_of(snap, owner)
             line = _matching(text, rule.pattern, snap.taken - recent_seconds if own else current_since)

@@ -153,10 +153,10 @@ class Kubelet:
             self.store.forget_process(pod_uid, container)
         with contextlib.suppress(Exception):
             self.isolation.cleanup_cluster()
-        with contextlib.suppress(Exception):
-            cleanup_stale(self.home)
-        with contextlib.suppress(Exception):
-            cleanup_stale(claims_root(self.home))
+        claims = claims_root(self.home)
+        for root in (self.home,) if claims.is_relative_to(self.home.resolve()) else (self.home, claims):
+            with contextlib.suppress(Exception):
+                cleanup_stale(root)
         unmount_all(self.home / "pods")
         for pod in self.store.list_objects("Pod"):
             ip = pod.get("status", {}).get("podIP")
