@@ -22,7 +22,7 @@ from typing import Any
 import psutil
 import pytest
 
-from remedlab.bench.ray_executor import LANE_RESOURCE, REQUEUE_FILE
+from remedlab.bench.ray_executor import LANE_RESOURCE, REQUEUE_FILE, requeue_counts
 from remedlab.bench.results import RESULTS_FILE, RUN_FILE
 
 ray = pytest.importorskip("ray")
@@ -186,8 +186,11 @@ def test_a_run_on_two_ray_nodes_survives_a_killed_driver_and_a_killed_lane(clust
         assert record["status"] == "success", record
         assert record["timeline"] is None or (out / record["timeline"]).exists()
     assert len({r["node_id"] for r in records}) == 2, "the episodes ran on one node only"
-    assert "requeued" in (out / REQUEUE_FILE).read_text()
-    (line,) = (out / REQUEUE_FILE).read_text().splitlines()
-    again = int(line.split()[2])
-    assert [r["requeued"] for r in sorted(records, key=lambda r: r["index"])] == [int(i == again) for i in range(4)]
+    # the killed lane's episode was queued again first; a lane lost later (the killed driver's lanes end with
+    # it, and a node may lose another while the run goes on) queues its episode too: each record counts its own
+    log = (out / REQUEUE_FILE).read_text().splitlines()
+    assert log and all(" requeued: " in line for line in log), log
+    counts = requeue_counts(out)
+    assert counts[int(log[0].split()[2])] >= 1, log
+    assert [r["requeued"] for r in sorted(records, key=lambda r: r["index"])] == [counts.get(i, 0) for i in range(4)]
     assert "success rate" in resumed.stdout

@@ -200,21 +200,26 @@ def run_plan_on_ray(
             outcome: EpisodeOutcome = ray.get(ref)
         except ray.exceptions.RayActorError as exc:
             requeued[index] = requeued.get(index, 0) + 1
-            note_requeue(out, index, type(exc).__name__)
+            note_requeue(out, index, _first_line(exc))
             queue.appendleft(entry)
             if _lane_alive(ray, actor):
                 idle.append(actor)
             continue
         except ray.exceptions.RayTaskError as exc:
             cause = exc.cause if exc.cause is not None else exc
-            first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
-            raise LaneError(f"episode {index} failed on its lane: {type(cause).__name__}: {first}") from None
+            raise LaneError(f"episode {index} failed on its lane: {_first_line(cause)}") from None
         record = {**outcome.record, "requeued": requeued.get(index, 0)}
         write_outcome(out, EpisodeOutcome(record, outcome.files))
         if on_episode is not None:
             on_episode(EpisodeSpec.from_dict(entry, task), record)
         idle.append(actor)
     return sorted(read_results(out), key=lambda r: int(r["index"]))
+
+
+def _first_line(exc: BaseException) -> str:
+    """The exception's type and the first line of what it says."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def requeue_counts(out: Path) -> dict[int, int]:
