@@ -1,11 +1,19 @@
 """A container's startup, readiness and liveness probes, run as the kubelet's prober runs them:
 startup first, then readiness and liveness side by side, each on its period with its thresholds;
-readiness sets the container's Ready, a failed liveness or startup probe restarts the container."""
+readiness sets the container's Ready, a failed liveness or startup probe restarts the container.
+
+A probe's first run comes at once after its initial delay, then one every period, on a ticker that
+drops the ticks a slow probe misses. Besides its ticks, a readiness probe runs when the kubelet syncs
+the pod's status while the container is not Ready yet, as the kubelet's prober manager does
+(UpdatePodStatus triggers a manual run): the first such sync follows the container's start at the next
+relist of the kubelet's pod lifecycle event generator, which looks at every container once a second.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import math
 from typing import TYPE_CHECKING, Any
 
 from remedlab.cluster.node.container_exec import exec_to_end
@@ -23,13 +31,25 @@ def start_probes(worker: PodWorker, c: ContainerRuntime) -> None:
     startup = c.spec.get("startupProbe")
     if readiness is None and startup is None:
         c.ready = True
-    c.probe_tasks = [asyncio.create_task(ContainerProbes(worker, c).run(readiness, liveness, startup))]
+    probes = ContainerProbes(worker, c)
+    c.probe_tasks = [asyncio.create_task(probes.run(readiness, liveness, startup))]
+    if readiness is not None:
+        probes.sync_at_next_relist()
 
 
 class ContainerProbes:
     def __init__(self, worker: PodWorker, c: ContainerRuntime) -> None:
         self.worker = worker
         self.c = c
+        self.manual_run = asyncio.Event()  # a readiness run asked for by a status sync (one kept at most)
+
+    def sync_at_next_relist(self) -> None:
+        """At the relist that sees the container started, the pod's status sync asks for a readiness run
+        unless the container is Ready by then."""
+        loop = asyncio.get_running_loop()
+        origin, period = self.worker.kubelet.relist_origin, self.worker.kubelet.config.relist_period
+        at = origin + math.ceil((loop.time() - origin) / period) * period
+        loop.call_at(at, lambda: None if self.c.ready else self.manual_run.set())
 
     async def _probe(self, probe: dict[str, Any]) -> ProbeResult:
         worker, c = self.worker, self.c
@@ -80,8 +100,12 @@ class ContainerProbes:
         await asyncio.sleep(float(probe.get("initialDelaySeconds", 0)))
         successes = failures = 0
         period = float(probe.get("periodSeconds", 10))
+        loop = asyncio.get_running_loop()
+        tick = loop.time()
+        self.manual_run.clear()  # asked for during the initial delay: the prober does not run then
         while True:
-            started = time.monotonic()
+            if kind == "Readiness":
+                self.manual_run.clear()
             result = await self._probe(probe)
             if result.ok:
                 successes, failures = successes + 1, 0
@@ -98,7 +122,13 @@ class ContainerProbes:
             elif failures >= int(probe.get("failureThreshold", 3)):
                 await self._kill(c, "liveness", probe)
                 return
-            await asyncio.sleep(max(0.0, period - (time.monotonic() - started)))
+            while tick <= loop.time():  # the next tick; those a slow probe missed are dropped
+                tick += period
+            if kind == "Readiness" and not c.ready:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.manual_run.wait(), tick - loop.time())
+            else:
+                await asyncio.sleep(tick - loop.time())
 
     async def _kill(self, c: ContainerRuntime, kind: str, probe: dict[str, Any]) -> None:
         self.worker.event("Killing", f"Container {c.name} failed {kind} probe, will be restarted", container=c.name)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,7 @@ class KubeletConfig:
     backoff_base: float = 10.0
     backoff_max: float = 300.0
     backoff_reset: float = 600.0
+    relist_period: float = 1.0  # the pod lifecycle event generator's relist (the kubelet's 1 s)
 
 
 class ExecError(Exception):
@@ -94,6 +96,7 @@ class Kubelet:
         self.dataplane = dataplane
         self.pod_ips = pod_ips
         self.config = config or KubeletConfig()
+        self.relist_origin = time.monotonic()  # the relists' phase (the event loop's clock is monotonic)
         self.host_ip = host_ip
         self.workers: dict[str, PodWorker] = {}
         self.pod_logs = PodLogs(store, self.workers)
