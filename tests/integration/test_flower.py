@@ -267,7 +267,13 @@ def test_a_react_agent_detects_a_stopped_node_and_its_control(lab: Lab, tmp_path
 
 
 def test_the_baseline_rolls_back_a_misconfigured_clientapp(lab: Lab, tmp_path: Path) -> None:
-    records = _run(lab.server, tmp_path / "baseline", "--suite", "flower-model-misconfig", "--experiments", "1")
+    # a ClientApp pod replaced while it holds a task leaves its SuperNode waiting until the task's token expires
+    # (flwr's 30 s heartbeat), and the run in progress loses each round to its timeout until then: the rounds
+    # may come back well after the rollback, so the verdict gets more than `run`'s default 120 s
+    records = _run(
+        lab.server, tmp_path / "baseline", "--suite", "flower-model-misconfig", "--experiments", "1",
+        "--grade-timeout", "240",
+    )  # fmt: skip
     ((_, episode),) = records.items()
     print(json.dumps({k: episode[k] for k in ("status", "verdict", "agent", "phases")}, indent=1)[:3000])
     assert episode["status"] == "success", episode["verdict"]
