@@ -81,12 +81,7 @@ class LaneServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
-        remove_home(self.home)
-
-
-def remove_home(home: Path) -> None:
-    """A lane's state directory and its claims' data, their pods' volume mounts taken off first."""
-    remove_state_directory(home)
+        remove_state_directory(self.home)
 
 
 def sweep_dead_homes() -> None:
@@ -97,7 +92,7 @@ def sweep_dead_homes() -> None:
         except (OSError, ValueError):
             continue
         if not _alive(owner):
-            remove_home(home)
+            remove_state_directory(home)
 
 
 def _alive(pid: int) -> bool:

@@ -102,10 +102,9 @@ class ContainerProbes:
         period = float(probe.get("periodSeconds", 10))
         loop = asyncio.get_running_loop()
         tick = loop.time()
-        self.manual_run.clear()  # asked for during the initial delay: the prober does not run then
         while True:
             if kind == "Readiness":
-                self.manual_run.clear()
+                self.manual_run.clear()  # this run answers it (and one asked for during the initial delay)
             result = await self._probe(probe)
             if result.ok:
                 successes, failures = successes + 1, 0
