@@ -323,7 +323,8 @@ def test_a_job_past_its_deadline_fails_and_a_finished_job_expires(tmp_path: Path
     async def scenario() -> None:
         async with cluster(tmp_path) as c:
             c.api.create(job("slow", activeDeadlineSeconds=1, ttlSecondsAfterFinished=1))
-            await until(lambda: len(c.names()) == 1, what="pod")
+            # made, and maybe stopped already: a busy host may look only after the 1 s deadline
+            await until(lambda: len(c.pods()) == 1, what="pod")
             await until(lambda: "FailureTarget" in conditions(c.get("Job", "slow")), timeout=5, what="deadline")
             await until(lambda: c.pods()[0]["metadata"].get("deletionTimestamp") is not None, what="pod stopped")
             c.finish_deletions()
