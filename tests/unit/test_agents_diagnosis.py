@@ -426,6 +426,16 @@ def test_log_lines_from_before_a_service_became_ready_are_history() -> None:
     assert finding.script == "restore-grants.sh"  # its requests fail since
 
 
+def test_a_service_ready_all_along_is_not_blamed_on_an_earlier_incident() -> None:
+    parts = with_database()
+    parts["pods"][1] = pod("time-a", "time", age=600, since=stamp(590))  # Ready through an earlier incident
+    line = "db failed: StoreError: db: permission denied for table points"
+    taken = NOW - 2  # the agent took this incident 2 s ago
+    assert diagnose(snapshot(**parts, logs={"time-a": logged(12, line)}), LIMITS, {}, since=taken) == []
+    (finding,) = diagnose(snapshot(**parts, logs={"time-a": logged(5, line)}), LIMITS, {}, since=taken)
+    assert finding.script == "restore-grants.sh"  # it failed just before the agent looked: this incident
+
+
 def test_a_pod_turned_unready_is_not_blamed_on_what_it_said_while_it_started() -> None:
     parts = with_database(scripts=("restore-data.sh",))
     unready = pod("time-a", "time", age=600, ready=False, since=stamp(2))  # Ready for long, then a busy CPU

@@ -7,11 +7,12 @@ environment names (``DATABASE_ADDR=postgres-geo:5432``), a line of a database's 
 the finding asks for the script to be run in that database's pod, when the pod has it.
 
 What a log says is history unless it is current: a service's line counts when it came after the pod
-became Ready (its requests fail), or, while the pod is not Ready, when it came after the pod turned so
-(less the failed probes that turned it: a line that says why comes with the first); a database's own
-line counts when it is recent (``log_recent_seconds``): such errors repeat as long as clients try.
-A pod that was Ready before and is not now (a busy CPU fails its probes) is therefore not blamed on
-what it said while it started.
+became Ready (its requests fail) and at most ``log_recent_seconds`` before the agent took the incident
+(a pod Ready all along still holds the lines of an earlier incident), or, while the pod is not Ready,
+when it came after the pod turned so (less the failed probes that turned it: a line that says why
+comes with the first); a database's own line counts when it is recent (``log_recent_seconds``): such
+errors repeat as long as clients try. A pod that was Ready before and is not now (a busy CPU fails
+its probes) is therefore not blamed on what it said while it started.
 """
 
 from __future__ import annotations
@@ -98,12 +99,13 @@ def _matching(text: str, pattern: re.Pattern[str], since: float) -> str | None:
     return None
 
 
-def _current_since(pod: Obj) -> float:
-    """Since when a service pod's lines tell its current state: when it became Ready, or when it turned not
-    Ready less the time its readiness probe takes to turn it (failureThreshold failed periods)."""
+def _current_since(pod: Obj, incident_since: float) -> float:
+    """Since when a service pod's lines tell its current state: when it became Ready (not before
+    ``incident_since``), or when it turned not Ready less the time its readiness probe takes to turn it
+    (failureThreshold failed periods)."""
     changed = ready_changed_at(pod) or 0.0
     if is_ready(pod):
-        return changed
+        return max(changed, incident_since)
     probes = [c["readinessProbe"] for c in pod["spec"].get("containers") or [] if c.get("readinessProbe")]
     turning = max(
         (
@@ -116,9 +118,10 @@ def _current_since(pod: Obj) -> float:
 
 
 def database_findings(
-    snap: Snapshot, rules: tuple[LogRule, ...], recent_seconds: float
+    snap: Snapshot, rules: tuple[LogRule, ...], recent_seconds: float, since: float = 0.0
 ) -> tuple[list[Finding], set[str]]:
-    """The databases to repair with one of their scripts, and the services whose trouble follows from it."""
+    """The databases to repair with one of their scripts, and the services whose trouble follows from it;
+    ``since``: when the agent took the incident."""
     findings: dict[tuple[str, str], Finding] = {}
     victims: set[str] = set()
     for pod in snap.pods:
@@ -127,7 +130,7 @@ def database_findings(
         if owner is None or not text or is_terminating(pod):
             continue
         # a service's lines count since its readiness last changed; a database's when recent
-        current_since = _current_since(pod)
+        current_since = _current_since(pod, since - recent_seconds)
         for rule in rules:
             own = rule.script in scripts_of(snap, owner)
             line = _matching(text, rule.pattern, snap.taken - recent_seconds if own else current_since)
