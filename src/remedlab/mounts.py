@@ -43,7 +43,8 @@ def unmount_all(root: Path, rounds: int = 16) -> bool:
             return True
         for point in points:
             with contextlib.suppress(OSError):
-                done = subprocess.run(["umount", str(point)], capture_output=True, check=False)
+                # --no-canonicalize: no stat of the mount point, which an IO fault's filesystem would delay
+                done = subprocess.run(["umount", "-c", str(point)], capture_output=True, check=False)
                 if done.returncode != 0:
-                    subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
+                    subprocess.run(["umount", "-c", "-l", str(point)], capture_output=True, check=False)
     return not mounts_under(root)

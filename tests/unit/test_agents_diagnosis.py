@@ -451,6 +451,34 @@ def test_a_pod_turned_unready_is_not_blamed_on_what_it_said_while_it_started() -
     assert (finding.rule, finding.deployment) == ("database-data-missing", "db")
 
 
+def test_what_a_service_said_before_it_was_ready_again_is_history() -> None:
+    parts = with_database(scripts=("restore-data.sh",))
+    # Ready for 2 s after its start, then its container killed: the line of its start is within the
+    # failed probes' reach, but it said it was ready again since
+    parts["pods"][1] = pod("time-a", "time", age=6, ready=False, since=stamp(1))
+    parts["pods"][1]["spec"]["containers"][0]["readinessProbe"] = {"periodSeconds": 1, "failureThreshold": 3}
+    started = logged(4, '{"level": "warning", "msg": "not ready: NoData: table points in database geo holds no rows"}')
+    again = logged(3, '{"level": "info", "msg": "ready again"}')
+    findings = diagnose(snapshot(**parts, logs={"time-a": started + again}), LIMITS, {})
+    assert "database-data-missing" not in [f.rule for f in findings]
+    (finding, *_) = diagnose(snapshot(**parts, logs={"time-a": started}), LIMITS, {})
+    assert finding.rule == "database-data-missing"
+
+
+def test_a_service_is_a_victim_of_its_repaired_database_only_while_it_still_says_so() -> None:
+    parts = with_database()
+    parts["pods"][1] = pod("time-a", "time", age=60, ready=False, since=stamp(40))
+    line = "not ready: StoreError: db: permission denied for table points"
+    repaired = {"db": NOW - LIMITS["settle_seconds"] - 5}  # repaired, and settled since
+    # it said so only before the repair: it is not the database's victim any more, its own pod is looked at
+    findings = diagnose(snapshot(**parts, logs={"time-a": logged(30, line)}), LIMITS, repaired)
+    assert [(f.deployment, f.action) for f in findings] == [("time", DELETE_POD)]
+    # it still says so after the repair settled: still the database's victim (the repair is not retried)
+    assert diagnose(snapshot(**parts, logs={"time-a": logged(30, line) + logged(2, line)}), LIMITS, repaired) == []
+    # while the repair settles, it is a victim whatever it said
+    assert diagnose(snapshot(**parts, logs={"time-a": logged(30, line)}), LIMITS, {"db": NOW - 1}) == []
+
+
 def test_no_finding_without_the_script_in_the_database_pod() -> None:
     parts = with_database(scripts=("allow-non-tls.sh",))
     parts["pods"][1] = pod("time-a", "time", age=12, ready=False, since=stamp(11))

@@ -58,7 +58,7 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], 
     agent took the incident: what came before belongs to something else)."""
     findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
     rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
-    databases, victims = database_findings(snap, diagnosis_config().log_rules, limits["log_recent_seconds"], since)
+    databases, victims = database_findings(snap, diagnosis_config(), limits, since, acted)
     findings += [f for f in databases if f.deployment not in acted]
     rolling |= {f.deployment for f in databases} | victims
     for deployment in snap.deployments:

@@ -27,6 +27,7 @@ class DiagnosisConfig:
     thresholds: MappingProxyType[str, float]
     log_rules: tuple[LogRule, ...]
     error_patterns: tuple[re.Pattern[str], ...]
+    recovered_patterns: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> DiagnosisConfig:
@@ -39,6 +40,7 @@ class DiagnosisConfig:
                 for e in data.get("database_log_rules") or []
             ),
             error_patterns=tuple(re.compile(str(p)) for p in data.get("error_log_patterns") or []),
+            recovered_patterns=tuple(re.compile(str(p)) for p in data.get("recovered_log_patterns") or []),
         )
 
 

@@ -12,7 +12,8 @@ became Ready (its requests fail) and at most ``log_recent_seconds`` before the a
 when it came after the pod turned so (less the failed probes that turned it: a line that says why
 comes with the first); a database's own line counts when it is recent (``log_recent_seconds``): such
 errors repeat as long as clients try. A pod that was Ready before and is not now (a busy CPU fails
-its probes) is therefore not blamed on what it said while it started.
+its probes) is therefore not blamed on what it said while it started, nor is a service on what it
+said before it logged that it is well again (``recovered_log_patterns``: "ready again").
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import re
 from typing import Any
 
-from remedlab.agents.diagnosis_config import LogRule
+from remedlab.agents.diagnosis_config import DiagnosisConfig
 from remedlab.agents.findings import RUN_SCRIPT, Finding
 from remedlab.agents.signals import Snapshot, is_ready, is_terminating, log_line_time, name_of, ready_changed_at
 
@@ -88,14 +89,19 @@ def _readable(line: str) -> str:
     return str(parsed.get("msg", line)).strip() if isinstance(parsed, dict) else line.strip()
 
 
-def _matching(text: str, pattern: re.Pattern[str], since: float) -> str | None:
-    """The last line matching ``pattern`` written at ``since`` or later (an undated line counts)."""
+def _matching(
+    text: str, pattern: re.Pattern[str], since: float, recovered: tuple[re.Pattern[str], ...] = ()
+) -> str | None:
+    """The last line matching ``pattern`` written at ``since`` or later (an undated line counts), and
+    after the last line matching one of ``recovered`` (the program says it is well again)."""
     for raw in reversed(text.splitlines()):
         when, line = log_line_time(raw)
         if when is not None and when < since:
             return None
         if pattern.search(line):
             return _readable(line)
+        if any(r.search(_readable(line)) for r in recovered):
+            return None
     return None
 
 
@@ -118,10 +124,18 @@ def _current_since(pod: Obj, incident_since: float) -> float:
 
 
 def database_findings(
-    snap: Snapshot, rules: tuple[LogRule, ...], recent_seconds: float, since: float = 0.0
+    snap: Snapshot,
+    config: DiagnosisConfig,
+    limits: dict[str, float],
+    since: float = 0.0,
+    acted: dict[str, float] | None = None,
 ) -> tuple[list[Finding], set[str]]:
     """The databases to repair with one of their scripts, and the services whose trouble follows from it;
-    ``since``: when the agent took the incident."""
+    ``since``: when the agent took the incident; ``acted``: when it last acted on a deployment. A service
+    stays a database's victim for ``settle_seconds`` after the database's repair, then only while it
+    still says so."""
+    acted = acted or {}
+    recent_seconds = limits["log_recent_seconds"]
     findings: dict[tuple[str, str], Finding] = {}
     victims: set[str] = set()
     for pod in snap.pods:
@@ -131,20 +145,26 @@ def database_findings(
             continue
         # a service's lines count since its readiness last changed; a database's when recent
         current_since = _current_since(pod, since - recent_seconds)
-        for rule in rules:
+        for rule in config.log_rules:
             own = rule.script in scripts_of(snap, owner)
-            line = _matching(text, rule.pattern, snap.taken - recent_seconds if own else current_since)
+            if own:
+                line = _matching(text, rule.pattern, snap.taken - recent_seconds)
+            else:
+                line = _matching(text, rule.pattern, current_since, config.recovered_patterns)
             if line is None:
                 continue
-            if own:
-                store = owner
-            else:
+            store = owner
+            if not own:
                 stores = [s for s in stores_named(snap, owner) if rule.script in scripts_of(snap, s)]
                 if not stores:
                     continue
                 # the database the line names, else the first the service's settings name
                 named = [s for s in stores if any(svc in line for svc in snap.services_of(s))]
                 store = (named or stores)[0]
+                settled = acted.get(store, -1.0) + limits["settle_seconds"]  # calls in flight ended
+                still = _matching(text, rule.pattern, max(current_since, settled), config.recovered_patterns)
+                if store in acted and snap.taken >= settled and still is None:
+                    continue  # the repair took: it says so no more
                 victims.add(owner)
             key = (rule.rule, store)
             if key not in findings:

@@ -503,7 +503,8 @@ class PodWorker:
             k.store.forget_process(self.uid, HOLDER_RECORD)
         k.dataplane.unregister_pod(self.uid)
         k.pod_ips.release(self.pod_ip)
-        if not remove_pod_dir(self.dir):
+        # off the event loop: unmounting a volume whose IO fault delays every file operation waits on it
+        if not await asyncio.to_thread(remove_pod_dir, self.dir):
             k.log_error(f"pod {self.namespace}/{self.name}: a volume under {self.dir} is still mounted; kept it")
         if remove:
             pod = k.store.get("Pod", self.namespace, self.name)
