@@ -32,6 +32,7 @@ class K8sModel(BaseModel):
         populate_by_name=True,
         extra="forbid",
         validate_assignment=False,
+        defer_build=True,
     )
 
     def to_dict(self) -> dict[str, Any]:

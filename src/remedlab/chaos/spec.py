@@ -24,7 +24,7 @@ Mode = Literal["one", "all", "fixed", "fixed-percent", "random-max-percent"]
 
 class SpecModel(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", coerce_numbers_to_str=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", coerce_numbers_to_str=True, defer_build=True
     )
 
 
