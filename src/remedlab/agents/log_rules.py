@@ -22,7 +22,7 @@ import json
 import re
 from typing import Any
 
-from remedlab.agents.diagnosis_config import DiagnosisConfig
+from remedlab.agents.diagnosis_config import DiagnosisConfig, LogRule
 from remedlab.agents.findings import RUN_SCRIPT, Finding
 from remedlab.agents.signals import Snapshot, is_ready, is_terminating, log_line_time, name_of, ready_changed_at
 
@@ -123,6 +123,23 @@ def _current_since(pod: Obj, incident_since: float) -> float:
     return changed - turning
 
 
+def _repair_took(
+    snap: Snapshot,
+    text: str,
+    rule: LogRule,
+    current_since: float,
+    repaired: float,
+    limits: dict[str, float],
+    config: DiagnosisConfig,
+) -> bool:
+    """The database was repaired, calls in flight have ended since, and the service says so no more."""
+    settled = repaired + limits["settle_seconds"]
+    return (
+        snap.taken >= settled
+        and _matching(text, rule.pattern, max(current_since, settled), config.recovered_patterns) is None
+    )
+
+
 def database_findings(
     snap: Snapshot,
     config: DiagnosisConfig,
@@ -161,10 +178,8 @@ def database_findings(
                 # the database the line names, else the first the service's settings name
                 named = [s for s in stores if any(svc in line for svc in snap.services_of(s))]
                 store = (named or stores)[0]
-                settled = acted.get(store, -1.0) + limits["settle_seconds"]  # calls in flight ended
-                still = _matching(text, rule.pattern, max(current_since, settled), config.recovered_patterns)
-                if store in acted and snap.taken >= settled and still is None:
-                    continue  # the repair took: it says so no more
+                if store in acted and _repair_took(snap, text, rule, current_since, acted[store], limits, config):
+                    continue
                 victims.add(owner)
             key = (rule.rule, store)
             if key not in findings:
