@@ -110,10 +110,10 @@ def play_repetition(
     server: ServerProcess, app: AppInfo, rep: int, args: argparse.Namespace, tallies: dict[tuple[str, str, str], Tally]
 ) -> None:
     """One repetition: for every fault, a no-op and a correct fix on a target drawn in turn, and a control."""
-    for fault in MICROREMED_FAULTS:
+    for fault in args.faults:
         target = sorted(app.targets_for(fault))[rep % len(app.targets_for(fault))]
         for case in CASES:
-            if case == "control" and fault != MICROREMED_FAULTS[0]:
+            if case == "control" and fault != args.faults[0]:
                 continue  # controls have no fault: one set per repetition
             label = "-" if case == "control" else fault
             sequential, fixed = play(server, app.namespace, fault, target, case, args.timeout)
@@ -134,7 +134,16 @@ def main() -> None:
     parser.add_argument("--app", default="simple-micro")
     parser.add_argument("--reps", type=int, default=20, help="repetitions of each case per fault type")
     parser.add_argument("--timeout", type=float, default=45.0, help="the grading timeout (a no-op fails after it)")
+    parser.add_argument(
+        "--faults",
+        type=lambda text: text.split(","),
+        default=list(MICROREMED_FAULTS),
+        help=f"the fault types to play, comma-separated (default: all of {','.join(MICROREMED_FAULTS)})",
+    )
     args = parser.parse_args()
+    unknown = sorted(set(args.faults) - set(MICROREMED_FAULTS))
+    if unknown:
+        parser.error(f"unknown fault types {', '.join(unknown)}: choose among {', '.join(MICROREMED_FAULTS)}")
     app = get_app(args.app)
     tallies: dict[tuple[str, str, str], Tally] = {}
     started = time.monotonic()

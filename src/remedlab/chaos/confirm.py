@@ -1,4 +1,9 @@
-"""Is an injected fault in effect yet, and does it show? (MicroRemed's "confirm" step.)"""
+"""Is an injected fault in effect, and does it show?
+
+`confirm` is MicroRemed's "confirm" step: the fault is injected and its symptom shows. `still_acting`
+is the oracle's question, whether the fault still acts on a live pod instance, symptom or not: a
+memory stressor held past its container's limit is OOM-killed and started again, so the memory it
+holds comes and goes while the fault stays in place."""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from remedlab.chaos.functional.registry import ACTIONS
 
 Obj = dict[str, Any]
 
+ONE_SHOT = ("pod-kill", "container-kill")
+"""Mechanisms done once at injection, which then no longer act."""
+
 
 def pod_ready(pod: Obj) -> bool:
     return any(
@@ -17,39 +25,81 @@ def pod_ready(pod: Obj) -> bool:
     )
 
 
-def _pod(backend: Backend, namespace: str, uid: str) -> Obj | None:
-    for pod in backend.list_objects("pods", namespace):
-        if pod["metadata"]["uid"] == uid:
+KIND_MECHANISMS = {"StressChaos": "stress", "NetworkChaos": "network", "HTTPChaos": "http", "IOChaos": "io"}
+"""What a record of each kind does, for records that do not say (Chaos Mesh's, on a real cluster)."""
+
+
+def _mechanism(obj: Obj, record: Obj) -> str:
+    if record.get("mechanism"):
+        return str(record["mechanism"])
+    if obj["kind"] == "PodChaos":
+        return str((obj.get("spec") or {}).get("action", ""))
+    return KIND_MECHANISMS.get(obj["kind"], "")
+
+
+def _pod(backend: Backend, obj: Obj, record: Obj) -> Obj | None:
+    """The record's pod instance: by its uid, or (Chaos Mesh's records, which have none) by the pod
+    name in the record's id, ``namespace/pod[/container]``."""
+    uid = record.get("podUID")
+    parts = str(record.get("id", "")).split("/")
+    name = parts[1] if not uid and len(parts) > 1 else None
+    for pod in backend.list_objects("pods", obj["metadata"]["namespace"]):
+        if (uid and pod["metadata"]["uid"] == uid) or (name and pod["metadata"]["name"] == name):
             return pod
     return None
 
 
-def confirm(backend: Backend, obj: Obj) -> dict[str, Any]:
+def _injected(obj: Obj) -> tuple[list[Obj], str]:
+    """The records in effect, or why there are none."""
     status = obj.get("status") or {}
     records = (status.get("experiment") or {}).get("containerRecords") or []
     failed = [c for c in status.get("conditions") or [] if c.get("type") == "Failed" and c.get("status") == "True"]
     if failed:
-        return {"injected": False, "observable": False, "detail": failed[0].get("message", "injection failed")}
+        return [], str(failed[0].get("message", "injection failed"))
     injected = [r for r in records if r.get("phase") == "Injected"]
+    return injected, "" if injected else "not injected (yet, or any more)"
+
+
+def confirm(backend: Backend, obj: Obj) -> dict[str, Any]:
+    injected, why = _injected(obj)
     if not injected:
-        return {"injected": False, "observable": False, "detail": "not injected (yet, or any more)"}
-    namespace = obj["metadata"]["namespace"]
-    kind = obj["kind"]
+        return {"injected": False, "observable": False, "detail": why}
     details = []
     observable = True
     for record in injected:
-        seen, detail = _record_observable(backend, obj, kind, namespace, record)
+        seen, detail = _record_observable(backend, obj, record)
         observable = observable and seen
         details.append(f"{record['id']}: {detail}")
     return {"injected": True, "observable": observable, "detail": "; ".join(details)}
 
 
-def _record_observable(backend: Backend, obj: Obj, kind: str, namespace: str, record: Obj) -> tuple[bool, str]:
-    mechanism = record.get("mechanism")
+def still_acting(backend: Backend, obj: Obj) -> list[str]:
+    """What of the fault still acts, one line per pod instance or object it acts on (empty: none).
+
+    A kill acts once: what follows it is the cluster's answer, which the oracle judges apart. A
+    stressor acts as long as its pod instance lives (the chaos controller starts it again if it
+    dies); every other mechanism acts while its symptom shows, as `confirm` sees it."""
+    injected, _ = _injected(obj)
+    acting = []
+    for record in injected:
+        mechanism = _mechanism(obj, record)
+        if mechanism in ONE_SHOT:
+            continue
+        if mechanism == "stress":
+            pod = _pod(backend, obj, record)
+            seen, detail = pod is not None and not pod["metadata"].get("deletionTimestamp"), "the stressor runs"
+        else:
+            seen, detail = _record_observable(backend, obj, record)
+        if seen:
+            acting.append(f"{record['id']}: {detail}")
+    return acting
+
+
+def _record_observable(backend: Backend, obj: Obj, record: Obj) -> tuple[bool, str]:
+    mechanism = _mechanism(obj, record)
     if mechanism in ACTIONS:
         return ACTIONS[mechanism].observable(backend, obj, record)
-    uid = record.get("podUID", "")
-    pod = _pod(backend, namespace, uid)
+    pod = _pod(backend, obj, record)
     if mechanism == "pod-kill":
         return (pod is None or bool(pod["metadata"].get("deletionTimestamp"))), "the pod instance was killed"
     if pod is None or pod["metadata"].get("deletionTimestamp"):
@@ -62,7 +112,7 @@ def _record_observable(backend: Backend, obj: Obj, kind: str, namespace: str, re
             for s in pod.get("status", {}).get("containerStatuses") or []
         )
         return restarted, "container killed" if restarted else "container not restarted yet"
-    if kind == "StressChaos":
+    if obj["kind"] == "StressChaos":
         return _stress_observable(backend, obj, pod)
     return True, f"{mechanism} in effect"
 
@@ -74,8 +124,10 @@ def _stress_observable(backend: Backend, obj: Obj, pod: Obj) -> tuple[bool, str]
     stressors = obj["spec"].get("stressors") or {}
     if stressors.get("memory"):
         restarts = sum(s.get("restartCount", 0) for s in pod.get("status", {}).get("containerStatuses") or [])
-        if len(samples) >= 2 and samples[-1]["memoryBytes"] > samples[0]["memoryBytes"] + 64 * 2**20:
-            return True, f"memory at {samples[-1]['memoryBytes'] // 2**20}Mi"
+        memory = [int(s["memoryBytes"]) for s in samples]
+        rise = max((m - min(memory[: i + 1]) for i, m in enumerate(memory)), default=0)
+        if rise > 64 * 2**20:  # a stressor killed at the limit rises again from where it fell
+            return True, f"memory rose by {rise // 2**20}Mi within 10 s, now {memory[-1] // 2**20}Mi"
         if restarts:
             return True, "the container restarted under memory pressure"
         return (len(samples) >= 1 and samples[-1]["memoryBytes"] > 256 * 2**20), "memory not raised yet"

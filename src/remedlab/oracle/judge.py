@@ -33,7 +33,7 @@ from typing import Any
 
 from remedlab.api.client import Backend
 from remedlab.api.errors import NotFound
-from remedlab.chaos.confirm import confirm, pod_ready
+from remedlab.chaos.confirm import pod_ready, still_acting
 from remedlab.observe.workload.running import Workload
 from remedlab.observe.workload.stats import Summary
 from remedlab.oracle.sequential import Evidence, SequentialTest
@@ -137,8 +137,7 @@ def fault_problems(backend: Backend, chaos: Obj | None) -> list[str]:
     """Does the fault still act? (None: a no-fault control, nothing to check.)"""
     if chaos is None:
         return []
-    seen = confirm(backend, chaos)
-    problems = [f"the fault still acts: {seen['detail']}"] if seen["injected"] and seen["observable"] else []
+    problems = [f"the fault still acts: {detail}" for detail in still_acting(backend, chaos)]
     spec = chaos.get("spec") or {}
     if spec.get("action") == "pod-config-error":
         problems.extend(_config_problems(backend, chaos))
