@@ -25,6 +25,7 @@ from typing import Any
 from remedlab.agents.diagnosis_config import DiagnosisConfig, LogRule
 from remedlab.agents.findings import RUN_SCRIPT, Finding
 from remedlab.agents.signals import Snapshot, is_ready, is_terminating, log_line_time, name_of, ready_changed_at
+from remedlab.api.probe_timing import ProbeTiming
 
 Obj = dict[str, Any]
 SCRIPTS_PATH = "/scripts"
@@ -113,13 +114,7 @@ def _current_since(pod: Obj, incident_since: float) -> float:
     if is_ready(pod):
         return max(changed, incident_since)
     probes = [c["readinessProbe"] for c in pod["spec"].get("containers") or [] if c.get("readinessProbe")]
-    turning = max(
-        (
-            float(p.get("failureThreshold", 3)) * float(p.get("periodSeconds", 10)) + float(p.get("timeoutSeconds", 1))
-            for p in probes
-        ),
-        default=0.0,
-    )
+    turning = max((ProbeTiming.of(p).seconds_to_fail for p in probes), default=0.0)
     return changed - turning
 
 

@@ -16,6 +16,7 @@ import contextlib
 import math
 from typing import TYPE_CHECKING, Any
 
+from remedlab.api.probe_timing import ProbeTiming
 from remedlab.cluster.node.container_exec import exec_to_end
 from remedlab.cluster.node.container_runtime import ContainerRuntime
 from remedlab.cluster.node.probes import ProbeResult, run_probe
@@ -72,18 +73,19 @@ class ContainerProbes:
     ) -> None:
         worker, c = self.worker, self.c
         if startup is not None:
-            await asyncio.sleep(float(startup.get("initialDelaySeconds", 0)))
+            timing = ProbeTiming.of(startup)
+            await asyncio.sleep(timing.initial_delay_seconds)
             failures = 0
             while True:
                 result = await self._probe(startup)
                 if result.ok:
                     break
                 failures += 1
-                if failures >= int(startup.get("failureThreshold", 3)):
+                if failures >= timing.failure_threshold:
                     worker.event("Unhealthy", f"Startup probe failed: {result.message}", "Warning", c.name)
                     await self._kill(c, "startup", startup)
                     return
-                await asyncio.sleep(float(startup.get("periodSeconds", 10)))
+                await asyncio.sleep(timing.period_seconds)
             if readiness is None:
                 c.ready = True
                 worker.publish()
@@ -97,9 +99,9 @@ class ContainerProbes:
 
     async def _run_kind(self, kind: str, probe: dict[str, Any]) -> None:
         worker, c = self.worker, self.c
-        await asyncio.sleep(float(probe.get("initialDelaySeconds", 0)))
+        timing = ProbeTiming.of(probe)
+        await asyncio.sleep(timing.initial_delay_seconds)
         successes = failures = 0
-        period = float(probe.get("periodSeconds", 10))
         loop = asyncio.get_running_loop()
         tick = loop.time()
         while True:
@@ -112,17 +114,17 @@ class ContainerProbes:
                 successes, failures = 0, failures + 1
                 worker.event("Unhealthy", f"{kind} probe failed: {result.message}", "Warning", c.name)
             if kind == "Readiness":
-                if successes >= int(probe.get("successThreshold", 1)) and not c.ready:
+                if successes >= timing.success_threshold and not c.ready:
                     c.ready = True
                     worker.publish()
-                elif failures >= int(probe.get("failureThreshold", 3)) and c.ready:
+                elif failures >= timing.failure_threshold and c.ready:
                     c.ready = False
                     worker.publish()
-            elif failures >= int(probe.get("failureThreshold", 3)):
+            elif failures >= timing.failure_threshold:
                 await self._kill(c, "liveness", probe)
                 return
             while tick <= loop.time():  # the next tick; those a slow probe missed are dropped
-                tick += period
+                tick += timing.period_seconds
             if kind == "Readiness" and not c.ready:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.manual_run.wait(), tick - loop.time())

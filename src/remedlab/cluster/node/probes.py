@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from remedlab.api.probe_timing import ProbeTiming
+
 OpenConnection = Callable[[str, int, float], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
 ExecRunner = Callable[[list[str], float], Awaitable[tuple[int, str]]]
 
@@ -35,7 +37,7 @@ async def run_probe(
     connect: OpenConnection,
     run_exec: ExecRunner,
 ) -> ProbeResult:
-    timeout = float(probe.get("timeoutSeconds", 1))
+    timeout = ProbeTiming.of(probe).timeout_seconds
     if "exec" in probe:
         try:
             code, output = await asyncio.wait_for(run_exec(list(probe["exec"]["command"]), timeout), timeout + 1)
