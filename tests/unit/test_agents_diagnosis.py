@@ -129,13 +129,7 @@ def test_memory_oom_and_readiness_each_make_a_pod_sick() -> None:
 
 def test_probe_failures_count_only_recent_events_after_startup() -> None:
     def unhealthy(count: int, first: float, last: float) -> dict[str, Any]:
-        return {
-            "involvedObject": {"kind": "Pod", "name": "time-a", "uid": "p-time-a"},
-            "reason": "Unhealthy",
-            "count": count,
-            "firstTimestamp": stamp(first),
-            "lastTimestamp": stamp(last),
-        }
+        return _unhealthy("time-a", count, first, last)
 
     assert diagnose(snapshot(events=[unhealthy(5, 15, 2)]), LIMITS, {})[0].pod == "time-a"
     assert diagnose(snapshot(events=[unhealthy(5, 300, 200)]), LIMITS, {}) == []  # long ago
@@ -240,6 +234,35 @@ def test_a_service_whose_every_call_is_slow_is_the_delayed_one() -> None:
     snap.calls.append(_edge("hello", "db", 1000.0))
     (finding,) = diagnose(snap, LIMITS, {})
     assert finding.deployment == "hello" and "waiting on hello" in finding.evidence, finding
+
+
+def _unhealthy(pod_name: str, count: int, first: float, last: float) -> dict[str, Any]:
+    return {
+        "involvedObject": {"kind": "Pod", "name": pod_name, "uid": f"p-{pod_name}"},
+        "reason": "Unhealthy",
+        "count": count,
+        "firstTimestamp": stamp(first),
+        "lastTimestamp": stamp(last),
+    }
+
+
+def test_a_service_whose_one_callee_answers_slowly_blames_the_callee_that_fails_its_probes() -> None:
+    # loss on time's network: hello, which calls time alone, is slow; the same traces as a fault on
+    # hello's own network, but the kubelet's probes of time fail (one failure: too few for its own rule)
+    snap = snapshot()
+    snap.service_samples["hello"] = samples(p95Ms=1800.0, upstreamErrors={})
+    snap.calls = [_edge("hello", "time", 1700.0)]
+    snap.events = [_unhealthy("time-a", 1, 4, 2)]
+    (finding,) = diagnose(snap, LIMITS, {}, since=NOW - 10)
+    assert finding.deployment == "time" and "waiting on time" in finding.evidence, finding
+    # its own network: hello's probes fail, or nobody's yet
+    snap.events = [_unhealthy("hello-a", 1, 4, 2)]
+    assert diagnose(snap, LIMITS, {}, since=NOW - 10)[0].deployment == "hello"
+    snap.events = []
+    assert diagnose(snap, LIMITS, {}, since=NOW - 10)[0].deployment == "hello"
+    # probes that failed before the incident say nothing of it
+    snap.events = [_unhealthy("time-a", 1, 40, 30)]
+    assert diagnose(snap, LIMITS, {}, since=NOW - 10)[0].deployment == "hello"
 
 
 def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store() -> None:

@@ -222,12 +222,7 @@ def _pod_findings(
     changed = ready_changed_at(pod)
     if not is_ready(pod) and changed is not None and snap.taken - changed >= limits["not_ready_seconds"]:
         found.append(f"not Ready for {snap.taken - changed:.0f}s")
-    failures = sum(
-        int(e.get("count", 1))
-        for e in snap.pod_events(pod, ("Unhealthy",), limits["probe_window_seconds"])
-        if (_first_seen(e) or 0) - born >= limits["startup_grace_seconds"]
-        and (parse_time(e.get("lastTimestamp")) or 0.0) >= since  # still failing since the incident
-    )
+    failures = _pod_probe_failures(snap, pod, limits, since)
     if failures >= limits["probe_failures"]:
         found.append(f"{failures} failed probes in the last {limits['probe_window_seconds']:.0f}s")
     samples = snap.recent_pod_samples(pod, limits["cpu_window_seconds"])
@@ -252,6 +247,18 @@ def _pod_findings(
     return [
         Finding("sick-pod", deployment, evidence, DELETE_POD, pod=name, precedence=1, readiness_only=only_readiness)
     ]
+
+
+def _pod_probe_failures(snap: Snapshot, pod: dict[str, Any], limits: dict[str, float], since: float) -> int:
+    """A pod's failed probes within the probe window, past its startup grace and still failing since
+    ``since`` (the incident)."""
+    born = created_at(pod) or snap.taken
+    return sum(
+        int(e.get("count", 1))
+        for e in snap.pod_events(pod, ("Unhealthy",), limits["probe_window_seconds"])
+        if (_first_seen(e) or 0) - born >= limits["startup_grace_seconds"]
+        and (parse_time(e.get("lastTimestamp")) or 0.0) >= since
+    )
 
 
 def _first_seen(event: dict[str, Any]) -> float | None:
@@ -312,7 +319,7 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
         if p95 >= limits["slow_p95_ms"]:
             slow[service] = p95
     for service, p95 in slow.items():
-        waited = _waits_on(snap, service, limits)
+        waited = _waits_on(snap, service, limits, since)
         if waited is not None:
             # it waits on another service (the slow calls followed down) or on its database or cache
             name, mean = waited
@@ -330,13 +337,37 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
     return findings
 
 
-def _waits_on(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float] | None:
+def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> tuple[str, float] | None:
     """What a slow service waits on, with the mean of its calls there: the service its slow calls lead
-    down to, else a sick database or cache; None when it is slow on its own."""
+    down to, else a sick database or cache, else the one service it calls if that one's network is the
+    sick one; None when it is slow on its own."""
     suspect, mean = _slowest_below(snap, service, limits)
     if suspect != service:
         return suspect, mean
-    return _slow_store(snap, service, limits)
+    return _slow_store(snap, service, limits) or _sole_callee_failing_probes(snap, service, limits, since)
+
+
+def _sole_callee_failing_probes(
+    snap: Snapshot, service: str, limits: dict[str, float], since: float
+) -> tuple[str, float] | None:
+    """A service whose one callee answers it slowly suffers its own network or that callee's: the same
+    traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
+    pods failing probes since the incident while the service's own fail none make the callee the one."""
+    edges = [c for c in snap.calls if c.get("from") == service and c.get("protocol") == "http"]
+    edges = [c for c in edges if c.get("to") != service]
+    if len(edges) != 1 or float(edges[0].get("meanMs") or 0) < limits["slow_store_fraction"] * limits["slow_p95_ms"]:
+        return None
+    callee = str(edges[0]["to"])
+    if _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since):
+        return callee, float(edges[0].get("meanMs") or 0)
+    return None
+
+
+def _probe_failures(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> int:
+    """Failed probes of the pods behind a service since ``since``, within the probe window."""
+    deployment = snap.deployment_for_service(service)
+    pods = snap.pods_of(deployment) if deployment is not None else []
+    return sum(_pod_probe_failures(snap, pod, limits, since) for pod in pods)
 
 
 def _blame_store_behind(snap: Snapshot, finding: Finding, limits: dict[str, float]) -> Finding:
