@@ -353,8 +353,7 @@ def _sole_callee_failing_probes(
     """A service whose one callee answers it slowly suffers its own network or that callee's: the same
     traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
     pods failing probes since the incident while the service's own fail none make the callee the one."""
-    edges = [c for c in snap.calls if c.get("from") == service and c.get("protocol") == "http"]
-    edges = [c for c in edges if c.get("to") != service]
+    edges = _http_calls_from(snap, service)
     if len(edges) != 1 or float(edges[0].get("meanMs") or 0) < limits["slow_store_fraction"] * limits["slow_p95_ms"]:
         return None
     callee = str(edges[0]["to"])
@@ -407,8 +406,7 @@ def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tu
     current, mean, seen = service, 0.0, {service}
     at_least = limits["slow_store_fraction"] * limits["slow_p95_ms"]
     while True:
-        edges = [c for c in snap.calls if c.get("from") == current and c.get("protocol") == "http"]
-        edges = [c for c in edges if c.get("to") != current]
+        edges = _http_calls_from(snap, current)
         slow = [c for c in edges if float(c.get("meanMs") or 0) >= at_least]
         if not slow or len(slow) == len(edges):
             return current, mean
@@ -418,6 +416,13 @@ def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tu
             return current, mean
         seen.add(callee)
         current, mean = callee, float(slowest.get("meanMs") or 0)
+
+
+def _http_calls_from(snap: Snapshot, service: str) -> list[dict[str, Any]]:
+    """The traces' call edges from a service to other services (its stores left out)."""
+    return [
+        c for c in snap.calls if c.get("from") == service and c.get("protocol") == "http" and c.get("to") != service
+    ]
 
 
 def _calls(snap: Snapshot, caller: str, callee: str, window: float, since: float) -> bool:
