@@ -49,6 +49,11 @@ def _pod(backend: Backend, obj: Obj, record: Obj) -> Obj | None:
     return None
 
 
+def _gone(pod: Obj | None) -> bool:
+    """The pod instance no longer exists, or is being deleted."""
+    return pod is None or bool(pod["metadata"].get("deletionTimestamp"))
+
+
 def _injected(obj: Obj) -> tuple[list[Obj], str]:
     """The records in effect, or why there are none."""
     status = obj.get("status") or {}
@@ -86,8 +91,7 @@ def still_acting(backend: Backend, obj: Obj) -> list[str]:
         if mechanism in ONE_SHOT:
             continue
         if mechanism == "stress":
-            pod = _pod(backend, obj, record)
-            seen, detail = pod is not None and not pod["metadata"].get("deletionTimestamp"), "the stressor runs"
+            seen, detail = not _gone(_pod(backend, obj, record)), "the stressor runs"
         else:
             seen, detail = _record_observable(backend, obj, record)
         if seen:
@@ -101,8 +105,8 @@ def _record_observable(backend: Backend, obj: Obj, record: Obj) -> tuple[bool, s
         return ACTIONS[mechanism].observable(backend, obj, record)
     pod = _pod(backend, obj, record)
     if mechanism == "pod-kill":
-        return (pod is None or bool(pod["metadata"].get("deletionTimestamp"))), "the pod instance was killed"
-    if pod is None or pod["metadata"].get("deletionTimestamp"):
+        return _gone(pod), "the pod instance was killed"
+    if pod is None or _gone(pod):
         return False, "the pod instance is gone"
     if mechanism == "pod-failure":
         return (not pod_ready(pod)), "pod not Ready" if not pod_ready(pod) else "pod still Ready"
