@@ -135,19 +135,31 @@ def heals_itself(lab: Lab) -> None:
     """Nothing to do: the cluster heals itself (a killed pod or container comes back)."""
 
 
+def shows(lab: Lab, case: Case, within_s: float = 15.0) -> None:
+    """The case's symptom shows in a 3 s window within `within_s` of the injection.
+
+    A stressor ramps up under its container's CPU limit, slower on a busy host: the first window may
+    come before memory has been touched, so the windows follow each other until one shows the symptom."""
+    deadline = time.monotonic() + within_s
+    while True:
+        window = lab.load.measure(3)
+        if case.symptom(lab, window):
+            return
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{case.fault}: no symptom within {within_s:.0f} s, last window {window}")
+
+
 def play_case(lab: Lab, case: Case) -> None:
     """Inject, see the symptom, stop; inject again and remedy through the cluster."""
     healthy(lab)
-    # 1. inject, see the symptom within 5 s, stop the fault: the baseline comes back
+    # 1. inject, see the symptom, stop the fault: the baseline comes back
     name = inject(lab, case.fault, case.target, *case.overrides)
-    window = lab.load.measure(3)
-    assert case.symptom(lab, window), f"{case.fault}: no symptom in {window}"
+    shows(lab, case)
     stop_fault(lab, name)
     healthy(lab)
     # 2. inject again and remediate through the cluster instead: the fault is gone with the pod instance
     name = inject(lab, case.fault, case.target, *case.overrides)
-    window = lab.load.measure(3)
-    assert case.symptom(lab, window), f"{case.fault}: no symptom in {window}"
+    shows(lab, case)
     case.remedy(lab)
     healthy(lab)
     chaos = lab.server.ok("GET", f"/v1/chaos/{NS}/{name}")

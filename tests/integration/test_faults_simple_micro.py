@@ -1,4 +1,4 @@
-"""The network and HTTP faults on simple-micro, under load: the symptom shows within 5 s in user-visible
+"""The network and HTTP faults on simple-micro, under load: the symptom shows within seconds in user-visible
 terms, a realistic remediation through the cluster clears it, and stopping the fault restores the baseline."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The host faults on simple-micro (CPU, memory, disk, pod and configuration faults, kills, clock skew),
-under load: the symptom shows within 5 s in user-visible terms, a realistic remediation through the cluster
+under load: the symptom shows within seconds in user-visible terms, a realistic remediation through the cluster
 clears it, and stopping the fault restores the baseline; bad fault requests change nothing."""
 
 from __future__ import annotations
