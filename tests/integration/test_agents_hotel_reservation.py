@@ -48,6 +48,7 @@ def booking_load(lab: FaultLab) -> BackgroundLoad:
     return BackgroundLoad(ip, 5000, "hotel-reservation", rate=6, mix=parse_mix(raw))
 
 
+@pytest.mark.timeout(360)  # room for the runbook to look again after a playbook stopped at its limit
 @pytest.mark.parametrize(("fault", "target"), EPISODES, ids=[f for f, _ in EPISODES])
 def test_baseline_remediates(lab: FaultLab, fault: str, target: str, tmp_path: Path) -> None:
     with booking_load(lab) if fault == "disk-io" else _nothing(), lab.fault(fault, target) as chaos:

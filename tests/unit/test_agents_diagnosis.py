@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
 from remedlab.agents.diagnosis import diagnose
 from remedlab.agents.diagnosis_config import load_thresholds
+from remedlab.agents.episode import AgentContext, Incident
 from remedlab.agents.findings import (
     DELETE_POD,
     DROP_NODE_SELECTOR,
@@ -19,8 +21,11 @@ from remedlab.agents.findings import (
     RUN_SCRIPT,
     SCALE_UP,
     UNDO,
+    Finding,
 )
 from remedlab.agents.methods.baseline.runbook import playbook_for
+from remedlab.agents.methods.playbooks import run_playbook
+from remedlab.agents.server_api import AgentApi
 from remedlab.agents.signals import Snapshot
 
 NOW = time.time()
@@ -528,3 +533,24 @@ def test_a_new_image_whose_ready_pods_log_errors_is_rolled_back() -> None:
     assert diagnose(snapshot(replicasets=restarted, pods=pods, logs=logs), LIMITS, {}) == []
     assert diagnose(snapshot(replicasets=sets, pods=pods, logs={"time-b": logged(5, "INFO ok")}), LIMITS, {}) == []
     assert diagnose(snapshot(replicasets=sets, pods=pods, logs=logs), LIMITS, {"time": NOW - 5}) == []  # undone
+
+
+def test_the_runbooks_playbook_waits_for_the_rollout_and_runs_within_its_limit(tmp_path: Path) -> None:
+    finding = Finding("sick-pod", "time", "pod time-a: not Ready for 30s", DELETE_POD, pod="time-a")
+    play = yaml.safe_load(playbook_for(finding, "sm", LIMITS["rollout_wait_seconds"]))[0]
+    assert play["tasks"][0]["command"] == "kubectl delete pod time-a -n sm --wait=false"
+    assert play["tasks"][1]["command"].endswith(f"--timeout={LIMITS['rollout_wait_seconds']:g}s")
+    # the playbook's own limit leaves the rollout wait room, and stops a playbook that hangs well before
+    # the server's default of 300 s
+    assert LIMITS["rollout_wait_seconds"] + 30 <= LIMITS["playbook_seconds"] < 300
+    asked: list[float] = []
+
+    class Api:
+        def playbook(self, text: str, timeout: float = 300.0) -> dict[str, Any]:
+            asked.append(timeout)
+            return {"ok": False, "timedOut": True, "exitCode": -9, "seconds": timeout}
+
+    ctx = AgentContext(cast(AgentApi, Api()), Incident("sm"), out_dir=tmp_path)
+    answer = run_playbook(ctx, yaml.safe_dump([play]), why="test", timeout=LIMITS["playbook_seconds"])
+    assert asked == [LIMITS["playbook_seconds"]] and answer["timedOut"]
+    assert ctx.actions[0]["ok"] is False and (tmp_path / "playbook-1.yml").exists()

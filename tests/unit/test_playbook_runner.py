@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import textwrap
 import time
@@ -76,9 +77,12 @@ def test_a_refused_playbook_never_runs(sandbox: Sandbox) -> None:
 def test_the_time_limit_stops_ansible_and_its_tasks(sandbox: Sandbox) -> None:
     short = Sandbox(cwd=sandbox.cwd, env=sandbox.env, timeout=4)
     started, started_at = time.monotonic(), time.time()
-    result = run_playbook(playbook("- command: kubectl wait --for=condition=Ready pod/x\n"), short)
+    tasks = "- name: look\n  command: kubectl get pods\n- name: wait for x\n  command: kubectl wait pod/x\n"
+    result = run_playbook(playbook(tasks), short)
     assert result.timed_out and not result.ok and time.monotonic() - started < 10
-    assert "time limit" in result.transcript()
+    # the task under way is named: the run stopped before ansible's report of the tasks that finished
+    assert result.stopped_in == "wait for x" and result.to_dict()["stoppedIn"] == "wait for x"
+    assert re.search(r"stopped after \d+s during task 'wait for x': time limit reached", result.transcript())
     # the stopped module's unpacked payload stays in the working directory (pruned with it), not in /tmp
     assert list(sandbox.cwd.glob("ansible_*_payload_*"))
     assert not [p for p in Path(tempfile.gettempdir()).glob("ansible_*_payload_*") if p.stat().st_mtime >= started_at]

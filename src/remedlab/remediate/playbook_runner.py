@@ -63,6 +63,8 @@ class PlaybookResult:
     output: str = ""
     notes: list[str] = field(default_factory=list)
     """What the playbook asked for that has no effect here (``become``, ``environment: KUBECONFIG``)."""
+    stopped_in: str | None = None
+    """The task under way when the time limit stopped the run."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +73,7 @@ class PlaybookResult:
             "notes": self.notes,
             "exitCode": self.exit_code,
             "timedOut": self.timed_out,
+            "stoppedIn": self.stopped_in,
             "seconds": round(self.seconds, 3),
             "tasks": [t.to_dict() for t in self.tasks],
             "output": self.output,
@@ -90,7 +93,8 @@ class PlaybookResult:
                 if text.strip():
                     lines.append("  " + text.strip().replace("\n", "\n  "))
         if self.timed_out:
-            lines.append(f"stopped after {self.seconds:.0f}s: time limit reached")
+            during = f" during task {self.stopped_in!r}" if self.stopped_in else ""
+            lines.append(f"stopped after {self.seconds:.0f}s{during}: time limit reached")
         elif not self.tasks and self.output:
             lines.append(self.output.strip())
         lines.append("playbook succeeded" if self.ok else f"playbook failed (exit code {self.exit_code})")
@@ -142,15 +146,34 @@ def _cut(text: Any) -> str:
     return value if len(value) <= TASK_OUTPUT_LIMIT else value[:TASK_OUTPUT_LIMIT] + "\n[cut]"
 
 
-def parse_json_output(stdout: str) -> list[TaskResult]:
-    """The tasks of the remedlab_json callback's report (an empty list when it is not there)."""
-    start = stdout.find("{")
-    if start < 0:
-        return []
-    try:
-        report = json.loads(stdout[start:])
-    except ValueError:
-        return []
+@dataclass
+class CallbackOutput:
+    """What ansible printed with the remedlab_json callback."""
+
+    tasks: list[TaskResult]
+    """Every task's result, from the report at the end (none when the run ended before it)."""
+    started: str | None
+    """The last task that started: the one under way when a run without a report was stopped."""
+    other: str
+    """The lines that are neither (ansible's own messages)."""
+
+
+def parse_json_output(stdout: str) -> CallbackOutput:
+    """Read the remedlab_json callback's lines out of ansible's standard output."""
+    report: dict[str, Any] = {}
+    started: str | None = None
+    other: list[str] = []
+    for line in stdout.splitlines():
+        try:
+            record = json.loads(line) if line.startswith("{") else None
+        except ValueError:
+            record = None
+        if isinstance(record, dict) and isinstance(record.get("started"), dict):
+            started = str(record["started"].get("task") or "")
+        elif isinstance(record, dict) and "plays" in record:
+            report = record
+        else:
+            other.append(line)
     tasks: list[TaskResult] = []
     for play in report.get("plays") or []:
         play_name = str((play.get("play") or {}).get("name") or "")
@@ -179,7 +202,7 @@ def parse_json_output(stdout: str) -> list[TaskResult]:
                         msg=_cut(host.get("msg") or ""),
                     )
                 )
-    return tasks
+    return CallbackOutput(tasks, started, "\n".join(other))
 
 
 def run_playbook(text: str, sandbox: Sandbox) -> PlaybookResult:
@@ -206,13 +229,15 @@ def run_checked_playbook(checked: CheckedPlaybook, sandbox: Sandbox) -> Playbook
     argv = [ansible_playbook(), "-i", INVENTORY_FILE, PLAYBOOK_FILE]
     run: CommandResult = run_argv(argv, f"ansible-playbook -i {INVENTORY_FILE} {PLAYBOOK_FILE}", sandbox,
                                   ansible_env(workdir))  # fmt: skip
-    tasks = parse_json_output(run.stdout)
-    output = run.stderr.strip() if tasks else "\n".join(p for p in (run.stdout.strip(), run.stderr.strip()) if p)
+    printed = parse_json_output(run.stdout)
+    tasks = printed.tasks
+    output = run.stderr.strip() if tasks else "\n".join(p for p in (printed.other.strip(), run.stderr.strip()) if p)
     return PlaybookResult(
         ok=run.exit_code == 0 and not run.timed_out,
         tasks=tasks,
         exit_code=run.exit_code,
         timed_out=run.timed_out,
+        stopped_in=printed.started if run.timed_out and not tasks else None,
         seconds=run.seconds,
         output=output[-TASK_OUTPUT_LIMIT:],
         notes=list(checked.notes),

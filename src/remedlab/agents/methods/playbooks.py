@@ -55,12 +55,13 @@ def yaml_problem(text: str) -> str | None:
     return None
 
 
-def run_playbook(ctx: AgentContext, text: str, why: str = "") -> dict[str, Any]:
-    """Run one playbook attempt through the server and record it; returns the server's answer."""
+def run_playbook(ctx: AgentContext, text: str, why: str = "", timeout: float | None = None) -> dict[str, Any]:
+    """Run one playbook attempt through the server (within `timeout` seconds, the server's default without)
+    and record it; returns the server's answer."""
     ctx.attempts += 1
     name = f"playbook-{ctx.attempts}.yml"
     ctx.save_text(name, text)
-    answer = ctx.api.playbook(text)
+    answer = ctx.api.playbook(text) if timeout is None else ctx.api.playbook(text, timeout=timeout)
     ctx.actions.append(
         {
             "kind": "playbook",

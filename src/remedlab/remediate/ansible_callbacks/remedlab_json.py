@@ -1,6 +1,7 @@
-"""An ansible stdout callback that prints one JSON report at the end of the run.
+"""An ansible stdout callback that prints a JSON line as each task starts and one JSON report at the end.
 
-The report: ``{"plays": [{"play": {"name"}, "tasks": [{"task": {"name"}, "hosts": {host: result}}]}],
+A task's start: ``{"started": {"play", "task"}}`` (a run stopped at its time limit thus shows where it
+was). The report: ``{"plays": [{"play": {"name"}, "tasks": [{"task": {"name"}, "hosts": {host: result}}]}],
 "stats": {host: {...}}}``, each result holding ``changed``, ``failed``, ``skipped``,
 ``unreachable``, ``rc``, ``stdout``, ``stderr`` and ``msg`` when the module gave them.
 """
@@ -38,6 +39,8 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         if not self.plays:
             self.plays.append({"play": {"name": ""}, "tasks": []})
         self.plays[-1]["tasks"].append({"task": {"name": task.get_name()}, "hosts": {}})
+        started = {"play": self.plays[-1]["play"]["name"], "task": task.get_name()}
+        self._display.display(json.dumps({"started": started}, default=str))
 
     def _record(self, result: Any, **flags: bool) -> None:
         if not self.plays or not self.plays[-1]["tasks"]:

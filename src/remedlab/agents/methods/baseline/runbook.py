@@ -33,7 +33,7 @@ from remedlab.agents.signals import observe
 NAME = "baseline"
 
 
-def playbook_for(finding: Finding, namespace: str) -> str:
+def playbook_for(finding: Finding, namespace: str, wait_s: float = 90) -> str:
     if finding.action == UNDO:
         step = {
             "name": f"roll back {finding.deployment}",
@@ -74,7 +74,7 @@ def playbook_for(finding: Finding, namespace: str) -> str:
         }
     wait = {
         "name": f"wait for {finding.deployment} to be available again",
-        "command": f"kubectl rollout status deployment/{finding.deployment} -n {namespace} --timeout=90s",
+        "command": f"kubectl rollout status deployment/{finding.deployment} -n {namespace} --timeout={wait_s:g}s",
     }
     play = {
         "name": f"baseline runbook: {finding.rule} on {finding.deployment} ({finding.evidence})",
@@ -125,7 +125,8 @@ class Baseline:
                     )
                 top = actionable[0]
                 why = f"{top.rule} on {top.deployment}: {top.evidence}"
-                answer = run_playbook(ctx, playbook_for(top, namespace), why=why)
+                play = playbook_for(top, namespace, limits["rollout_wait_seconds"])
+                answer = run_playbook(ctx, play, why=why, timeout=limits["playbook_seconds"])
                 if answer.get("refused"):
                     return ctx.finish(NAME, REFUSED, str(answer["refused"]))
                 acted[top.deployment] = time.time()
