@@ -23,7 +23,7 @@ class PodsAndMetrics:
 
     def list_objects(self, plural: str, namespace: str | None, selector: str | None = None) -> list[Obj]:
         assert plural == "pods"
-        return self.pods
+        return [p for p in self.pods if p["metadata"]["namespace"] == namespace]
 
     def pod_metrics(self, namespace: str | None, name: str | None, seconds: float) -> list[Obj]:
         samples = [{"memoryBytes": m * MIB, "cpuMillicores": 1.0} for m in self.memory_mib]
@@ -94,3 +94,16 @@ def test_chaos_meshs_records_name_their_pod_in_their_id() -> None:
         "hotel/frontend-a/frontend: the stressor runs"
     ]
     assert still_acting(cast(Backend, PodsAndMetrics([_pod("b")], [40])), stress) == []
+
+
+def test_chaos_meshs_records_name_the_pods_namespace_which_may_not_be_the_chaos_objects() -> None:
+    """A chaos object in Chaos Mesh's own namespace selects pods in the app's: its records' ids say where."""
+    stress = _chaos("StressChaos", "stress", "a")
+    stress["metadata"]["namespace"] = "chaos-mesh"
+    record = stress["status"]["experiment"]["containerRecords"][0]
+    del record["podUID"], record["mechanism"]
+    assert still_acting(cast(Backend, PodsAndMetrics([_pod("a")], [40])), stress) == [
+        "hotel/frontend-a/frontend: the stressor runs"
+    ]
+    record["id"] = "other/frontend-a/frontend"  # the same name in another namespace is another pod
+    assert still_acting(cast(Backend, PodsAndMetrics([_pod("a")], [40])), stress) == []

@@ -38,12 +38,15 @@ def _mechanism(obj: Obj, record: Obj) -> str:
 
 
 def _pod(backend: Backend, obj: Obj, record: Obj) -> Obj | None:
-    """The record's pod instance: by its uid, or (Chaos Mesh's records, which have none) by the pod
-    name in the record's id, ``namespace/pod[/container]``."""
+    """The record's pod instance: by its uid, or (Chaos Mesh's records, which have none) by the namespace
+    and pod name in the record's id, ``namespace/pod`` or ``namespace/pod/container``, as Chaos Mesh's pod
+    and container selectors write them (the pod's namespace may differ from the chaos object's)."""
     uid = record.get("podUID")
     parts = str(record.get("id", "")).split("/")
-    name = parts[1] if not uid and len(parts) > 1 else None
-    for pod in backend.list_objects("pods", obj["metadata"]["namespace"]):
+    by_name = not uid and len(parts) > 1
+    name = parts[1] if by_name else None
+    namespace = parts[0] if by_name else obj["metadata"]["namespace"]
+    for pod in backend.list_objects("pods", namespace):
         if (uid and pod["metadata"]["uid"] == uid) or (name and pod["metadata"]["name"] == name):
             return pod
     return None
