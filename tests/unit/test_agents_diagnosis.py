@@ -431,7 +431,7 @@ def test_a_service_denied_its_tables_gets_its_database_script_run() -> None:
     assert finding.script == "restore-grants.sh" and finding.precedence == 0
     assert finding.evidence == "pod time-a logs: not ready: StoreError: db: permission denied for table points"
     # the runbook runs it in the database's pod
-    play = yaml.safe_load(playbook_for(finding, "sm"))[0]
+    play = yaml.safe_load(playbook_for(finding, "sm", LIMITS["rollout_wait_seconds"]))[0]
     assert play["tasks"][0]["command"] == "kubectl exec -n sm deployment/db -- sh /scripts/restore-grants.sh"
     # once acted on the database, the service's trouble is not blamed on the service itself
     assert diagnose(snapshot(**parts, logs={"time-a": logged(9, line)}), LIMITS, {"db": NOW}) == []

@@ -33,7 +33,7 @@ from remedlab.agents.signals import observe
 NAME = "baseline"
 
 
-def playbook_for(finding: Finding, namespace: str, wait_s: float = 90) -> str:
+def playbook_for(finding: Finding, namespace: str, wait_s: float) -> str:
     if finding.action == UNDO:
         step = {
             "name": f"roll back {finding.deployment}",
