@@ -27,6 +27,7 @@ from remedlab.free_port import free_port
 from remedlab.mounts import mounts_under
 from remedlab.tokens import default_token_file, token_for_scope
 from remedlab.volume_storage import claims_root, remove_state_directory
+from tests.integration.pod_logs import WATCH
 
 
 def scratch_dir() -> str | None:
@@ -86,6 +87,7 @@ class ServerProcess:
         }
 
     def start(self, timeout: float = 30.0) -> None:
+        WATCH.started(id(self), self.home)
         log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [
@@ -276,6 +278,7 @@ class ServerProcess:
         return list(members.values())
 
     def cleanup(self) -> None:
+        WATCH.stopping(id(self), failing=sys.exc_info()[0] is not None)  # an exception is going by
         self.stop()
         for proc in self.pod_processes():
             with contextlib.suppress(psutil.Error):
