@@ -4,10 +4,14 @@ an agent run through the server with the agent token, and checks that the fault 
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
+from remedlab.agents.episode import AgentResult
+from remedlab.agents.run import CONVERSATION_FILE
 from remedlab.agents.server_api import AgentApi
 from tests.integration.load_harness import BackgroundLoad
 from tests.integration.server_harness import ServerProcess, running_server
@@ -77,3 +81,21 @@ def fault_lab(app: str, entry: str, port: int, rate: float = 10.0) -> Iterator[F
             lab = FaultLab(server, app, api, load)
             lab.wait_healthy()
             yield lab
+
+
+def episode_story(result: AgentResult, out_dir: Path) -> str:
+    """How an agent's episode went, for the message of a failed assertion: how it ended, each action
+    (why, outcome, seconds, the task a stopped playbook was in) and what each of its looks found."""
+    lines = [f"{result.method} ended {result.ended} after {result.seconds:.0f}s: {result.reason}"]
+    for action in result.actions:
+        keys = ("why", "ok", "exitCode", "seconds", "stoppedIn", "refused")
+        lines.append("action: " + ", ".join(f"{k}={action[k]}" for k in keys if action.get(k) is not None))
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        for entry in json.loads((out_dir / CONVERSATION_FILE).read_text())["entries"]:
+            if entry["kind"] == "observation":
+                found = [f"{f['rule']} on {f['deployment']} ({str(f['evidence'])[:200]})" for f in entry["findings"]]
+                lines.append(f"t={entry['t']:.0f}s look {entry['step']}: " + ("; ".join(found) or "nothing wrong"))
+            elif entry["kind"] == "playbook":
+                answer = entry.get("answer") or {}
+                lines.append(f"t={entry['t']:.0f}s playbook {entry['file']}: {str(answer)[:300]}")
+    return "\n".join(lines)

@@ -26,7 +26,7 @@ from remedlab.agents.llm.session import Budget
 from remedlab.agents.llm.text_tools import TextToolCalling
 from remedlab.agents.run import CONVERSATION_FILE, RESULT_FILE, run_agent
 from remedlab.bench.plan import MICROREMED_FAULTS
-from tests.integration.agent_episodes import FaultLab, fault_lab
+from tests.integration.agent_episodes import FaultLab, episode_story, fault_lab
 from tests.scripted_llm import Reply, scripted_llm
 
 pytestmark = pytest.mark.integration
@@ -88,7 +88,7 @@ def test_baseline_remediates(lab: FaultLab, fault: str, tmp_path: Path) -> None:
     overrides = ("volumePath=/data",) if fault == "disk-io" else ()
     with lab.fault(fault, "time-service", *overrides) as chaos:
         result = run_agent("baseline", Incident(NS), lab.api, out_dir=tmp_path)
-        assert result.ended == DONE, result
+        assert result.ended == DONE, episode_story(result, tmp_path)
         assert not lab.fault_shows(chaos), f"{fault} still shows after: {result.actions}"
         lab.assert_serving()
     assert result.attempts == 1 and result.actions[0]["ok"], result.actions

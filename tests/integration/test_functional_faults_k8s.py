@@ -17,7 +17,7 @@ import pytest
 
 from remedlab.agents.episode import DONE, Incident
 from remedlab.agents.run import run_agent
-from tests.integration.agent_episodes import FaultLab, fault_lab
+from tests.integration.agent_episodes import FaultLab, episode_story, fault_lab
 from tests.integration.kubectl_harness import Kubectl
 
 pytestmark = pytest.mark.integration
@@ -209,7 +209,7 @@ def test_baseline_remediates(lab: FaultLab, fault: str, target: str, tmp_path: P
     with lab.fault(fault, target) as chaos:
         lab.wait_fault_shows(chaos)
         result = run_agent("baseline", Incident(NS), lab.api, out_dir=tmp_path)
-        assert result.ended == DONE, result
+        assert result.ended == DONE, episode_story(result, tmp_path)
         assert not lab.fault_shows(chaos), f"{fault} on {target} still shows after {result.actions}"
         lab.assert_serving()
     assert result.actions and all(a["ok"] for a in result.actions), result.actions
