@@ -333,6 +333,34 @@ def test_a_service_still_failing_after_its_pods_were_replaced_blames_what_it_wai
     assert third.deployment == "cache"
 
 
+def test_a_replaced_pod_that_cannot_get_ready_either_blames_what_its_service_waits_on() -> None:
+    # a database under slow IO: the service's new pod cannot pass its first readiness check, whose probe
+    # times out on a busy host; replacing the service's pod again would not help
+    snap = snapshot(
+        deployments=[deployment("hello"), deployment("time"), deployment("db")],
+        replicasets=[replicaset(n, 1, 1) for n in ("hello", "time", "db")],
+        services=[service("hello"), service("time"), service("db")],
+        pods=[pod("hello-a", "hello"), pod("time-b", "time", age=40, ready=False, since=stamp(30)), pod("db-a", "db")],
+        events=[
+            {
+                "involvedObject": {"kind": "Pod", "name": "time-b", "uid": "p-time-b"},
+                "reason": "Unhealthy",
+                "count": 20,
+                "message": "Readiness probe failed: Get ...: context deadline exceeded",
+                "firstTimestamp": stamp(29),
+                "lastTimestamp": stamp(1),
+            }
+        ],
+        calls=[{"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 60.0}],
+    )
+    (before,) = diagnose(snap, LIMITS, {})
+    assert (before.deployment, before.pod) == ("time", "time-b")
+    (after,) = diagnose(snap, LIMITS, {"time": NOW - 40})
+    assert (after.deployment, after.pod) == ("db", "db-a")
+    assert after.evidence.startswith("pod time-b: not Ready for ")
+    assert "replacing time did not help" in after.evidence
+
+
 def _with_port(obj: dict[str, Any], port: int) -> dict[str, Any]:
     obj["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": port}]
     return obj

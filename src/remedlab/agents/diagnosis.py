@@ -31,6 +31,7 @@ from remedlab.agents.diagnosis_config import diagnosis_config
 from remedlab.agents.findings import (
     DELETE_POD,
     RESTART,
+    SICK_POD,
     SICK_SERVICE,
     UNDO,
     Finding,
@@ -87,10 +88,11 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], 
 
 
 def _look_deeper(snap: Snapshot, finding: Finding, acted: dict[str, float]) -> Finding:
-    """A service whose pods were replaced already and still fails its callers is most likely a victim
-    of something it calls that shows no clear symptom yet: blame the dependency it waits on longest,
-    or fails at most, that was not replaced yet."""
-    if finding.rule != SICK_SERVICE or finding.deployment not in acted:
+    """A service whose pods were replaced already and still fails its callers, or whose new pods are as
+    sick as the old (they cannot get Ready while what they need is too slow), is most likely a victim of
+    something it calls that shows no clear symptom yet: blame the dependency it waits on longest, or
+    fails at most, that was not replaced yet."""
+    if finding.rule not in (SICK_SERVICE, SICK_POD) or finding.deployment not in acted:
         return finding
     services = set(snap.services_of(finding.deployment))
     edges: list[tuple[str, dict[str, Any]]] = []
@@ -244,9 +246,7 @@ def _pod_findings(
     answers_not_ready = any("statuscode" in m for m, _ in messages) and not any("deadline" in m for m in recent)
     only_readiness = answers_not_ready and all(f.startswith(("not Ready", f"{failures} failed probes")) for f in found)
     evidence = f"pod {name}: " + "; ".join(found)
-    return [
-        Finding("sick-pod", deployment, evidence, DELETE_POD, pod=name, precedence=1, readiness_only=only_readiness)
-    ]
+    return [Finding(SICK_POD, deployment, evidence, DELETE_POD, pod=name, precedence=1, readiness_only=only_readiness)]
 
 
 def _pod_probe_failures(snap: Snapshot, pod: dict[str, Any], limits: dict[str, float], since: float) -> int:

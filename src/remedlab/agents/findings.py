@@ -8,6 +8,7 @@ UNDO, DELETE_POD, RESTART = "undo", "delete-pod", "restart"
 PATCH_TARGET_PORT, SCALE_UP, DROP_NODE_SELECTOR = "patch-target-port", "scale-up", "remove-node-selector"
 RUN_SCRIPT = "run-script"
 SICK_SERVICE = "sick-service"
+SICK_POD = "sick-pod"
 
 
 @dataclass(frozen=True)
