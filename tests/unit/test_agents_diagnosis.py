@@ -268,6 +268,12 @@ def test_a_service_whose_one_callee_answers_slowly_blames_the_callee_that_fails_
     # probes that failed before the incident say nothing of it
     snap.events = [_unhealthy("time-a", 1, 40, 30)]
     assert diagnose(snap, LIMITS, {}, since=NOW - 10)[0].deployment == "hello"
+    # a few seconds into the incident, no probe failing yet is no verdict: the probes get time to tell
+    assert diagnose(snap, LIMITS, {}, since=NOW - 5) == []
+    snap.events = [_unhealthy("time-a", 1, 4, 2)]
+    assert diagnose(snap, LIMITS, {}, since=NOW - 5)[0].deployment == "time"
+    snap.events = [_unhealthy("hello-a", 1, 4, 2)]
+    assert diagnose(snap, LIMITS, {}, since=NOW - 5)[0].deployment == "hello"
 
 
 def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store() -> None:

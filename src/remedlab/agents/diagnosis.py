@@ -329,6 +329,8 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
                 evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {name} ({mean:.0f} ms per call)"
                 findings.append(_replace(snap, culprit, evidence))
             continue
+        if _probes_undecided(snap, service, limits, since):
+            continue  # its own network or its callee's: the probes tell which within seconds
         deployment = snap.deployment_for_service(service)
         if deployment is None or deployment in blamed:
             continue
@@ -353,13 +355,32 @@ def _sole_callee_failing_probes(
     """A service whose one callee answers it slowly suffers its own network or that callee's: the same
     traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
     pods failing probes since the incident while the service's own fail none make the callee the one."""
+    edge = _sole_slow_callee(snap, service, limits)
+    if edge is None:
+        return None
+    callee = str(edge["to"])
+    if _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since):
+        return callee, float(edge.get("meanMs") or 0)
+    return None
+
+
+def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> bool:
+    """Whether the probes have not told yet whose network slows a service with one slow callee: neither
+    side's pods failed a probe since ``since``, and it is less than ``probe_verdict_seconds`` since then
+    (MicroRemed's delay and loss fail the probes of the pod they act on within seconds)."""
+    edge = _sole_slow_callee(snap, service, limits)
+    if edge is None or snap.taken - since >= limits["probe_verdict_seconds"]:
+        return False
+    callee = str(edge["to"])
+    return not _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since)
+
+
+def _sole_slow_callee(snap: Snapshot, service: str, limits: dict[str, float]) -> dict[str, Any] | None:
+    """The call edge to the one service ``service`` calls, when those calls are slow."""
     edges = _http_calls_from(snap, service)
     if len(edges) != 1 or float(edges[0].get("meanMs") or 0) < limits["slow_store_fraction"] * limits["slow_p95_ms"]:
         return None
-    callee = str(edges[0]["to"])
-    if _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since):
-        return callee, float(edges[0].get("meanMs") or 0)
-    return None
+    return edges[0]
 
 
 def _probe_failures(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> int:
