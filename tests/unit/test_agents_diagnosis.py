@@ -20,6 +20,7 @@ from remedlab.agents.findings import (
     RESTART,
     RUN_SCRIPT,
     SCALE_UP,
+    SICK_POD,
     UNDO,
     Finding,
 )
@@ -365,6 +366,16 @@ def test_a_replaced_pod_that_cannot_get_ready_either_blames_what_its_service_wai
     assert (after.deployment, after.pod) == ("db", "db-a")
     assert after.evidence.startswith("pod time-b: not Ready for ")
     assert "replacing time did not help" in after.evidence
+
+
+def test_probes_that_failed_before_the_last_action_settled_are_not_evidence() -> None:
+    # the database behind time was replaced: time's pod failed its probes until then, and is well since
+    snap = snapshot(events=[_unhealthy("time-a", 11, 25, 18)])
+    (finding,) = diagnose(snap, LIMITS, {}, since=NOW - 30)
+    assert (finding.rule, finding.pod) == (SICK_POD, "time-a") and "11 failed probes" in finding.evidence
+    assert diagnose(snap, LIMITS, {"db": NOW - 15}, since=NOW - 30) == []
+    snap.events = [_unhealthy("time-a", 11, 25, 1)]  # failing still
+    assert diagnose(snap, LIMITS, {"db": NOW - 15}, since=NOW - 30)[0].pod == "time-a"
 
 
 def _with_port(obj: dict[str, Any], port: int) -> dict[str, Any]:

@@ -54,9 +54,9 @@ from remedlab.agents.signals import (
 
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], since: float = 0.0) -> list[Finding]:
     """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
-    when the runbook last acted on it: service metrics older than the last action (plus time for
-    calls in flight to end) are not evidence any more, nor are those older than ``since`` (when the
-    agent took the incident: what came before belongs to something else)."""
+    when the runbook last acted on it: service metrics and failed probes older than the last action
+    (plus time for calls in flight to end) are not evidence any more, nor are those older than
+    ``since`` (when the agent took the incident: what came before belongs to something else)."""
     findings = [f for f in object_findings(snap, limits) if f.deployment not in acted]
     rolling = {f.deployment for f in findings}  # their pods' state follows from the object's fault
     databases, victims = database_findings(snap, diagnosis_config(), limits, since, acted)
@@ -74,14 +74,14 @@ def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], 
                 rolling.add(name)
         if state in ("regressed", "rolling"):
             rolling.add(name)
+    if acted:  # what pods and services suffered before the last action had settled is not evidence any more
+        since = max(since, max(acted.values()) + limits["settle_seconds"])
     for pod in snap.pods:
         owner = snap.deployment_of(pod)
         if owner is None or owner in rolling or pod["metadata"].get("deletionTimestamp"):
             continue
         findings.extend(_pod_findings(snap, owner, pod, limits, since))
     findings = [_blame_store_behind(snap, f, limits) for f in findings]
-    if acted:
-        since = max(since, max(acted.values()) + limits["settle_seconds"])
     findings.extend(_service_findings(snap, limits, since, {f.deployment for f in findings} | rolling))
     findings = _unique([_look_deeper(snap, f, acted) for f in findings])
     return sorted(findings, key=lambda f: f.precedence)
