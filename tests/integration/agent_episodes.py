@@ -83,13 +83,16 @@ def fault_lab(app: str, entry: str, port: int, rate: float = 10.0) -> Iterator[F
             yield lab
 
 
+STORY_ACTION_KEYS = ("why", "ok", "exitCode", "seconds", "stoppedIn", "refused")
+
+
 def episode_story(result: AgentResult, out_dir: Path) -> str:
     """How an agent's episode went, for the message of a failed assertion: how it ended, each action
     (why, outcome, seconds, the task a stopped playbook was in) and what each of its looks found."""
     lines = [f"{result.method} ended {result.ended} after {result.seconds:.0f}s: {result.reason}"]
     for action in result.actions:
-        keys = ("why", "ok", "exitCode", "seconds", "stoppedIn", "refused")
-        lines.append("action: " + ", ".join(f"{k}={action[k]}" for k in keys if action.get(k) is not None))
+        told = ", ".join(f"{k}={action[k]}" for k in STORY_ACTION_KEYS if action.get(k) is not None)
+        lines.append(f"action: {told}")
     with contextlib.suppress(OSError, ValueError, KeyError):
         for entry in json.loads((out_dir / CONVERSATION_FILE).read_text())["entries"]:
             if entry["kind"] == "observation":

@@ -68,12 +68,11 @@ def digest(home: Path, since: float) -> str:
     server_stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(since))
     blocks: list[list[str]] = []
     logs = [p for p in (home / "pods").glob("*/logs/*/current.log") if p.stat().st_mtime >= since]
-    for path in sorted(logs, key=lambda p: (_pod_name(p.parents[2]), p.parent.name)):
+    for name, path in sorted((f"{_pod_name(p.parents[2])}/{p.parent.name}", p) for p in logs):
         lines = _recent_lines(path, stamp)
         if lines:
             chosen, noteworthy = _chosen(lines)
-            head = f"{_pod_name(path.parents[2])}/{path.parent.name}: {len(lines)} lines, {noteworthy} noteworthy"
-            blocks.append([head, *(f"  {line}" for line in chosen)])
+            blocks.append([f"{name}: {len(lines)} lines, {noteworthy} noteworthy", *(f"  {line}" for line in chosen)])
     server_log = home / "server.log"
     if server_log.exists():
         said = [line for line in _recent_lines(server_log, server_stamp) if NOTEWORTHY.search(line)]
@@ -91,27 +90,27 @@ def digest(home: Path, since: float) -> str:
 
 @dataclass
 class Watch:
-    """The servers of the running test: those alive (their state directories, by the server's ``id``)
-    and the digests of those cleaned up while an exception went by."""
+    """The servers of the running test: those alive (their state directories) and the digests of those
+    cleaned up while an exception went by."""
 
     test_started: float = 0.0
-    live: dict[int, Path] = field(default_factory=dict)
+    live: set[Path] = field(default_factory=set)
     left: list[tuple[Path, str]] = field(default_factory=list)
 
     def begin_test(self) -> None:
         self.test_started = time.time()
         self.left.clear()
 
-    def started(self, key: int, home: Path) -> None:
-        self.live[key] = home
+    def started(self, home: Path) -> None:
+        self.live.add(home)
 
-    def stopping(self, key: int, failing: bool) -> None:
-        home = self.live.pop(key, None)
-        if failing and home is not None and (text := digest(home, self.test_started)):
+    def stopping(self, home: Path, failing: bool) -> None:
+        if home in self.live and failing and (text := digest(home, self.test_started)):
             self.left.append((home, text))
+        self.live.discard(home)
 
     def sections(self, since: float) -> list[tuple[str, str]]:
-        found = [(home, digest(home, since)) for home in self.live.values()] + self.left
+        found = [(home, digest(home, since)) for home in sorted(self.live)] + self.left
         return [(f"logs of the server in {home} since the test began", text) for home, text in found if text]
 
 

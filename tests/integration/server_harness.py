@@ -87,7 +87,7 @@ class ServerProcess:
         }
 
     def start(self, timeout: float = 30.0) -> None:
-        WATCH.started(id(self), self.home)
+        WATCH.started(self.home)
         log = (self.home / "server.log").open("ab")
         self.proc = subprocess.Popen(
             [
@@ -278,7 +278,7 @@ class ServerProcess:
         return list(members.values())
 
     def cleanup(self) -> None:
-        WATCH.stopping(id(self), failing=sys.exc_info()[0] is not None)  # an exception is going by
+        WATCH.stopping(self.home, failing=sys.exc_info()[0] is not None)  # an exception is going by
         self.stop()
         for proc in self.pod_processes():
             with contextlib.suppress(psutil.Error):

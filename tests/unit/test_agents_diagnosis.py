@@ -581,7 +581,7 @@ def test_a_new_image_whose_ready_pods_log_errors_is_rolled_back() -> None:
 
 
 def test_the_runbooks_playbook_waits_for_the_rollout_and_runs_within_its_limit(tmp_path: Path) -> None:
-    finding = Finding("sick-pod", "time", "pod time-a: not Ready for 30s", DELETE_POD, pod="time-a")
+    finding = Finding(SICK_POD, "time", "pod time-a: not Ready for 30s", DELETE_POD, pod="time-a")
     play = yaml.safe_load(playbook_for(finding, "sm", LIMITS["rollout_wait_seconds"]))[0]
     assert play["tasks"][0]["command"] == "kubectl delete pod time-a -n sm --wait=false"
     assert play["tasks"][1]["command"].endswith(f"--timeout={LIMITS['rollout_wait_seconds']:g}s")

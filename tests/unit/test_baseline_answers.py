@@ -6,7 +6,15 @@ import copy
 from typing import Any, cast
 
 from remedlab.agents.episode import AgentContext, Incident
-from remedlab.agents.findings import DELETE_POD, DROP_NODE_SELECTOR, PATCH_TARGET_PORT, SCALE_UP, UNDO, Finding
+from remedlab.agents.findings import (
+    DELETE_POD,
+    DROP_NODE_SELECTOR,
+    PATCH_TARGET_PORT,
+    SCALE_UP,
+    SICK_POD,
+    UNDO,
+    Finding,
+)
 from remedlab.agents.methods.baseline.answers import analyse, refusing_store, stores_of, template_changes
 from remedlab.agents.server_api import AgentApi, AgentApiError
 from tests.unit.test_agents_diagnosis import deployment, pod, replicaset, service, snapshot
@@ -46,10 +54,10 @@ def test_a_broken_rollout_is_an_application_fault_when_its_program_changed() -> 
 
 
 def test_a_sick_pod_is_read_from_its_evidence_and_its_log() -> None:
-    sick = _finding("sick-pod", DELETE_POD, "pod time-a: not Ready for 30s")
+    sick = _finding(SICK_POD, DELETE_POD, "pod time-a: not Ready for 30s")
     assert _level_and_type(sick) == ("Virtualization", "Operation Error")
     assert _level_and_type(sick, refused=True) == ("Application", "Authentication Issue")
-    hot = _finding("sick-pod", DELETE_POD, "pod time-a: CPU at 498m of a 500m limit")
+    hot = _finding(SICK_POD, DELETE_POD, "pod time-a: CPU at 498m of a 500m limit")
     assert _level_and_type(hot) == ("Virtualization", "Resource Exhaustion")
     callers = _finding("sick-service", DELETE_POD, "callers failed 12 calls to time")
     assert _level_and_type(callers) == ("Virtualization", "Network/Storage Issue")
@@ -94,7 +102,7 @@ def _refusing(logs: dict[str, str], finding: Finding) -> str | None:
 
 
 def test_a_database_that_refuses_its_service_is_the_faulty_component() -> None:
-    sick = Finding("sick-pod", "time", "pod time-a: not Ready for 30s", DELETE_POD, pod="time-a")
+    sick = Finding(SICK_POD, "time", "pod time-a: not Ready for 30s", DELETE_POD, pod="time-a")
     assert _refusing({"db-a": "ERROR:  permission denied for table points"}, sick) == "db"
     dropped = 'FATAL:  password authentication failed for user "rate"\nDETAIL:  Role "rate" does not exist.'
     assert _refusing({"db-a": dropped}, sick) == "db"

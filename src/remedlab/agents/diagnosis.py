@@ -355,32 +355,33 @@ def _sole_callee_failing_probes(
     """A service whose one callee answers it slowly suffers its own network or that callee's: the same
     traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
     pods failing probes since the incident while the service's own fail none make the callee the one."""
-    edge = _sole_slow_callee(snap, service, limits)
-    if edge is None:
+    sides = _sole_callee_probes(snap, service, limits, since)
+    if sides is None:
         return None
-    callee = str(edge["to"])
-    if _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since):
-        return callee, float(edge.get("meanMs") or 0)
-    return None
+    edge, callee_failing, own_failing = sides
+    return (str(edge["to"]), float(edge.get("meanMs") or 0)) if callee_failing and not own_failing else None
 
 
 def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> bool:
     """Whether the probes have not told yet whose network slows a service with one slow callee: neither
     side's pods failed a probe since ``since``, and it is less than ``probe_verdict_seconds`` since then
     (MicroRemed's delay and loss fail the probes of the pod they act on within seconds)."""
-    edge = _sole_slow_callee(snap, service, limits)
-    if edge is None or snap.taken - since >= limits["probe_verdict_seconds"]:
+    if snap.taken - since >= limits["probe_verdict_seconds"]:
         return False
-    callee = str(edge["to"])
-    return not _probe_failures(snap, callee, limits, since) and not _probe_failures(snap, service, limits, since)
+    sides = _sole_callee_probes(snap, service, limits, since)
+    return sides is not None and not sides[1] and not sides[2]
 
 
-def _sole_slow_callee(snap: Snapshot, service: str, limits: dict[str, float]) -> dict[str, Any] | None:
-    """The call edge to the one service ``service`` calls, when those calls are slow."""
+def _sole_callee_probes(
+    snap: Snapshot, service: str, limits: dict[str, float], since: float
+) -> tuple[dict[str, Any], bool, bool] | None:
+    """For a service whose calls to the one service it calls are slow: that call edge, and whether the
+    callee's pods and the service's own failed probes since ``since``; None for any other service."""
     edges = _http_calls_from(snap, service)
     if len(edges) != 1 or float(edges[0].get("meanMs") or 0) < limits["slow_store_fraction"] * limits["slow_p95_ms"]:
         return None
-    return edges[0]
+    callee = str(edges[0]["to"])
+    return edges[0], _probe_failures(snap, callee, limits, since) > 0, _probe_failures(snap, service, limits, since) > 0
 
 
 def _probe_failures(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> int:
