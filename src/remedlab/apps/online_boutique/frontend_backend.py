@@ -14,7 +14,7 @@ from remedlab.apps.online_boutique.model import Ad, CartItem, OrderResult, Produ
 from remedlab.apps.online_boutique.money import Money, MoneyError
 from remedlab.apps.online_boutique.rpc import CALL_TIMEOUT, call, env_address, peer_name
 
-PLACE_ORDER_TIMEOUT = 10.0
+PLACE_ORDER_TIMEOUT = 2 * CALL_TIMEOUT
 """An order is a dozen calls in a row; it gets longer than one call."""
 T = TypeVar("T")
 

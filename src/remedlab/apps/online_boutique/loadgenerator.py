@@ -30,7 +30,9 @@ CONFIG_FILE = "loadgenerator.json"
 DEFAULT_USERS = 10
 DEFAULT_FRONTEND = "frontend:80"
 SUMMARY_INTERVAL = 30.0
-REQUEST_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 60.0
+"""Seconds a user waits for a page: Locust's FastHttpUser's network timeout, longer than the frontend's
+own wait for an order, so that a slow shop shows as slow pages before it shows as failures."""
 STOP_GRACE = 3.0
 WAIT_FOR_FRONTEND_POLL = 1.0
 

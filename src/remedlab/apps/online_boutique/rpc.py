@@ -95,9 +95,11 @@ def env_address(variable: str, environ: Mapping[str, str] | None = None) -> str:
 
 # --------------------------------------------------------------------------- calling other services
 
-CALL_TIMEOUT = 5.0
+CALL_TIMEOUT = 20.0
 """Seconds a call may take: generous, since the shop's own RPCs carry no deadline and a slow peer
-(a network delay, a busy node) should make pages slow before it makes them fail."""
+(a network delay, a busy node) should make pages slow before it makes them fail. A 1 s delay on a
+service's pod costs a call to it up to five delays when the call opens a connection to it and it
+opens one to its store (two handshakes, the store client's greeting, the command, the answer)."""
 
 
 async def call(
