@@ -15,7 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-NOTEWORTHY = re.compile(r"error|warn|traceback|exception|fatal|fail|panic|timed out|timeout|refused", re.I)
+NOTEWORTHY = re.compile(
+    r"(?<!\b0 )(?<!\bno )(error|warn|traceback|exception|fatal|fail|panic|timed out|timeout|refused)", re.I
+)
+"""Words of a plain line that say something went wrong, unless counted as none ("0 failures", "no errors")."""
+LEVEL = re.compile(r'"level":\s*"(\w+)"')
+"""A structured line's level, which says alone whether it is noteworthy."""
+NOTEWORTHY_LEVELS = frozenset({"warn", "warning", "error", "critical", "fatal"})
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d")
 """A container's log stamps its lines in UTC (``2026-12-05T15:10:12``), the server's in local time."""
@@ -53,8 +59,15 @@ def _pod_name(pod_dir: Path) -> str:
     return last[-1] if len(last) >= 2 else pod_dir.name
 
 
+def _noteworthy(line: str) -> bool:
+    level = LEVEL.search(line)
+    if level is not None:
+        return level.group(1).lower() in NOTEWORTHY_LEVELS
+    return NOTEWORTHY.search(line) is not None
+
+
 def _chosen(lines: list[str]) -> tuple[list[str], int]:
-    noteworthy = [line for line in lines if NOTEWORTHY.search(line)]
+    noteworthy = [line for line in lines if _noteworthy(line)]
     chosen = noteworthy[-NOTEWORTHY_PER_CONTAINER:]
     tail = TAIL_PER_CONTAINER if noteworthy else 1
     chosen += [line for line in lines[-tail:] if line not in chosen]
@@ -75,7 +88,7 @@ def digest(home: Path, since: float) -> str:
             blocks.append([f"{name}: {len(lines)} lines, {noteworthy} noteworthy", *(f"  {line}" for line in chosen)])
     server_log = home / "server.log"
     if server_log.exists():
-        said = [line for line in _recent_lines(server_log, server_stamp) if NOTEWORTHY.search(line)]
+        said = [line for line in _recent_lines(server_log, server_stamp) if _noteworthy(line)]
         if said:
             last = said[-NOTEWORTHY_PER_CONTAINER * 2 :]
             blocks.insert(0, [f"server.log: {len(said)} noteworthy", *(f"  {line}" for line in last)])

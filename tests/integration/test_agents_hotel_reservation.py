@@ -57,7 +57,7 @@ def test_baseline_remediates(lab: FaultLab, fault: str, target: str, tmp_path: P
         assert result.ended == DONE, episode_story(result, tmp_path)
         assert not lab.fault_shows(chaos), f"{fault} on {target} still shows after {result.actions}"
         lab.assert_serving()
-    assert result.actions and all(a["ok"] for a in result.actions), result.actions
+    assert result.actions and all(a["ok"] for a in result.actions), episode_story(result, tmp_path)
     assert any(target in str(a["why"]) for a in result.actions), result.actions
 
 

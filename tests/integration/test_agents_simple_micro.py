@@ -91,7 +91,7 @@ def test_baseline_remediates(lab: FaultLab, fault: str, tmp_path: Path) -> None:
         assert result.ended == DONE, episode_story(result, tmp_path)
         assert not lab.fault_shows(chaos), f"{fault} still shows after: {result.actions}"
         lab.assert_serving()
-    assert result.attempts == 1 and result.actions[0]["ok"], result.actions
+    assert result.attempts == 1 and result.actions[0]["ok"], episode_story(result, tmp_path)
     assert (tmp_path / "playbook-1.yml").exists() and saved(tmp_path)["result"]["ended"] == DONE
     assert result.model_calls == 0 and result.usage.total == 0
 

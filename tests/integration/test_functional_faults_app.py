@@ -163,5 +163,5 @@ def test_baseline_remediates(lab: FaultLab, fault: str, target: str, acted_on: s
         assert result.ended == DONE, episode_story(result, tmp_path)
         assert not lab.fault_shows(chaos), f"{fault} on {target} still shows after {result.actions}"
         lab.assert_serving()
-    assert result.actions and all(a["ok"] for a in result.actions), result.actions
+    assert result.actions and all(a["ok"] for a in result.actions), episode_story(result, tmp_path)
     assert acted_on in str(result.actions[0]["why"]), result.actions

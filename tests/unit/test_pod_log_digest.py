@@ -49,3 +49,15 @@ def test_it_is_bounded_and_empty_when_nothing_was_logged(tmp_path: Path) -> None
         _pod(tmp_path, f"u{i}", f"pod-{i}", "c", [f"{_stamp(now + 1)} stdout error {i}"] * 10)
     lines = digest(tmp_path, now).splitlines()
     assert len(lines) <= MAX_LINES + 1 and lines[-1].endswith("more containers")
+
+
+def test_a_structured_line_is_noteworthy_by_its_level_and_a_count_of_none_is_not(tmp_path: Path) -> None:
+    now = time.time()
+    during = _stamp(now + 1)
+    _pod(tmp_path, "u1", "loadgenerator-abc", "main", [
+        f'{during} stdout {{"level": "info", "msg": "53 requests, 0 failures in the last 30s", "failures": 0}}',
+        f'{during} stdout {{"level": "warning", "msg": "browseProduct: GET /product/X answered 500"}}',
+        f"{during} stdout 40 requests, no errors",
+        f"{during} stdout connection refused",
+    ])  # fmt: skip
+    assert "loadgenerator-abc/main: 4 lines, 2 noteworthy" in digest(tmp_path, now)
