@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import yaml
 
+from remedlab.agents.confirmation import Confirmation
 from remedlab.agents.diagnosis import diagnose
 from remedlab.agents.diagnosis_config import load_thresholds
 from remedlab.agents.episode import AgentContext, Incident
@@ -21,6 +22,7 @@ from remedlab.agents.findings import (
     RUN_SCRIPT,
     SCALE_UP,
     SICK_POD,
+    SICK_SERVICE,
     UNDO,
     Finding,
 )
@@ -201,6 +203,41 @@ def test_a_slow_service_blames_the_store_it_waits_on() -> None:
     snap.pods = [*snap.pods, pod("db-a", "db"), pod("db-b", "db")]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.action) == ("db", RESTART) and "waiting on db" in finding.evidence
+
+
+def test_the_runbook_acts_on_a_service_blamed_by_others_only_once_the_blame_held_for_a_while() -> None:
+    confirmation = Confirmation(4.0)
+    callers = Finding(SICK_SERVICE, "reservation", "callers failed 8 calls to reservation", DELETE_POD, pod="r-a")
+    stalled = Finding(SICK_SERVICE, "db", "reservation is slow waiting on db", DELETE_POD, pod="db-a")
+    sick_pod = Finding(SICK_POD, "geo", "pod geo-a: 3 failed probes", DELETE_POD, pod="geo-a", precedence=1)
+    assert confirmation.actionable([sick_pod, callers], 100.0) == [sick_pod]  # a pod's own state: at once
+    assert confirmation.actionable([callers], 102.0) == []
+    # the stalled database's calls ended and reached the traces: the blame moves, and starts over
+    assert confirmation.actionable([stalled], 104.5) == []
+    assert confirmation.actionable([stalled], 106.5) == []
+    assert confirmation.actionable([stalled], 108.5) == [stalled]
+    # a look without the blame breaks it
+    assert confirmation.actionable([], 110.0) == [] and confirmation.actionable([stalled], 112.0) == []
+    confirmation.reset()
+    assert confirmation.actionable([stalled], 116.5) == []
+
+
+def test_a_slow_service_blames_a_store_whose_calls_are_slow_one_in_twenty() -> None:
+    # a disk that stalls writes: most calls are fast reads, the commits wait seconds; the mean stays low
+    snap = snapshot(
+        deployments=[deployment("hello"), deployment("time"), deployment("db")],
+        replicasets=[replicaset(n, 1, 1) for n in ("hello", "time", "db")],
+        services=[service("hello"), service("time"), service("db")],
+        pods=[pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db")],
+    )
+    snap.service_samples["time"] = samples(p95Ms=1150.0, upstreamErrors={})
+    edge = {"from": "time", "to": "db", "protocol": "postgresql", "calls": 60, "errors": 0, "meanMs": 180.0}
+    snap.calls = [{**edge, "p95Ms": 900.0}]
+    assert diagnose(snap, LIMITS, {})[0].deployment == "time"  # a tail short of a slow service's: slow on its own
+    snap.calls = [{**edge, "p95Ms": 5002.0}]
+    (finding,) = diagnose(snap, LIMITS, {})
+    assert (finding.deployment, finding.pod) == ("db", "db-a")
+    assert "waiting on db (180 ms per call, p95 5002 ms)" in finding.evidence
 
 
 def _three_services() -> Snapshot:

@@ -149,6 +149,36 @@ def test_queries_filter_order_and_summarise(store: TraceStore) -> None:
     assert (edge.root_service, edge.span_count) == ("edge", 1)
 
 
+def test_the_call_graph_counts_each_edge_with_its_mean_and_p95(store: TraceStore) -> None:
+    # 20 calls from hello to time, one of them failed; and 20 store calls, one in twenty slow
+    for i in range(20):
+        trace = f"{i + 1:032x}"
+        store.insert(simple_micro_trace(trace, i * 10, error=i == 0))
+        store.insert([
+            record(
+                trace, "4", "3", service="time-service", operation="SELECT", kind="CLIENT", start_ms=i * 10 + 1.5,
+                duration_ms=5000 if i == 7 else 10,
+                attributes={"db.system": "postgresql", "peer.service": "postgres-time"},
+            ),
+        ])  # fmt: skip
+    edges = {(e.caller, e.callee, e.protocol): e for e in store.call_graph("simple-micro", 60, now_ns=NOW + 1000 * MS)}
+    http = edges["hello-service", "time-service", "http"]
+    assert (http.calls, http.errors, http.mean_ms, http.p95_ms) == (20, 0, 2.0, 2.0)
+    database = edges["time-service", "postgres-time", "postgresql"]
+    # the nearest rank: the 19th of 20 calls by duration is still a fast one; the mean holds the slow one
+    assert (database.calls, database.mean_ms, database.p95_ms) == (20, 259.5, 10.0)
+    store.insert([
+        record(
+            f"{99:032x}", "4", "", service="time-service", operation="SELECT", kind="CLIENT", start_ms=300,
+            duration_ms=4000, attributes={"db.system": "postgresql", "peer.service": "postgres-time"},
+        ),
+    ])  # fmt: skip
+    database = next(e for e in store.call_graph(None, 60, now_ns=NOW + 1000 * MS) if e.protocol == "postgresql")
+    assert (database.calls, database.p95_ms) == (21, 4000.0)
+    assert store.call_graph("other", 60, now_ns=NOW + 1000 * MS) == []
+    assert store.call_graph(None, 0.01, now_ns=NOW + 1000 * MS) == []
+
+
 def test_a_trace_comes_back_as_a_tree(store: TraceStore) -> None:
     t = "e" * 32
     store.insert(

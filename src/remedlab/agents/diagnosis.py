@@ -51,6 +51,9 @@ from remedlab.agents.signals import (
     revision_of,
 )
 
+Edge = dict[str, Any]
+"""A call edge of the traces' topology: ``from``, ``to``, ``protocol``, ``calls``, ``errors``, ``meanMs``, ``p95Ms``."""
+
 
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], since: float = 0.0) -> list[Finding]:
     """Everything that looks wrong in the snapshot, strongest first. ``acted`` maps a deployment to
@@ -95,7 +98,7 @@ def _look_deeper(snap: Snapshot, finding: Finding, acted: dict[str, float]) -> F
     if finding.rule not in (SICK_SERVICE, SICK_POD) or finding.deployment not in acted:
         return finding
     services = set(snap.services_of(finding.deployment))
-    edges: list[tuple[str, dict[str, Any]]] = []
+    edges: list[tuple[str, Edge]] = []
     for edge in snap.calls:
         callee = snap.deployment_for_service(str(edge.get("to")))
         if edge.get("from") in services and callee is not None and callee not in acted:
@@ -103,14 +106,14 @@ def _look_deeper(snap: Snapshot, finding: Finding, acted: dict[str, float]) -> F
     if not edges:
         return finding
 
-    def harm(pair: tuple[str, dict[str, Any]]) -> tuple[float, float]:
+    def harm(pair: tuple[str, Edge]) -> tuple[float, float]:
         calls, errors = int(pair[1].get("calls") or 0), int(pair[1].get("errors") or 0)
         return (errors / calls if calls else 0.0, float(pair[1].get("meanMs") or 0))
 
     culprit, worst = max(edges, key=harm)
     evidence = (
         f"{finding.evidence}; replacing {finding.deployment} did not help, and it waits longest on {worst['to']} "
-        f"({float(worst.get('meanMs') or 0):.0f} ms per call, {int(worst.get('errors') or 0)} failed)"
+        f"({_timing(worst)}, {int(worst.get('errors') or 0)} failed)"
     )
     return _replace(snap, culprit, evidence)
 
@@ -304,7 +307,7 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
         culprit = snap.deployment_for_service(store[0]) if store is not None else None
         if store is not None and culprit is not None:
             # the callee is slow because it waits on its database or cache: that is the sick one
-            evidence += f", which waits on {store[0]} ({store[1]:.0f} ms per call)"
+            evidence += f", which waits on {store[0]} ({_timing(store[1])})"
             deployment = culprit
         if deployment in blamed:
             continue
@@ -322,11 +325,11 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
         waited = _waits_on(snap, service, limits, since)
         if waited is not None:
             # it waits on another service (the slow calls followed down) or on its database or cache
-            name, mean = waited
+            name, edge = waited
             culprit = snap.deployment_for_service(name)
             if culprit is not None and culprit not in blamed:
                 blamed.add(culprit)
-                evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {name} ({mean:.0f} ms per call)"
+                evidence = f"{service} is slow (p95 {p95:.0f} ms) waiting on {name} ({_timing(edge)})"
                 findings.append(_replace(snap, culprit, evidence))
             continue
         if _probes_undecided(snap, service, limits, since):
@@ -339,19 +342,19 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
     return findings
 
 
-def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> tuple[str, float] | None:
-    """What a slow service waits on, with the mean of its calls there: the service its slow calls lead
+def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> tuple[str, Edge] | None:
+    """What a slow service waits on, with the call edge that leads there: the service its slow calls lead
     down to, else a sick database or cache, else the one service it calls if that one's network is the
     sick one; None when it is slow on its own."""
-    suspect, mean = _slowest_below(snap, service, limits)
-    if suspect != service:
-        return suspect, mean
+    below = _slowest_below(snap, service, limits)
+    if below is not None:
+        return below
     return _slow_store(snap, service, limits) or _sole_callee_failing_probes(snap, service, limits, since)
 
 
 def _sole_callee_failing_probes(
     snap: Snapshot, service: str, limits: dict[str, float], since: float
-) -> tuple[str, float] | None:
+) -> tuple[str, Edge] | None:
     """A service whose one callee answers it slowly suffers its own network or that callee's: the same
     traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
     pods failing probes since the incident while the service's own fail none make the callee the one."""
@@ -359,7 +362,7 @@ def _sole_callee_failing_probes(
     if sides is None:
         return None
     edge, callee_failing, own_failing = sides
-    return (str(edge["to"]), float(edge.get("meanMs") or 0)) if callee_failing and not own_failing else None
+    return (str(edge["to"]), edge) if callee_failing and not own_failing else None
 
 
 def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> bool:
@@ -374,7 +377,7 @@ def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], si
 
 def _sole_callee_probes(
     snap: Snapshot, service: str, limits: dict[str, float], since: float
-) -> tuple[dict[str, Any], bool, bool] | None:
+) -> tuple[Edge, bool, bool] | None:
     """For a service whose calls to the one service it calls are slow: that call edge, and whether the
     callee's pods and the service's own failed probes since ``since``; None for any other service."""
     edges = _http_calls_from(snap, service)
@@ -400,47 +403,56 @@ def _blame_store_behind(snap: Snapshot, finding: Finding, limits: dict[str, floa
         store = _slow_store(snap, service, limits)
         culprit = snap.deployment_for_service(store[0]) if store is not None else None
         if store is not None and culprit is not None and culprit != finding.deployment:
-            evidence = f"{finding.evidence}, and {service} waits on {store[0]} ({store[1]:.0f} ms per call)"
+            evidence = f"{finding.evidence}, and {service} waits on {store[0]} ({_timing(store[1])})"
             return _replace(snap, culprit, evidence)
     return finding
 
 
-def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float] | None:
+def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Edge] | None:
     """The database or cache a service waits on or fails at, from the traces' call edges: calls slow on
-    average, or a tenth of them failing."""
+    average, or one in twenty as slow as a slow service (a disk that stalls writes leaves the reads
+    fast), or a tenth of them failing."""
 
-    def sick(edge: dict[str, Any]) -> bool:
+    def sick(edge: Edge) -> bool:
         calls, errors = int(edge.get("calls") or 0), int(edge.get("errors") or 0)
         slow = float(edge.get("meanMs") or 0) >= limits["slow_store_fraction"] * limits["slow_p95_ms"]
-        return slow or (errors >= 2 and errors >= 0.1 * calls)
+        tail = float(edge.get("p95Ms") or 0) >= limits["slow_p95_ms"]
+        return slow or tail or (errors >= 2 and errors >= 0.1 * calls)
 
     edges = [c for c in snap.calls if c.get("from") == service and c.get("protocol") != "http" and sick(c)]
     if not edges:
         return None
-    slowest = max(edges, key=lambda c: float(c.get("meanMs") or 0))
-    return str(slowest["to"]), float(slowest["meanMs"])
+    slowest = max(edges, key=lambda c: (float(c.get("meanMs") or 0), float(c.get("p95Ms") or 0)))
+    return str(slowest["to"]), slowest
 
 
-def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, float]:
+def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Edge] | None:
     """Where a slow service's time goes, from the traces' call edges between services: down the slowest
-    call while some of a service's calls are slow and others are not. A service whose calls are all slow
-    is the one (its own network delays every answer it gets); so is one that calls nothing slow."""
-    current, mean, seen = service, 0.0, {service}
+    call while some of a service's calls are slow and others are not, to the service found and the edge
+    into it. A service whose calls are all slow is the one (its own network delays every answer it
+    gets); so is one that calls nothing slow: None when that is ``service`` itself."""
+    current, into, seen = service, None, {service}
     at_least = limits["slow_store_fraction"] * limits["slow_p95_ms"]
     while True:
         edges = _http_calls_from(snap, current)
         slow = [c for c in edges if float(c.get("meanMs") or 0) >= at_least]
         if not slow or len(slow) == len(edges):
-            return current, mean
+            return None if into is None else (current, into)
         slowest = max(slow, key=lambda c: float(c.get("meanMs") or 0))
         callee = str(slowest["to"])
         if callee in seen:
-            return current, mean
+            return None if into is None else (current, into)
         seen.add(callee)
-        current, mean = callee, float(slowest.get("meanMs") or 0)
+        current, into = callee, slowest
 
 
-def _http_calls_from(snap: Snapshot, service: str) -> list[dict[str, Any]]:
+def _timing(edge: Edge) -> str:
+    """How long the calls of an edge take, for evidence: their mean, and their p95 when it stands out."""
+    mean, p95 = float(edge.get("meanMs") or 0), float(edge.get("p95Ms") or 0)
+    return f"{mean:.0f} ms per call" + (f", p95 {p95:.0f} ms" if p95 >= 2 * mean and p95 >= 1 else "")
+
+
+def _http_calls_from(snap: Snapshot, service: str) -> list[Edge]:
     """The traces' call edges from a service to other services (its stores left out)."""
     return [
         c for c in snap.calls if c.get("from") == service and c.get("protocol") == "http" and c.get("to") != service

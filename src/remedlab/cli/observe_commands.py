@@ -285,11 +285,12 @@ def register(app: typer.Typer) -> None:
         table = Table(title=f"calls{scope}, last {since}", title_justify="left")
         for column in ("from", "to", "protocol"):
             table.add_column(column)
-        for column in ("calls", "errors", "mean ms"):
+        for column in ("calls", "errors", "mean ms", "p95 ms"):
             table.add_column(column, justify="right")
         for call in graph["calls"]:
             errors = f"[red]{call['errors']}[/red]" if call["errors"] else "0"
-            table.add_row(call["from"], call["to"], call["protocol"], str(call["calls"]), errors, _cell(call["meanMs"]))
+            times = (_cell(call["meanMs"]), _cell(call.get("p95Ms")))
+            table.add_row(call["from"], call["to"], call["protocol"], str(call["calls"]), errors, *times)
         console.print(table)
 
     @app.command("logs")

@@ -115,6 +115,7 @@ class CallEdge:
     calls: int
     errors: int
     mean_ms: float
+    p95_ms: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,31 +293,39 @@ class TraceStore:
 
     def call_graph(self, namespace: str | None, since_seconds: float, now_ns: int | None = None) -> list[CallEdge]:
         """Who called whom in the window: service-to-service calls (a SERVER span under another service's
-        CLIENT span) and calls to stores (CLIENT spans naming a ``db.system``), with counts and errors."""
+        CLIENT span) and calls to stores (CLIENT spans naming a ``db.system``), with counts, errors, and
+        the mean and nearest-rank 95th percentile of their durations."""
         now = now_ns if now_ns is not None else time.time_ns()
         since = now - int(since_seconds * 1e9)
         scope = " AND c.namespace = ?" if namespace else ""
         params: list[Any] = [since, *([namespace] if namespace else [])]
         services_sql = (
-            "SELECT c.service, s.service, 'http', COUNT(*), SUM(s.status_code = 'ERROR'), AVG(s.duration_ms)"
+            "SELECT c.service AS a, s.service AS b, 'http' AS k, s.status_code = 'ERROR' AS e, s.duration_ms AS ms"
             " FROM spans s JOIN spans c ON s.trace_id = c.trace_id AND s.parent_span_id = c.span_id"
-            " WHERE s.kind = 'SERVER' AND c.kind = 'CLIENT' AND c.service != s.service AND c.start_ns >= ?"
-            + scope
-            + " GROUP BY c.service, s.service"
+            " WHERE s.kind = 'SERVER' AND c.kind = 'CLIENT' AND c.service != s.service AND c.start_ns >= ?" + scope
         )
         stores_sql = (
             "SELECT c.service, json_extract(c.attributes, '$.\"peer.service\"'),"
-            " json_extract(c.attributes, '$.\"db.system\"'), COUNT(*), SUM(c.status_code = 'ERROR'),"
-            " AVG(c.duration_ms) FROM spans c"
+            " json_extract(c.attributes, '$.\"db.system\"'), c.status_code = 'ERROR', c.duration_ms FROM spans c"
             " WHERE c.kind = 'CLIENT' AND json_extract(c.attributes, '$.\"db.system\"') IS NOT NULL"
-            " AND c.start_ns >= ?" + scope + " GROUP BY 1, 2, 3"
+            " AND c.start_ns >= ?" + scope
+        )
+        # a call's rank by duration within its edge: the p95 is the shortest whose rank is 95 % of the calls
+        ranked = (
+            "SELECT a, b, k, e, ms, ROW_NUMBER() OVER (PARTITION BY a, b, k ORDER BY ms) AS r,"
+            " COUNT(*) OVER (PARTITION BY a, b, k) AS n FROM (" + services_sql + " UNION ALL " + stores_sql + ")"
+        )
+        sql = (
+            "SELECT a, b, k, COUNT(*), SUM(e), AVG(ms), MIN(CASE WHEN r * 100 >= n * 95 THEN ms END)"
+            " FROM (" + ranked + ") GROUP BY a, b, k"
         )
         with self._lock:
-            rows = self._db.execute(services_sql, params).fetchall()
-            rows += self._db.execute(stores_sql, params).fetchall()
+            rows = self._db.execute(sql, params + params).fetchall()
         return sorted(
-            CallEdge(str(a), str(b), str(kind), int(n), int(e or 0), round(float(ms or 0.0), 3))
-            for a, b, kind, n, e, ms in rows
+            CallEdge(
+                str(a), str(b), str(kind), int(n), int(e or 0), round(float(ms or 0.0), 3), round(float(p95 or 0.0), 3)
+            )
+            for a, b, kind, n, e, ms, p95 in rows
             if a and b
         )
 

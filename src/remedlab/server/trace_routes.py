@@ -176,6 +176,7 @@ def topology(
                 "calls": e.calls,
                 "errors": e.errors,
                 "meanMs": e.mean_ms,
+                "p95Ms": e.p95_ms,
             }
             for e in edges
         ],

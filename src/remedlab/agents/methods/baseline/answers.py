@@ -1,7 +1,7 @@
 """The baseline's answers to AIOpsLab's questions, from the same diagnosis its runbook acts on
 (``agents/diagnosis.py``) and with no ground truth: it looks at the namespace until a finding holds
-(one look for what a pod or an object shows by itself, two in a row for evidence from other
-services, as the runbook), or until ``observe_seconds`` pass with nothing wrong. Then it submits in
+(at once for what a pod or an object shows by itself, on every look for ``confirm_seconds`` for
+evidence from other services, as the runbook), or until ``observe_seconds`` pass with nothing wrong. Then it submits in
 AIOpsLab's formats:
 
 - detection: ``"Yes"`` when something held, else ``"No"``;
@@ -23,6 +23,7 @@ import re
 import time
 from typing import Any
 
+from remedlab.agents.confirmation import Confirmation
 from remedlab.agents.diagnosis import diagnose
 from remedlab.agents.episode import NO_ACTION, SUBMITTED, AgentContext, AgentResult
 from remedlab.agents.findings import DROP_NODE_SELECTOR, PATCH_TARGET_PORT, SCALE_UP, SICK_SERVICE, UNDO, Finding
@@ -48,14 +49,13 @@ def answer_question(ctx: AgentContext, name: str, limits: dict[str, float]) -> A
     namespace = ctx.incident.namespace
     started = time.time()
     deadline = started + limits["observe_seconds"]
-    suspected: set[str] = set()
+    confirmation = Confirmation(limits["confirm_seconds"])
     while True:
         ctx.steps += 1
         snap = observe(ctx.api, namespace, seconds=int(max(limits["service_window_seconds"], 20)))
         findings = diagnose(snap, limits, {}, since=started)
         ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
-        held = [f for f in findings if f.rule != SICK_SERVICE or f.deployment in suspected]
-        suspected = {f.deployment for f in findings if f.rule == SICK_SERVICE}
+        held = confirmation.actionable(findings, snap.taken)
         if held:
             return _submit(ctx, name, task, snap, held)
         if time.time() >= deadline:

@@ -13,6 +13,7 @@ import time
 
 import yaml
 
+from remedlab.agents.confirmation import Confirmation
 from remedlab.agents.diagnosis import diagnose
 from remedlab.agents.diagnosis_config import load_thresholds
 from remedlab.agents.episode import DONE, NO_ACTION, REFUSED, UNVERIFIED, AgentContext, AgentResult
@@ -22,7 +23,6 @@ from remedlab.agents.findings import (
     RESTART,
     RUN_SCRIPT,
     SCALE_UP,
-    SICK_SERVICE,
     UNDO,
     Finding,
 )
@@ -99,7 +99,7 @@ class Baseline:
         limits = self.limits
         acted: dict[str, float] = {}
         clean = 0
-        suspected: set[str] = set()
+        confirmation = Confirmation(limits["confirm_seconds"])
         started = time.time()
         deadline = started + limits["observe_seconds"]
         while True:
@@ -112,10 +112,7 @@ class Baseline:
             )
             findings = diagnose(snap, limits, acted, since=started)
             ctx.log.add("observation", step=ctx.steps, findings=[f.__dict__ for f in findings])
-            # evidence from other services (callers' failures, latency) must hold for two looks in a row, so
-            # that the traces and metrics of the real cause have time to show; a pod's own state is enough
-            actionable = [f for f in findings if f.rule != SICK_SERVICE or f.deployment in suspected]
-            suspected = {f.deployment for f in findings if f.rule == SICK_SERVICE}
+            actionable = confirmation.actionable(findings, snap.taken)
             if findings:
                 clean = 0
             if actionable:
@@ -130,7 +127,7 @@ class Baseline:
                 if answer.get("refused"):
                     return ctx.finish(NAME, REFUSED, str(answer["refused"]))
                 acted[top.deployment] = time.time()
-                suspected = set()
+                confirmation.reset()
                 time.sleep(limits["settle_seconds"])
                 continue
             if not findings and acted:
