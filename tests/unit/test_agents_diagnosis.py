@@ -3,6 +3,7 @@ the way the server answers: a healthy namespace shows nothing; each rule fires o
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from remedlab.agents.findings import (
 from remedlab.agents.methods.baseline.runbook import playbook_for
 from remedlab.agents.methods.playbooks import run_playbook
 from remedlab.agents.server_api import AgentApi
-from remedlab.agents.signals import Snapshot
+from remedlab.agents.signals import Call, Snapshot
 
 NOW = time.time()
 LIMITS = load_thresholds()
@@ -199,7 +200,7 @@ def test_a_slow_service_blames_the_store_it_waits_on() -> None:
     )
     snap.service_samples["time"] = samples(p95Ms=4800.0, upstreamErrors={})
     assert diagnose(snap, LIMITS, {})[0].deployment == "time"  # slow on its own
-    snap.calls = [{"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 2400.0}]
+    snap.calls = [Call("time", "db", "postgresql", calls=9, mean_ms=2400.0)]
     snap.pods = [*snap.pods, pod("db-a", "db"), pod("db-b", "db")]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.action) == ("db", RESTART) and "waiting on db" in finding.evidence
@@ -231,10 +232,10 @@ def test_a_slow_service_blames_a_store_whose_calls_are_slow_one_in_twenty() -> N
         pods=[pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db")],
     )
     snap.service_samples["time"] = samples(p95Ms=1150.0, upstreamErrors={})
-    edge = {"from": "time", "to": "db", "protocol": "postgresql", "calls": 60, "errors": 0, "meanMs": 180.0}
-    snap.calls = [{**edge, "p95Ms": 900.0}]
+    edge = Call("time", "db", "postgresql", calls=60, mean_ms=180.0)
+    snap.calls = [dataclasses.replace(edge, p95_ms=900.0)]
     assert diagnose(snap, LIMITS, {})[0].deployment == "time"  # a tail short of a slow service's: slow on its own
-    snap.calls = [{**edge, "p95Ms": 5002.0}]
+    snap.calls = [dataclasses.replace(edge, p95_ms=5002.0)]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.pod) == ("db", "db-a")
     assert "waiting on db (180 ms per call, p95 5002 ms)" in finding.evidence
@@ -253,8 +254,8 @@ def _three_services() -> Snapshot:
     return snap
 
 
-def _edge(caller: str, callee: str, mean_ms: float) -> dict[str, Any]:
-    return {"from": caller, "to": callee, "protocol": "http", "calls": 20, "errors": 0, "meanMs": mean_ms}
+def _edge(caller: str, callee: str, mean_ms: float) -> Call:
+    return Call(caller, callee, "http", calls=20, mean_ms=mean_ms)
 
 
 def test_a_slow_caller_follows_its_slow_call_down_to_the_delayed_service() -> None:
@@ -322,7 +323,7 @@ def test_callers_timing_out_on_a_service_that_waits_on_its_store_blame_the_store
         pods=[pod("hello-a", "hello"), pod("time-a", "time"), pod("db-a", "db")],
     )
     snap.service_samples["hello"] = samples(p95Ms=3000.0, upstreamErrors={"time": {"timeout": 2}})
-    snap.calls = [{"from": "time", "to": "db", "protocol": "postgresql", "calls": 4, "errors": 0, "meanMs": 2500.0}]
+    snap.calls = [Call("time", "db", "postgresql", calls=4, mean_ms=2500.0)]
     (finding,) = diagnose(snap, LIMITS, {})
     assert (finding.deployment, finding.pod) == ("db", "db-a") and "waits on db" in finding.evidence
 
@@ -344,7 +345,7 @@ def test_a_pod_answering_not_ready_because_its_store_fails_blames_the_store() ->
         "services": [service("hello"), service("time"), service("db")],
         "pods": [pod("hello-a", "hello"), pod("time-a", "time", ready=False, since=stamp(10)), pod("db-a", "db")],
     }
-    edge = {"from": "time", "to": "db", "protocol": "postgresql", "calls": 10, "errors": 3, "meanMs": 40.0}
+    edge = Call("time", "db", "postgresql", calls=10, errors=3, mean_ms=40.0)
     answers = snapshot(**base, events=[unhealthy("HTTP probe failed with statuscode: 503")], calls=[edge])
     (finding,) = diagnose(answers, LIMITS, {})
     assert (finding.deployment, finding.pod) == ("db", "db-a") and "waits on db" in finding.evidence
@@ -364,8 +365,8 @@ def test_a_service_still_failing_after_its_pods_were_replaced_blames_what_it_wai
     snap.service_samples["hello"] = samples(p95Ms=3000.0, upstreamErrors={"time": {"timeout": 2}})
     # the database is slower than the cache, but not slow enough to be blamed outright
     snap.calls = [
-        {"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 60.0},
-        {"from": "time", "to": "cache", "protocol": "memcached", "calls": 30, "errors": 0, "meanMs": 1.0},
+        Call("time", "db", "postgresql", calls=9, mean_ms=60.0),
+        Call("time", "cache", "memcached", calls=30, mean_ms=1.0),
     ]
     (first,) = diagnose(snap, LIMITS, {})
     assert (first.deployment, first.pod) == ("time", "time-a")
@@ -395,7 +396,7 @@ def test_a_replaced_pod_that_cannot_get_ready_either_blames_what_its_service_wai
                 "lastTimestamp": stamp(1),
             }
         ],
-        calls=[{"from": "time", "to": "db", "protocol": "postgresql", "calls": 9, "errors": 0, "meanMs": 60.0}],
+        calls=[Call("time", "db", "postgresql", calls=9, mean_ms=60.0)],
     )
     (before,) = diagnose(snap, LIMITS, {})
     assert (before.deployment, before.pod) == ("time", "time-b")

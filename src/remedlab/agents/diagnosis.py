@@ -39,6 +39,7 @@ from remedlab.agents.findings import (
 from remedlab.agents.log_rules import database_findings, error_since_ready
 from remedlab.agents.object_rules import object_findings
 from remedlab.agents.signals import (
+    Call,
     Snapshot,
     cpu_limit_millicores,
     created_at,
@@ -50,9 +51,6 @@ from remedlab.agents.signals import (
     ready_changed_at,
     revision_of,
 )
-
-Edge = dict[str, Any]
-"""A call edge of the traces' topology: ``from``, ``to``, ``protocol``, ``calls``, ``errors``, ``meanMs``, ``p95Ms``."""
 
 
 def diagnose(snap: Snapshot, limits: dict[str, float], acted: dict[str, float], since: float = 0.0) -> list[Finding]:
@@ -98,22 +96,22 @@ def _look_deeper(snap: Snapshot, finding: Finding, acted: dict[str, float]) -> F
     if finding.rule not in (SICK_SERVICE, SICK_POD) or finding.deployment not in acted:
         return finding
     services = set(snap.services_of(finding.deployment))
-    edges: list[tuple[str, Edge]] = []
+    edges: list[tuple[str, Call]] = []
     for edge in snap.calls:
-        callee = snap.deployment_for_service(str(edge.get("to")))
-        if edge.get("from") in services and callee is not None and callee not in acted:
+        callee = snap.deployment_for_service(edge.callee)
+        if edge.caller in services and callee is not None and callee not in acted:
             edges.append((callee, edge))
     if not edges:
         return finding
 
-    def harm(pair: tuple[str, Edge]) -> tuple[float, float]:
-        calls, errors = int(pair[1].get("calls") or 0), int(pair[1].get("errors") or 0)
-        return (errors / calls if calls else 0.0, float(pair[1].get("meanMs") or 0))
+    def harm(pair: tuple[str, Call]) -> tuple[float, float]:
+        edge = pair[1]
+        return (edge.errors / edge.calls if edge.calls else 0.0, edge.mean_ms)
 
     culprit, worst = max(edges, key=harm)
     evidence = (
-        f"{finding.evidence}; replacing {finding.deployment} did not help, and it waits longest on {worst['to']} "
-        f"({_timing(worst)}, {int(worst.get('errors') or 0)} failed)"
+        f"{finding.evidence}; replacing {finding.deployment} did not help, and it waits longest on {worst.callee} "
+        f"({_timing(worst)}, {worst.errors} failed)"
     )
     return _replace(snap, culprit, evidence)
 
@@ -342,7 +340,7 @@ def _service_findings(snap: Snapshot, limits: dict[str, float], since: float, al
     return findings
 
 
-def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> tuple[str, Edge] | None:
+def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> tuple[str, Call] | None:
     """What a slow service waits on, with the call edge that leads there: the service its slow calls lead
     down to, else a sick database or cache, else the one service it calls if that one's network is the
     sick one; None when it is slow on its own."""
@@ -354,7 +352,7 @@ def _waits_on(snap: Snapshot, service: str, limits: dict[str, float], since: flo
 
 def _sole_callee_failing_probes(
     snap: Snapshot, service: str, limits: dict[str, float], since: float
-) -> tuple[str, Edge] | None:
+) -> tuple[str, Call] | None:
     """A service whose one callee answers it slowly suffers its own network or that callee's: the same
     traces either way. The kubelet's probes reach each pod by itself, so they tell which: the callee's
     pods failing probes since the incident while the service's own fail none make the callee the one."""
@@ -362,7 +360,7 @@ def _sole_callee_failing_probes(
     if sides is None:
         return None
     edge, callee_failing, own_failing = sides
-    return (str(edge["to"]), edge) if callee_failing and not own_failing else None
+    return (edge.callee, edge) if callee_failing and not own_failing else None
 
 
 def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], since: float) -> bool:
@@ -377,13 +375,13 @@ def _probes_undecided(snap: Snapshot, service: str, limits: dict[str, float], si
 
 def _sole_callee_probes(
     snap: Snapshot, service: str, limits: dict[str, float], since: float
-) -> tuple[Edge, bool, bool] | None:
+) -> tuple[Call, bool, bool] | None:
     """For a service whose calls to the one service it calls are slow: that call edge, and whether the
     callee's pods and the service's own failed probes since ``since``; None for any other service."""
     edges = _http_calls_from(snap, service)
-    if len(edges) != 1 or float(edges[0].get("meanMs") or 0) < limits["slow_store_fraction"] * limits["slow_p95_ms"]:
+    if len(edges) != 1 or edges[0].mean_ms < _slow_call_ms(limits):
         return None
-    callee = str(edges[0]["to"])
+    callee = edges[0].callee
     return edges[0], _probe_failures(snap, callee, limits, since) > 0, _probe_failures(snap, service, limits, since) > 0
 
 
@@ -408,55 +406,56 @@ def _blame_store_behind(snap: Snapshot, finding: Finding, limits: dict[str, floa
     return finding
 
 
-def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Edge] | None:
+def _slow_store(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Call] | None:
     """The database or cache a service waits on or fails at, from the traces' call edges: calls slow on
     average, or one in twenty as slow as a slow service (a disk that stalls writes leaves the reads
     fast), or a tenth of them failing."""
 
-    def sick(edge: Edge) -> bool:
-        calls, errors = int(edge.get("calls") or 0), int(edge.get("errors") or 0)
-        slow = float(edge.get("meanMs") or 0) >= limits["slow_store_fraction"] * limits["slow_p95_ms"]
-        tail = float(edge.get("p95Ms") or 0) >= limits["slow_p95_ms"]
-        return slow or tail or (errors >= 2 and errors >= 0.1 * calls)
+    def sick(edge: Call) -> bool:
+        slow = edge.mean_ms >= _slow_call_ms(limits) or edge.p95_ms >= limits["slow_p95_ms"]
+        return slow or (edge.errors >= 2 and edge.errors >= 0.1 * edge.calls)
 
-    edges = [c for c in snap.calls if c.get("from") == service and c.get("protocol") != "http" and sick(c)]
+    edges = [c for c in snap.calls if c.caller == service and c.protocol != "http" and sick(c)]
     if not edges:
         return None
-    slowest = max(edges, key=lambda c: (float(c.get("meanMs") or 0), float(c.get("p95Ms") or 0)))
-    return str(slowest["to"]), slowest
+    slowest = max(edges, key=lambda c: (c.mean_ms, c.p95_ms))
+    return slowest.callee, slowest
 
 
-def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Edge] | None:
+def _slowest_below(snap: Snapshot, service: str, limits: dict[str, float]) -> tuple[str, Call] | None:
     """Where a slow service's time goes, from the traces' call edges between services: down the slowest
     call while some of a service's calls are slow and others are not, to the service found and the edge
     into it. A service whose calls are all slow is the one (its own network delays every answer it
     gets); so is one that calls nothing slow: None when that is ``service`` itself."""
-    current, into, seen = service, None, {service}
-    at_least = limits["slow_store_fraction"] * limits["slow_p95_ms"]
+    into: Call | None = None
+    seen = {service}
     while True:
-        edges = _http_calls_from(snap, current)
-        slow = [c for c in edges if float(c.get("meanMs") or 0) >= at_least]
+        edges = _http_calls_from(snap, into.callee if into else service)
+        slow = [c for c in edges if c.mean_ms >= _slow_call_ms(limits)]
         if not slow or len(slow) == len(edges):
-            return None if into is None else (current, into)
-        slowest = max(slow, key=lambda c: float(c.get("meanMs") or 0))
-        callee = str(slowest["to"])
-        if callee in seen:
-            return None if into is None else (current, into)
-        seen.add(callee)
-        current, into = callee, slowest
+            break
+        slowest = max(slow, key=lambda c: c.mean_ms)
+        if slowest.callee in seen:
+            break
+        seen.add(slowest.callee)
+        into = slowest
+    return None if into is None else (into.callee, into)
 
 
-def _timing(edge: Edge) -> str:
+def _slow_call_ms(limits: dict[str, float]) -> float:
+    """A call edge whose mean is this long is slow: a share (``slow_store_fraction``) of a slow service's p95."""
+    return limits["slow_store_fraction"] * limits["slow_p95_ms"]
+
+
+def _timing(edge: Call) -> str:
     """How long the calls of an edge take, for evidence: their mean, and their p95 when it stands out."""
-    mean, p95 = float(edge.get("meanMs") or 0), float(edge.get("p95Ms") or 0)
-    return f"{mean:.0f} ms per call" + (f", p95 {p95:.0f} ms" if p95 >= 2 * mean and p95 >= 1 else "")
+    tail = f", p95 {edge.p95_ms:.0f} ms" if edge.p95_ms >= 2 * edge.mean_ms and edge.p95_ms >= 1 else ""
+    return f"{edge.mean_ms:.0f} ms per call{tail}"
 
 
-def _http_calls_from(snap: Snapshot, service: str) -> list[Edge]:
+def _http_calls_from(snap: Snapshot, service: str) -> list[Call]:
     """The traces' call edges from a service to other services (its stores left out)."""
-    return [
-        c for c in snap.calls if c.get("from") == service and c.get("protocol") == "http" and c.get("to") != service
-    ]
+    return [c for c in snap.calls if c.caller == service and c.protocol == "http" and c.callee != service]
 
 
 def _calls(snap: Snapshot, caller: str, callee: str, window: float, since: float) -> bool:

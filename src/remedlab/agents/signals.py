@@ -103,6 +103,33 @@ def is_terminating(obj: Obj) -> bool:
     return bool(obj["metadata"].get("deletionTimestamp"))
 
 
+@dataclass(frozen=True)
+class Call:
+    """A call edge of the traces' topology in the window: calls from one service to another (``protocol``
+    http) or to a database or cache (its ``db.system``), how many failed, their mean and p95."""
+
+    caller: str
+    callee: str
+    protocol: str
+    calls: int = 0
+    errors: int = 0
+    mean_ms: float = 0.0
+    p95_ms: float = 0.0
+
+    @classmethod
+    def from_json(cls, obj: Obj) -> Call:
+        """An edge as ``/v1/topology`` answers it (``from``, ``to``, ``meanMs``, ...)."""
+        return cls(
+            str(obj.get("from") or ""),
+            str(obj.get("to") or ""),
+            str(obj.get("protocol") or ""),
+            int(obj.get("calls") or 0),
+            int(obj.get("errors") or 0),
+            float(obj.get("meanMs") or 0.0),
+            float(obj.get("p95Ms") or 0.0),
+        )
+
+
 @dataclass
 class Snapshot:
     namespace: str
@@ -114,7 +141,7 @@ class Snapshot:
     events: list[Obj]
     pod_samples: dict[str, list[Obj]] = field(default_factory=dict)
     service_samples: dict[str, list[Obj]] = field(default_factory=dict)
-    calls: list[Obj] = field(default_factory=list)  # the topology's call edges in the window
+    calls: list[Call] = field(default_factory=list)
     configmaps: list[Obj] = field(default_factory=list)
     logs: dict[str, str] = field(default_factory=dict)  # pod name -> its recent log, lines timestamped
 
@@ -243,7 +270,7 @@ def observe(
         snapshot.pod_samples[str(item["name"])] = list(item.get("samples") or [])
     for item in api.service_metrics(namespace, seconds):
         snapshot.service_samples[str(item["service"])] = list(item.get("samples") or [])
-    snapshot.calls = list(api.topology(namespace, since=calls_seconds).get("calls") or [])
+    snapshot.calls = [Call.from_json(c) for c in api.topology(namespace, since=calls_seconds).get("calls") or []]
     return snapshot
 
 

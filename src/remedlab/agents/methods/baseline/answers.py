@@ -1,8 +1,8 @@
 """The baseline's answers to AIOpsLab's questions, from the same diagnosis its runbook acts on
 (``agents/diagnosis.py``) and with no ground truth: it looks at the namespace until a finding holds
 (at once for what a pod or an object shows by itself, on every look for ``confirm_seconds`` for
-evidence from other services, as the runbook), or until ``observe_seconds`` pass with nothing wrong. Then it submits in
-AIOpsLab's formats:
+evidence from other services, as the runbook), or until ``observe_seconds`` pass with nothing wrong.
+Then it submits in AIOpsLab's formats:
 
 - detection: ``"Yes"`` when something held, else ``"No"``;
 - localization: the components of the strongest findings (a list; the first is the most likely).
